@@ -1,0 +1,1 @@
+"""The bare-metal images vizor ships (built ELFs; sources beside them)."""

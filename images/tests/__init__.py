@@ -1,0 +1,1 @@
+"""Conformance kernels: each prints one line per architectural check."""

@@ -1,0 +1,120 @@
+"""Command line: ``vizor run`` (headless) and ``vizor boot``.
+
+Bad input is one line on stderr and exit status 2, never a traceback.
+Exit status 1 means the guest did not get where it was asked to (it halted,
+stuck in an exception loop, or went idle before ``--until-uart`` matched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import sys
+from importlib import resources
+
+EXIT_OK, EXIT_GUEST, EXIT_USAGE = 0, 1, 2
+DEFAULT_IMAGE = "exc_levels.elf"
+
+
+class UsageError(Exception):
+    pass
+
+
+def bundled_image(name: str = DEFAULT_IMAGE) -> str:
+    return str(resources.files("vizor.images.tests").joinpath(name))
+
+
+def _int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""), 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vizor", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, text in (("run", "run an image headless, streaming its UART output"),
+                       ("boot", "boot an image (the bundled one when none is named)")):
+        s = sub.add_parser(name, help=text, description=text)
+        s.add_argument("image", nargs="?" if name == "boot" else None,
+                       help="kernel ELF or raw kernel8.img")
+        s.add_argument("--boot-el", type=int, choices=(2, 3), default=2,
+                       help="2: firmware boot (core 0 at EL2, cores 1-3 in the spin table); "
+                            "3: kernel_old=1 (raw image at 0, all cores at EL3)")
+        s.add_argument("--max-insns", type=_int, default=None, metavar="N",
+                       help="stop after N instructions (all cores together)")
+        s.add_argument("--until-uart", metavar="TEXT", help="stop once the UART output contains TEXT")
+        s.add_argument("--input", metavar="TEXT", help="bytes typed into the UART (\\n, \\r, \\x.. escapes)")
+        s.add_argument("--uart", choices=("pl011", "mini"), default="pl011",
+                       help="which UART --input feeds (default pl011)")
+        s.add_argument("--quiet", action="store_true", help="no summary at the end")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except UsageError as e:
+        print(f"vizor: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("vizor: interrupted", file=sys.stderr)
+        return EXIT_GUEST
+
+
+def _run(args) -> int:
+    from .machine.board import Board
+    from .machine.loader import ImageError, load_image
+    from .summary import summary
+
+    path = args.image or bundled_image()
+    try:
+        image = load_image(path, args.boot_el)
+    except ImageError as e:
+        raise UsageError(str(e)) from None
+    board = Board()
+    try:
+        board.load(image, args.boot_el)
+    except ValueError as e:
+        raise UsageError(f"{path}: {e}") from None
+    text: list[str] = []
+    out = sys.stdout
+
+    def on_uart(_uart: str, byte: int) -> None:
+        ch = chr(byte)
+        text.append(ch)
+        out.write(ch)
+
+    board.uart_listeners.append(on_uart)
+    if args.input:
+        try:
+            data = codecs.decode(args.input, "unicode_escape").encode("latin-1")
+        except (UnicodeError, ValueError) as e:
+            raise UsageError(f"--input: {e}") from None
+        board.devices[args.uart].receive(data)
+    stop = None
+    if args.until_uart:
+        target = args.until_uart
+        window = max(len(target) * 2, 256)
+
+        def stop() -> str | None:
+            tail = "".join(text[-window:])
+            return f"UART printed {target!r}" if target in tail else None
+    reason = board.run(max_insns=args.max_insns, stop=stop)
+    out.flush()
+    if not args.quiet:
+        print(summary(board, reason), file=sys.stderr)
+    if reason.kind == "halted":
+        return EXIT_GUEST
+    if args.until_uart and reason.kind != "stop":
+        return EXIT_GUEST
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,468 @@
+"""One Cortex-A53 core: a Unicorn instance plus the architecture Unicorn leaves out.
+
+All Unicorn calls of vizor live here and in ``regs.py``.  Everything else
+talks to a ``Core`` in architectural terms: ``core.el``, ``core.sysreg(name)``,
+``core.take_exception(...)``, ``core.run(budget)``.
+
+What this adds to Unicorn (see DESIGN.md for the measurements behind it):
+
+* synchronous exceptions taken architecturally (``_on_intr``): Unicorn only
+  reports QEMU's exception number; vizor classifies it, builds ESR/FAR/HPFAR,
+  writes ELR/SPSR, sets PSTATE and jumps to the vector;
+* HCR_EL2 trap bits for MRS/MSR/SYS applied in the instruction hooks;
+* the generic timer registers served from virtual time (Unicorn would read the
+  host clock);
+* physical IRQ/FIQ taken between slices (``deliver_interrupts``);
+* TLBI ...IS and IC maintenance reaching the other cores' instances.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections import Counter, deque
+from typing import TYPE_CHECKING
+
+from unicorn import UC_ARCH_ARM64, UC_HOOK_INSN, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_ARM, Uc, UcError
+from unicorn import UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ
+from unicorn import arm64_const as A
+
+from . import exceptions as X
+from .faults import classify_abort
+from .insn import WFE, WFI, decode_sys, exception_imm16
+from .regs import ENC, Regs
+from .traps import is_trappable, traps_to_el2
+
+if TYPE_CHECKING:
+    from .board import Board
+
+RUNNING, WFI_IDLE, PARKED, HALTED = "running", "wfi", "parked", "halted"
+
+TIMER_REGS = {
+    (3, 3, 14, 0, 0): "CNTFRQ_EL0", (3, 3, 14, 0, 1): "CNTPCT_EL0", (3, 3, 14, 0, 2): "CNTVCT_EL0",
+    (3, 3, 14, 2, 0): "CNTP_TVAL_EL0", (3, 3, 14, 2, 1): "CNTP_CTL_EL0", (3, 3, 14, 2, 2): "CNTP_CVAL_EL0",
+    (3, 3, 14, 3, 0): "CNTV_TVAL_EL0", (3, 3, 14, 3, 1): "CNTV_CTL_EL0", (3, 3, 14, 3, 2): "CNTV_CVAL_EL0",
+    (3, 0, 14, 1, 0): "CNTKCTL_EL1", (3, 4, 14, 1, 0): "CNTHCTL_EL2", (3, 4, 14, 0, 3): "CNTVOFF_EL2",
+    (3, 4, 14, 2, 0): "CNTHP_TVAL_EL2", (3, 4, 14, 2, 1): "CNTHP_CTL_EL2", (3, 4, 14, 2, 2): "CNTHP_CVAL_EL2",
+    (3, 7, 14, 2, 0): "CNTPS_TVAL_EL1", (3, 7, 14, 2, 1): "CNTPS_CTL_EL1", (3, 7, 14, 2, 2): "CNTPS_CVAL_EL1",
+}
+MPIDR = (3, 0, 0, 0, 5)
+# Cortex-A53 IMPLEMENTATION DEFINED registers that QEMU 5 (inside Unicorn)
+# lacks, with the values the Pi 3 firmware leaves (A53 TRM, 4.3):
+# L2CTLR (4 cores), L2ECTLR, CPUACTLR, CPUECTLR (SMPEN set), CPUMERRSR, L2MERRSR.
+IMPDEF_RESET = {
+    (3, 1, 11, 0, 2): 0x3000000, (3, 1, 11, 0, 3): 0, (3, 1, 15, 2, 0): 0,
+    (3, 1, 15, 2, 1): 0x40, (3, 1, 15, 2, 2): 0, (3, 1, 15, 2, 3): 0,
+}
+HCR = ENC["HCR_EL2"]
+SCR = ENC["SCR_EL3"]
+SPSR_ENC = {1: ENC["SPSR_EL1"], 2: ENC["SPSR_EL2"], 3: ENC["SPSR_EL3"]}
+_RT = {A.UC_ARM64_REG_X0 + i: i for i in range(29)}
+_RT.update({A.UC_ARM64_REG_X29: 29, A.UC_ARM64_REG_X30: 30, A.UC_ARM64_REG_XZR: 31})
+STUCK_LIMIT = 200  # identical exceptions in a row, each raised by its own handler
+
+# QEMU exception numbers reported to UC_HOOK_INTR (target/arm/cpu.h)
+EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT = 1, 2, 3, 4
+EXCP_BKPT, EXCP_HVC, EXCP_HYP_TRAP, EXCP_SMC = 7, 11, 12, 13
+
+
+class GuestStuck(Exception):
+    """A core keeps taking the same exception from its own handler."""
+
+
+class Core:
+    """One core of the board.  ``index`` is Aff0 of its MPIDR."""
+
+    def __init__(self, index: int, board: "Board") -> None:
+        self.index = index
+        self.board = board
+        self.mpidr = 0x80000000 | index
+        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        uc.ctl_set_cpu_model(A.UC_CPU_ARM64_A53)
+        self.uc = uc
+        self.regs = Regs(uc)
+        self.state = RUNNING
+        self.timer = None  # GenericTimer, attached by the board
+        self.fault: str | None = None
+        self.exceptions: deque[X.ExceptionRecord] = deque(maxlen=256)
+        self.exception_counts: Counter[str] = Counter()
+        self.instructions = 0
+        self.hcr = 0
+        self.scr = 0
+        self.impdef = dict(IMPDEF_RESET)
+        self._stuck_sig = None
+        self._stuck_n = 0
+        self._slice_start = 0
+        self._stop_count: int | None = None
+        self._pending_sync: tuple[int, int, int, int | None] | None = None
+        self._flush_tb = False
+        self._bad_access: str | None = None
+        h = ctypes.cast(uc._uch, ctypes.c_void_p).value
+        self._counter = ctypes.c_uint64.from_address(h + board.emu_counter_offset)
+        self._entry = self.regs.batch(["PC", "PSTATE", "SP"])
+        self._vbar = {1: "VBAR_EL1", 2: "VBAR_EL2", 3: "VBAR_EL3"}
+        self._word = (ctypes.c_uint32 * 1)()
+        self._hooks()
+
+    # --- set-up ------------------------------------------------------------
+
+    def _hooks(self) -> None:
+        uc = self.uc
+        uc.hook_add(UC_HOOK_INTR, self._on_intr)
+        uc.hook_add(UC_HOOK_INSN, self._on_mrs, aux1=A.UC_ARM64_INS_MRS)
+        uc.hook_add(UC_HOOK_INSN, self._on_msr, aux1=A.UC_ARM64_INS_MSR)
+        uc.hook_add(UC_HOOK_INSN, self._on_sys, aux1=A.UC_ARM64_INS_SYS)
+        uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid)
+
+    def map_ram(self, base: int, size: int, ptr: int) -> None:
+        self.uc.mem_map_ptr(base, size, UC_PROT_ALL, ptr)
+
+    def map_mmio(self, base: int, size: int) -> None:
+        bus = self.board.bus
+
+        def read(uc, offset, sz, _ud):
+            return bus.read(base + offset, sz, self)
+
+        def write(uc, offset, sz, value, _ud):
+            bus.write(base + offset, sz, value, self)
+
+        self.uc.mmio_map(base, size, read, None, write, None)
+
+    def reset(self, pc: int, el: int, *, scr: int = X.SCR_FIRMWARE, hcr: int = 0x80000000,
+              x0: int = 0) -> None:
+        """Put the core at ``pc`` in ELxh with DAIF masked, as firmware leaves it."""
+        r = self.regs
+        r.write("PSTATE", 0x3CD)
+        r.write_enc(SCR, scr)
+        self.scr = scr
+        r.write_enc(HCR, hcr)
+        self.hcr = hcr
+        r.write_enc(ENC["VMPIDR_EL2"], self.mpidr)
+        r.write_enc(ENC["VPIDR_EL2"], r.read_enc(ENC["MIDR_EL1"]))
+        r.write_enc(ENC["CNTHCTL_EL2"], 3)
+        r.write_enc((3, 4, 1, 1, 1), 6)  # MDCR_EL2.HPMN = PMCR_EL0.N (six counters)
+        r.write_enc(ENC["CNTFRQ_EL0"], 19_200_000)
+        for n in range(31):
+            r.set_x(n, 0)
+        r.set_x(0, x0)
+        r.write("PSTATE", X.PSTATE_DAIF | (el << 2) | 1)
+        r.write_enc(ENC["VBAR_EL1"], 0)  # any CP_REG write makes the new EL take effect
+        r.write("PC", pc)
+        self.state = RUNNING
+
+    # --- architectural view --------------------------------------------------
+
+    @property
+    def pc(self) -> int:
+        return self.regs.read("PC")
+
+    @property
+    def pstate(self) -> int:
+        return self.regs.read("PSTATE")
+
+    @property
+    def el(self) -> int:
+        return (self.regs.read("PSTATE") >> 2) & 3
+
+    def sysreg(self, name: str) -> int:
+        return self.regs.read(name)
+
+    def set_sysreg(self, name: str, value: int) -> None:
+        self.regs.write(name, value)
+        if name == "HCR_EL2":
+            self.hcr = value
+        elif name == "SCR_EL3":
+            self.scr = value
+
+    def vmid(self) -> int | None:
+        """The VMID this core runs, or None when no guest context is active
+        (EL2/EL3, or stage 2 off)."""
+        if self.el >= 2 or not (self.hcr & X.HCR_VM) or not (self.scr & X.SCR_NS):
+            return None
+        return (self.regs.read_enc(ENC["VTTBR_EL2"]) >> 48) & 0xFF
+
+    def _counter_value(self) -> int:
+        return self._counter.value
+
+    def now(self) -> int:
+        """Virtual time of this core's current instruction."""
+        return self._slice_start + self._counter.value
+
+    def read_insn(self, va: int) -> int | None:
+        """Fetch the instruction word at ``va`` through the current translation."""
+        from unicorn.unicorn_py3 import unicorn as _u
+        err = _u.uclib.uc_vmem_read(self.uc._uch, ctypes.c_uint64(va), UC_PROT_EXEC, self._word, 4)
+        if err:
+            err = _u.uclib.uc_vmem_read(self.uc._uch, ctypes.c_uint64(va), UC_PROT_READ, self._word, 4)
+        return None if err else self._word[0]
+
+    # --- running -------------------------------------------------------------
+
+    def run(self, budget: int, slice_start: int) -> int:
+        """Execute at most ``budget`` instructions; return how many ran.
+
+        Returns early when the core goes idle (WFI), when a hook needs the
+        board (an interrupt became pending, a trap to take), or on a fault.
+        """
+        self._slice_start = slice_start
+        self._stop_count = None
+        pc = self.regs.read("PC")
+        try:
+            self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, budget)
+        except UcError as e:
+            self._halt(self._bad_access or f"unicorn error: {e}")
+        done = self._stop_count if self._stop_count is not None else min(self._counter.value, budget)
+        self.instructions += done
+        if self._flush_tb:
+            self._flush_tb = False
+            self.board.flush_code_caches()
+        if self._pending_sync is not None:
+            target, esr, elr, far = self._pending_sync
+            self._pending_sync = None
+            self.take_exception(target, X.VEC_SYNC, esr, elr, far)
+        elif self.state == RUNNING and done < budget and self._stop_count is None:
+            word = self.read_insn(self.regs.read("PC") - 4)
+            if word == WFI:
+                self.state = WFI_IDLE
+        return done
+
+    def _stop(self) -> None:
+        """Stop emulation after the current instruction (from inside a hook)."""
+        if self._stop_count is None:
+            self._stop_count = self._counter.value
+        self.uc.emu_stop()
+
+    def _halt(self, why: str) -> None:
+        self.state = HALTED
+        self.fault = why
+
+    # --- exceptions ----------------------------------------------------------
+
+    def take_exception(self, target_el: int, kind: int, esr: int, elr: int, far: int | None = None,
+                       hpfar: int | None = None) -> None:
+        """Enter ``target_el`` the way the architecture does (Arm ARM D1.10)."""
+        r = self.regs
+        pc_, pstate, sp = self._entry.read()
+        cur = (pstate >> 2) & 3
+        vbar = r.read(self._vbar[target_el])
+        vector = vbar + X.vector_offset(cur, pstate, target_el, kind)
+        vmid = self.vmid() if cur < 2 else None
+        # QEMU keeps the live SP in one register and banks it only when it
+        # changes EL or SPSel itself; a PSTATE write does neither, so bank the
+        # SP of the EL we leave and load SP_ELx of the target here.
+        r.write(f"SP_EL{cur if pstate & X.PSTATE_SP else 0}", sp)
+        new_sp = r.read(f"SP_EL{target_el}")
+        r.write(f"ELR_EL{target_el}", elr)
+        if kind == X.VEC_SYNC:
+            r.write(f"ESR_EL{target_el}", esr)
+            if far is not None:
+                r.write(f"FAR_EL{target_el}", far)
+            if hpfar is not None:
+                r.write_enc(ENC["HPFAR_EL2"], hpfar)
+        r.write("PSTATE", X.entry_pstate(pstate, target_el))
+        r.write_enc(SPSR_ENC[target_el], X.spsr_from_pstate(pstate))  # also refreshes QEMU's EL
+        r.write("SP", new_sp)
+        r.write("PC", vector)
+        name = {X.VEC_SYNC: "sync", X.VEC_IRQ: "irq", X.VEC_FIQ: "fiq"}.get(kind, "serror")
+        ec = esr >> 26 if kind == X.VEC_SYNC else -1
+        rec = X.ExceptionRecord(self.index, name, cur, target_el, ec, esr if kind == X.VEC_SYNC else 0,
+                                elr, far, vmid, self._slice_start + self._counter.value)
+        self.exceptions.append(rec)
+        self.exception_counts[rec.ec_name] += 1
+        self.board.on_exception(self, rec)
+        self._check_stuck(elr, esr, vector)
+
+    def _check_stuck(self, elr: int, esr: int, vector: int) -> None:
+        sig = self._stuck_sig
+        if sig is not None and sig[1] == esr and sig[2] <= elr < sig[2] + 0x80:
+            self._stuck_n += 1
+            if self._stuck_n >= STUCK_LIMIT:
+                self._halt(f"stuck: core {self.index} keeps taking the same exception "
+                           f"(EL{(self.pstate >> 2) & 3}, PC {elr:#x}, ESR {esr:#010x})")
+                self._stop()
+        else:
+            self._stuck_n = 0
+        self._stuck_sig = (elr, esr, vector)
+
+    def _on_intr(self, uc, intno: int, _ud) -> None:
+        try:
+            self._exception_from_unicorn(intno)
+        except Exception as e:  # never let an error escape into Unicorn
+            self._halt(f"internal error taking exception {intno}: {e!r}")
+            self._stop()
+
+    def _exception_from_unicorn(self, intno: int) -> None:
+        pc, pstate, _sp = self._entry.read()
+        cur = (pstate >> 2) & 3
+        hcr, scr = self.hcr, self.scr
+        if pc & 3 and intno in (EXCP_UDEF, EXCP_PREFETCH_ABORT):
+            # Unicorn (QEMU 5) has no PC alignment check; a misaligned PC shows
+            # up as an undefined instruction or fetch fault at that PC.
+            self.take_exception(X.sync_target_el(cur, hcr, scr), X.VEC_SYNC, X.esr(X.EC_PC_ALIGN), pc, pc)
+            return
+        if intno in (EXCP_SWI, EXCP_HVC, EXCP_SMC):
+            word = self.read_insn(pc - 4) or 0
+            imm = exception_imm16(word)
+            if intno == EXCP_SWI:
+                self.take_exception(X.sync_target_el(cur, hcr, scr), X.VEC_SYNC, X.esr(X.EC_SVC, imm), pc)
+            elif intno == EXCP_HVC:
+                self.take_exception(3 if cur == 3 else 2, X.VEC_SYNC, X.esr(X.EC_HVC, imm), pc)
+            else:
+                self.take_exception(3, X.VEC_SYNC, X.esr(X.EC_SMC, imm), pc)
+            return
+        if intno == EXCP_HYP_TRAP:  # SMC trapped by HCR_EL2.TSC: returns to the SMC itself
+            imm = exception_imm16(self.read_insn(pc) or 0)
+            self.take_exception(2, X.VEC_SYNC, X.esr(X.EC_SMC, imm), pc)
+            return
+        if intno == EXCP_BKPT:
+            imm = exception_imm16(self.read_insn(pc) or 0)
+            self.take_exception(X.sync_target_el(cur, hcr, scr), X.VEC_SYNC, X.esr(X.EC_BRK, imm), pc)
+            return
+        if intno == EXCP_UDEF:
+            self._undefined(pc, pstate, cur)
+            return
+        if intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT):
+            ab = classify_abort(self, pc, cur, instruction=intno == EXCP_PREFETCH_ABORT)
+            self.take_exception(ab.target_el, X.VEC_SYNC, ab.esr, pc, ab.far, ab.hpfar)
+            return
+        self._halt(f"unhandled Unicorn exception {intno} at PC {pc:#x} (EL{cur})")
+        self._stop()
+
+    def _undefined(self, pc: int, pstate: int, cur: int) -> None:
+        if pstate & X.PSTATE_IL:
+            self.take_exception(X.sync_target_el(cur, self.hcr, self.scr), X.VEC_SYNC,
+                                X.esr(X.EC_ILLEGAL_STATE), pc)
+            return
+        word = self.read_insn(pc)
+        el2 = X.el2_enabled(self.scr)
+        if word in (WFI, WFE) and cur < 2:
+            is_wfe = word == WFE
+            if el2 and self.hcr & (X.HCR_TWE if is_wfe else X.HCR_TWI):
+                self.take_exception(2, X.VEC_SYNC, X.esr_wfx(is_wfe), pc)
+                return
+            if cur == 0:  # SCTLR_EL1.nTWI/nTWE
+                self.take_exception(X.sync_target_el(0, self.hcr, self.scr), X.VEC_SYNC, X.esr_wfx(is_wfe), pc)
+                return
+        sys = decode_sys(word) if word is not None else None
+        if sys is not None and cur < 2 and el2 and traps_to_el2(sys.encoding, sys.is_read, cur, self.hcr):
+            self.take_exception(2, X.VEC_SYNC, X.esr_sysreg(*sys.encoding, sys.rt, sys.is_read), pc)
+            return
+        if sys is not None and sys.encoding in self.impdef and cur >= 1:
+            # An A53 register QEMU 5 does not know (it raised UNDEFINED): emulate
+            # it here.  (Returning "skip" from the MRS hook would loop in Unicorn.)
+            if sys.is_read:
+                self.regs.set_x(sys.rt, self.impdef[sys.encoding])
+            else:
+                self.impdef[sys.encoding] = self.regs.x(sys.rt)
+            self.regs.write("PC", pc + 4)
+            return
+        self.take_exception(X.sync_target_el(cur, self.hcr, self.scr), X.VEC_SYNC, X.esr(X.EC_UNKNOWN), pc)
+
+    # --- system register hooks -------------------------------------------------
+
+    def _trap(self, enc, rt: int, is_read: bool) -> bool:
+        """If an EL0/EL1 access traps to EL2, arrange the exception and stop."""
+        if not X.el2_enabled(self.scr):
+            return False
+        cur = (self.regs.read("PSTATE") >> 2) & 3
+        if cur >= 2 or not traps_to_el2(enc, is_read, cur, self.hcr):
+            return False
+        self._pending_sync = (2, X.esr_sysreg(*enc, rt, is_read), self.regs.read("PC"), None)
+        self._stop()
+        return True
+
+    def _on_mrs(self, uc, reg: int, cp, _ud) -> bool:
+        try:
+            enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
+            name = TIMER_REGS.get(enc)
+            if name is not None:
+                return self._timer_access(name, enc, reg, None)
+            if enc == MPIDR:
+                cur = (self.regs.read("PSTATE") >> 2) & 3
+                if cur >= 2 or not X.el2_enabled(self.scr):
+                    uc.reg_write(reg, self.mpidr)
+                    return True
+                return False  # QEMU answers VMPIDR_EL2 to EL1
+            if is_trappable(enc):
+                if self._trap(enc, _RT.get(reg, 31), True):
+                    return True
+            return False
+        except Exception as e:
+            self._halt(f"internal error in MRS hook: {e!r}")
+            self._stop()
+            return True
+
+    def _on_msr(self, uc, reg: int, cp, _ud) -> bool:
+        try:
+            enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
+            if enc == HCR:
+                if self._trap(enc, 0, False):
+                    return True
+                self.hcr = cp.val
+                return False
+            if enc == SCR:
+                self.scr = cp.val
+                return False
+            name = TIMER_REGS.get(enc)
+            if name is not None:
+                return self._timer_access(name, enc, reg, cp.val)
+            if is_trappable(enc):
+                if self._trap(enc, _RT.get(reg, 31), False):
+                    return True
+            return False
+        except Exception as e:
+            self._halt(f"internal error in MSR hook: {e!r}")
+            self._stop()
+            return True
+
+    def _on_sys(self, uc, reg: int, cp, _ud) -> bool:
+        try:
+            enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
+            if self._trap(enc, _RT.get(reg, 31), False):
+                return True
+            if cp.crn == 8 and cp.crm in (3, 0) and cp.op0 == 1:  # TLBI ...IS (CRm 3; CRm 0 for IPAS2..IS)
+                if cp.crm == 3 or (cp.op1 == 4 and cp.crm == 0):
+                    self.board.broadcast_tlb_flush(self)
+            elif cp.crn == 7 and cp.crm in (1, 5) and cp.op2 in (0, 1):  # IC IALLUIS, IALLU, IVAU
+                self._flush_tb = True
+                self._stop()
+            return False
+        except Exception as e:
+            self._halt(f"internal error in SYS hook: {e!r}")
+            self._stop()
+            return True
+
+    def _timer_access(self, name: str, enc, reg: int, value: int | None) -> bool:
+        """Serve a generic-timer register from virtual time (Unicorn would read the host clock)."""
+        timer = self.timer
+        cur = (self.regs.read("PSTATE") >> 2) & 3
+        if cur < 3:
+            ns = bool(self.scr & X.SCR_NS)
+            verdict = timer.access(name, cur, self.hcr, el2_enabled=ns, secure=not ns,
+                                   scr_st=bool(self.scr & (1 << 11)))
+            if not verdict.allowed:
+                if verdict.ec == X.EC_SYSREG:
+                    syn = X.esr_sysreg(*enc, _RT.get(reg, 31), value is None)
+                else:
+                    syn = X.esr(X.EC_UNKNOWN)
+                self._pending_sync = (verdict.target_el, syn, self.regs.read("PC"), None)
+                self._stop()
+                return True
+        if value is None:
+            self.uc.reg_write(reg, timer.read_sysreg(name))
+        else:
+            timer.write_sysreg(name, value)
+        return True
+
+    def _on_invalid(self, uc, access, address, size, value, _ud) -> bool:
+        kind = "write" if access in (20, 23) else ("fetch" if access in (21, 24) else "read")
+        self._bad_access = (f"bus error: {kind} of {size} bytes at PA {address:#x}, which is neither "
+                            f"RAM nor a peripheral window (core {self.index}, PC {self.pc:#x})")
+        return False
+
+    # --- cross-core ------------------------------------------------------------
+
+    def flush_tlb(self) -> None:
+        self.uc.ctl_flush_tlb()
+
+    def flush_tb(self) -> None:
+        self.uc.ctl_flush_tb()

@@ -1,0 +1,179 @@
+"""Fast register access to one Unicorn instance.
+
+The Python binding's ``reg_read``/``reg_write`` cost ~4 µs each; exception
+entry touches eight registers, so it goes through ``uc_reg_read_batch`` /
+``uc_reg_write_batch`` here instead (one C call each, ~1.5 µs).  System
+registers without a Unicorn id are reached through ``UC_ARM64_REG_CP_REG``
+with an (op0, op1, CRn, CRm, op2) encoding.
+
+Only ``core.py`` uses this module; nothing else in vizor touches Unicorn.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from unicorn import arm64_const as A
+from unicorn.unicorn_py3 import unicorn as _ucmod
+from unicorn.unicorn_py3.arch.arm64 import UcRegCP64
+
+_lib = _ucmod.uclib
+
+X_IDS = [getattr(A, f"UC_ARM64_REG_X{i}") for i in range(29)] + [A.UC_ARM64_REG_X29, A.UC_ARM64_REG_X30]
+
+# Encodings (op0, op1, CRn, CRm, op2) of the system registers the emulator
+# itself reads or writes.  The full name table for the UI lives in sysregs.py.
+ENC = {
+    "MIDR_EL1": (3, 0, 0, 0, 0),
+    "MPIDR_EL1": (3, 0, 0, 0, 5),
+    "SCTLR_EL1": (3, 0, 1, 0, 0),
+    "ACTLR_EL1": (3, 0, 1, 0, 1),
+    "CPACR_EL1": (3, 0, 1, 0, 2),
+    "TTBR0_EL1": (3, 0, 2, 0, 0),
+    "TTBR1_EL1": (3, 0, 2, 0, 1),
+    "TCR_EL1": (3, 0, 2, 0, 2),
+    "SPSR_EL1": (3, 0, 4, 0, 0),
+    "ESR_EL1": (3, 0, 5, 2, 0),
+    "FAR_EL1": (3, 0, 6, 0, 0),
+    "PAR_EL1": (3, 0, 7, 4, 0),
+    "MAIR_EL1": (3, 0, 10, 2, 0),
+    "VBAR_EL1": (3, 0, 12, 0, 0),
+    "CNTKCTL_EL1": (3, 0, 14, 1, 0),
+    "VPIDR_EL2": (3, 4, 0, 0, 0),
+    "VMPIDR_EL2": (3, 4, 0, 0, 5),
+    "SCTLR_EL2": (3, 4, 1, 0, 0),
+    "HCR_EL2": (3, 4, 1, 1, 0),
+    "CPTR_EL2": (3, 4, 1, 1, 2),
+    "TTBR0_EL2": (3, 4, 2, 0, 0),
+    "TCR_EL2": (3, 4, 2, 0, 2),
+    "VTTBR_EL2": (3, 4, 2, 1, 0),
+    "VTCR_EL2": (3, 4, 2, 1, 2),
+    "SPSR_EL2": (3, 4, 4, 0, 0),
+    "ESR_EL2": (3, 4, 5, 2, 0),
+    "FAR_EL2": (3, 4, 6, 0, 0),
+    "HPFAR_EL2": (3, 4, 6, 0, 4),
+    "MAIR_EL2": (3, 4, 10, 2, 0),
+    "VBAR_EL2": (3, 4, 12, 0, 0),
+    "CNTHCTL_EL2": (3, 4, 14, 1, 0),
+    "CNTVOFF_EL2": (3, 4, 14, 0, 3),
+    "SCTLR_EL3": (3, 6, 1, 0, 0),
+    "SCR_EL3": (3, 6, 1, 1, 0),
+    "SPSR_EL3": (3, 6, 4, 0, 0),
+    "ESR_EL3": (3, 6, 5, 2, 0),
+    "FAR_EL3": (3, 6, 6, 0, 0),
+    "VBAR_EL3": (3, 6, 12, 0, 0),
+    "CNTFRQ_EL0": (3, 3, 14, 0, 0),
+}
+
+# Registers Unicorn exposes under their own id (cheaper than CP_REG).
+DIRECT = {
+    "PC": A.UC_ARM64_REG_PC,
+    "SP": A.UC_ARM64_REG_SP,
+    "PSTATE": A.UC_ARM64_REG_PSTATE,
+    "SP_EL0": A.UC_ARM64_REG_SP_EL0,
+    "SP_EL1": A.UC_ARM64_REG_SP_EL1,
+    "SP_EL2": A.UC_ARM64_REG_SP_EL2,
+    "SP_EL3": A.UC_ARM64_REG_SP_EL3,
+    "ELR_EL1": A.UC_ARM64_REG_ELR_EL1,
+    "ELR_EL2": A.UC_ARM64_REG_ELR_EL2,
+    "ELR_EL3": A.UC_ARM64_REG_ELR_EL3,
+    "ESR_EL1": A.UC_ARM64_REG_ESR_EL1,
+    "ESR_EL2": A.UC_ARM64_REG_ESR_EL2,
+    "ESR_EL3": A.UC_ARM64_REG_ESR_EL3,
+    "FAR_EL1": A.UC_ARM64_REG_FAR_EL1,
+    "FAR_EL2": A.UC_ARM64_REG_FAR_EL2,
+    "FAR_EL3": A.UC_ARM64_REG_FAR_EL3,
+    "VBAR_EL1": A.UC_ARM64_REG_VBAR_EL1,
+    "VBAR_EL2": A.UC_ARM64_REG_VBAR_EL2,
+    "VBAR_EL3": A.UC_ARM64_REG_VBAR_EL3,
+    "TTBR0_EL1": A.UC_ARM64_REG_TTBR0_EL1,
+    "TTBR1_EL1": A.UC_ARM64_REG_TTBR1_EL1,
+    "MAIR_EL1": A.UC_ARM64_REG_MAIR_EL1,
+    "PAR_EL1": A.UC_ARM64_REG_PAR_EL1,
+    "NZCV": A.UC_ARM64_REG_NZCV,
+}
+for _i, _rid in enumerate(X_IDS):
+    DIRECT[f"X{_i}"] = _rid
+
+
+class Batch:
+    """A fixed list of register ids read or written in one C call."""
+
+    def __init__(self, handle, ids: list[int]) -> None:
+        n = len(ids)
+        self._h = handle
+        self._n = n
+        self._ids = (ctypes.c_int * n)(*ids)
+        self.vals = (ctypes.c_uint64 * n)()
+        base = ctypes.addressof(self.vals)
+        self._ptrs = (ctypes.c_void_p * n)(*[base + 8 * i for i in range(n)])
+
+    def read(self):
+        _lib.uc_reg_read_batch(self._h, self._ids, self._ptrs, self._n)
+        return self.vals
+
+    def write(self, *values: int) -> None:
+        v = self.vals
+        for i, x in enumerate(values):
+            v[i] = x & 0xFFFFFFFFFFFFFFFF
+        _lib.uc_reg_write_batch(self._h, self._ids, self._ptrs, self._n)
+
+
+class Regs:
+    """Register file of one Unicorn instance, by architectural name."""
+
+    def __init__(self, uc) -> None:
+        self._h = uc._uch
+        self._val = ctypes.c_uint64()
+        self._pval = ctypes.byref(self._val)
+        self._cp = UcRegCP64()
+        self._pcp = ctypes.byref(self._cp)
+        self.xregs = Batch(self._h, X_IDS + [A.UC_ARM64_REG_SP])
+
+    def batch(self, names: list[str]) -> Batch:
+        return Batch(self._h, [DIRECT[n] for n in names])
+
+    def read(self, name: str) -> int:
+        rid = DIRECT.get(name)
+        if rid is not None:
+            _lib.uc_reg_read(self._h, rid, self._pval)
+            return self._val.value
+        return self.read_enc(ENC[name])
+
+    def write(self, name: str, value: int) -> None:
+        rid = DIRECT.get(name)
+        if rid is not None:
+            self._val.value = value & 0xFFFFFFFFFFFFFFFF
+            _lib.uc_reg_write(self._h, rid, self._pval)
+            return
+        self.write_enc(ENC[name], value)
+
+    def read_enc(self, enc: tuple[int, int, int, int, int]) -> int:
+        cp = self._cp
+        cp.op0, cp.op1, cp.crn, cp.crm, cp.op2 = enc
+        cp.val = 0
+        _lib.uc_reg_read(self._h, A.UC_ARM64_REG_CP_REG, self._pcp)
+        return cp.val
+
+    def write_enc(self, enc: tuple[int, int, int, int, int], value: int) -> None:
+        """Write a system register by encoding.
+
+        A CP_REG write also makes QEMU recompute its cached execution state
+        (the EL among it), which a PSTATE write alone does not do.
+        """
+        cp = self._cp
+        cp.op0, cp.op1, cp.crn, cp.crm, cp.op2 = enc
+        cp.val = value & 0xFFFFFFFFFFFFFFFF
+        _lib.uc_reg_write(self._h, A.UC_ARM64_REG_CP_REG, self._pcp)
+
+    def x(self, n: int) -> int:
+        """Xn, with n == 31 meaning XZR."""
+        if n == 31:
+            return 0
+        _lib.uc_reg_read(self._h, X_IDS[n], self._pval)
+        return self._val.value
+
+    def set_x(self, n: int, value: int) -> None:
+        if n != 31:
+            self._val.value = value & 0xFFFFFFFFFFFFFFFF
+            _lib.uc_reg_write(self._h, X_IDS[n], self._pval)

@@ -1,0 +1,63 @@
+"""The board's devices: where each sits on the bus and how its interrupt lines run.
+
+The address map and the IRQ wiring are data here, not knowledge inside the
+devices (which only know register offsets and their own lines):
+
+    generic timers (per core) -> ArmLocal timer inputs -> core IRQ/FIQ
+    GPU peripherals -> InterruptController -> ArmLocal GPU routing -> one core
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .devices.arm_local import ArmLocal
+from .devices.generic_timer import GenericTimer
+from .devices.gpio import Gpio
+from .devices.interrupt_controller import InterruptController
+from .devices.mini_uart import MiniUart
+from .devices.pl011 import Pl011Uart
+from .devices.system_timer import SystemTimer
+from .devices.videocore_mailbox import VideoCoreMailbox
+
+if TYPE_CHECKING:
+    from .board import Board
+
+# (name, base, size) — ARM physical addresses
+ADDRESS_MAP = (
+    ("system_timer", 0x3F003000, 0x20),
+    ("interrupt_controller", 0x3F00B000, 0x400),
+    ("videocore_mailbox", 0x3F00B880, 0x40),
+    ("gpio", 0x3F200000, 0xB4),
+    ("pl011", 0x3F201000, 0x1000),
+    ("mini_uart", 0x3F215000, 0x80),
+    ("arm_local", 0x40000000, 0x100),
+)
+# GPU interrupt numbers (BCM2835 ARM Peripherals, 7.5)
+IRQ_SYSTEM_TIMER = (0, 1, 2, 3)
+IRQ_AUX = 29
+IRQ_GPIO = (49, 50, 51, 52)
+IRQ_UART = 57
+BASIC_ARM_MAILBOX = 1
+
+
+def wire_devices(board: "Board") -> dict[str, object]:
+    clock = board.clock
+    cores = board.cores
+    local = ArmLocal(clock, [c.irq_line for c in cores], [c.fiq_line for c in cores])
+    for i, c in enumerate(cores):
+        c.timer = GenericTimer(clock, [local.timer_input(i, t) for t in range(4)])
+    intc = InterruptController(local.gpu_irq_input, local.gpu_fiq_input)
+    devices = {
+        "arm_local": local,
+        "interrupt_controller": intc,
+        "system_timer": SystemTimer(clock, [intc.irq_input(n) for n in IRQ_SYSTEM_TIMER]),
+        "mini_uart": MiniUart(intc.irq_input(IRQ_AUX), lambda b: board.uart_output("mini", b)),
+        "pl011": Pl011Uart(intc.irq_input(IRQ_UART), lambda b: board.uart_output("pl011", b)),
+        "gpio": Gpio([intc.irq_input(n) for n in IRQ_GPIO]),
+        "videocore_mailbox": VideoCoreMailbox(board.read_ram, board.write_ram,
+                                              intc.basic_input(BASIC_ARM_MAILBOX)),
+    }
+    for name, base, size in ADDRESS_MAP:
+        board.bus.attach(base, size, devices[name], name)
+    return devices
