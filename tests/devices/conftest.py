@@ -1,22 +1,11 @@
-"""Shared helpers for the device unit tests.
-
-Until the project's pytest configuration puts the repository on sys.path,
-this conftest does it, so ``pytest tests/devices`` works from a checkout.
-"""
+"""Shared helpers for the device unit tests."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import pytest  # noqa: E402
-
-from vizor.machine.clock import Clock  # noqa: E402
-from vizor.machine.devices.base import IrqLine  # noqa: E402
+from vizor.machine.clock import Clock
+from vizor.machine.devices.base import IrqLine
 
 
 class Probe(IrqLine):

@@ -1,0 +1,278 @@
+"""Throughput of vizor against its engine and against QEMU.
+
+    python benchmarks/throughput.py [--scale F] [--no-qemu]
+
+Measures, side by side in one run (median of 3 runs each, wall time with
+time.perf_counter(); nothing is asserted, the figures are only printed):
+
+1. compute loop (images/bench/loop.elf, 8 instructions per iteration):
+   a. vizor: Board(), board.load(image, 2), board.run() to the final WFI,
+      MIPS = board.instructions / wall time of board.run;
+   b. one bare Unicorn instance (A53, fresh = EL1, MMU off, code at the same
+      address) running the loop unbounded: emu_start(entry, until=done) —
+      the engine's ceiling;
+   c. the same bare instance in count-limited slices of 100,000 instructions
+      (vizor's quantum): vizor is printed as a percentage of this (goal >= 85 %);
+   d. QEMU raspi3b (where installed): wall time until "DONE" appears on the
+      PL011, minus the time of a zero-iteration run (QEMU start-up).
+2. HVC round trips (images/bench/hvc.elf): EL1 loops `hvc #0` into an EL2
+   vector that is a bare ERET; round trips per second on vizor (goal >= 50,000/s),
+   counted from the cores' HVC exception counters.
+
+The kernels' iteration count is a patchable `.quad` literal (symbol
+`iterations`); each engine gets a count that takes about 1-2 s (--scale
+multiplies them).  The ELFs are committed; no cross compiler is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from elftools.elf.elffile import ELFFile
+from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, Uc
+from unicorn import __version__ as UNICORN_VERSION
+from unicorn import arm64_const as A
+
+from vizor.machine.board import Board
+from vizor.machine.loader import load_image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.path.join(os.path.dirname(HERE), "images", "bench")
+LOOP_ELF = os.path.join(BENCH, "loop.elf")
+HVC_ELF = os.path.join(BENCH, "hvc.elf")
+QEMU = "qemu-system-aarch64"
+
+RUNS = 3
+SLICE = 100_000
+LOOP_BODY = 8  # instructions per iteration of loop.S
+# iterations for ~1.5 s per measurement on the development machine (x86-64,
+# Unicorn 2.1.4: ~270 MIPS vizor and sliced, ~2,300 MIPS unbounded, ~3,000 QEMU)
+ITER_VIZOR = 50_000_000
+ITER_BARE = 400_000_000
+ITER_SLICED = 50_000_000
+ITER_QEMU = 550_000_000
+ITER_HVC = 75_000
+PL011_DR = 0x3F201000
+
+
+# --- kernels -------------------------------------------------------------------------------
+
+class Kernel:
+    """A committed benchmark ELF: its bytes, symbols and the patchable count."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        with open(path, "rb") as f:
+            self.data = f.read()
+        import io
+        elf = ELFFile(io.BytesIO(self.data))
+        self.entry = elf["e_entry"]
+        self.sym = {s.name: s["st_value"] for s in elf.get_section_by_name(".symtab").iter_symbols() if s.name}
+        text = elf.get_section_by_name(".text")
+        self.text_addr = text["sh_addr"]
+        self.text = text.data()
+        self.iter_offset = text["sh_offset"] + self.sym["iterations"] - self.text_addr
+
+    def patched(self, iterations: int) -> bytes:
+        """The ELF file with `iterations` replaced."""
+        b = bytearray(self.data)
+        b[self.iter_offset:self.iter_offset + 8] = iterations.to_bytes(8, "little")
+        return bytes(b)
+
+    def loop_insns(self, iterations: int) -> int:
+        """Instructions core 0 executes from _start up to (not including) the WFI at `done`."""
+        s = self.sym
+        prologue = (s["loop"] - s["_start"]) // 4
+        epilogue = (s["done"] - s["loop_end"]) // 4
+        return prologue + LOOP_BODY * iterations + epilogue
+
+
+# --- measurements ----------------------------------------------------------------------------
+
+def median_of(fn, runs: int = RUNS) -> tuple[float, list]:
+    results = [fn() for _ in range(runs)]
+    return statistics.median(r[0] for r in results), results
+
+
+def vizor_run(kernel: Kernel, iterations: int) -> tuple[float, Board]:
+    board = Board()
+    board.load(load_image(kernel.path), 2)
+    board.write_ram(kernel.sym["iterations"], iterations.to_bytes(8, "little"))
+    t0 = time.perf_counter()
+    why = board.run(max_insns=kernel_budget(kernel, iterations))
+    wall = time.perf_counter() - t0
+    if why.kind != "idle":
+        raise RuntimeError(f"vizor stopped on {why.kind}: {why.detail}")
+    return wall, board
+
+
+def kernel_budget(kernel: Kernel, iterations: int) -> int:
+    # generous upper bound: the run is expected to end on WFI (idle), not on this
+    return 64 * (iterations + 1000)
+
+
+def bare_uc(kernel: Kernel, iterations: int) -> Uc:
+    uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+    uc.ctl_set_cpu_model(A.UC_CPU_ARM64_A53)
+    uc.mem_map(0, 0x200000, UC_PROT_ALL)
+    uc.mem_map(PL011_DR & ~0xFFF, 0x1000, UC_PROT_ALL)  # RAM stand-in for the UART's DR
+    uc.mem_write(kernel.text_addr, kernel.text)
+    uc.mem_write(kernel.sym["iterations"], iterations.to_bytes(8, "little"))
+    return uc
+
+
+def bare_unbounded(kernel: Kernel, iterations: int) -> tuple[float]:
+    uc = bare_uc(kernel, iterations)
+    done = kernel.sym["done"]
+    t0 = time.perf_counter()
+    uc.emu_start(kernel.entry, done)
+    wall = time.perf_counter() - t0
+    assert uc.reg_read(A.UC_ARM64_REG_PC) == done
+    return (wall,)
+
+
+def bare_sliced(kernel: Kernel, iterations: int) -> tuple[float, int]:
+    uc = bare_uc(kernel, iterations)
+    done = kernel.sym["done"]
+    pc, slices = kernel.entry, 0
+    t0 = time.perf_counter()
+    while pc != done:
+        uc.emu_start(pc, done, 0, SLICE)
+        pc = uc.reg_read(A.UC_ARM64_REG_PC)
+        slices += 1
+    wall = time.perf_counter() - t0
+    return wall, slices
+
+
+def qemu_version() -> str | None:
+    if shutil.which(QEMU) is None:
+        return None
+    out = subprocess.run([QEMU, "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0] if out else "?"
+
+
+def qemu_run(elf_path: str, timeout: float = 60.0) -> tuple[float]:
+    cmd = [QEMU, "-M", "raspi3b", "-kernel", elf_path, "-display", "none",
+           "-serial", "stdio", "-nodefaults", "-serial", "null", "-monitor", "none"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    buf = b""
+    try:
+        fd = proc.stdout.fileno()
+        while b"DONE" not in buf:
+            left = timeout - (time.perf_counter() - t0)
+            if left <= 0:
+                raise RuntimeError(f"QEMU printed no DONE within {timeout} s")
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    raise RuntimeError(f"QEMU exited (status {proc.wait()}) before DONE")
+                buf += chunk
+        wall = time.perf_counter() - t0
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+    return (wall,)
+
+
+# --- report ------------------------------------------------------------------------------
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply every iteration count")
+    ap.add_argument("--no-qemu", action="store_true", help="skip the QEMU reference")
+    args = ap.parse_args()
+
+    def n(x: int) -> int:
+        return max(1, int(x * args.scale))
+
+    loop, hvc = Kernel(LOOP_ELF), Kernel(HVC_ELF)
+    qver = None if args.no_qemu else qemu_version()
+    print(f"Python  {platform.python_version()} ({platform.python_implementation()}, {platform.machine()})")
+    print(f"Unicorn {UNICORN_VERSION}")
+    print(f"QEMU    {qver or 'not measured (qemu-system-aarch64 not found or --no-qemu)'}")
+    print(f"median of {RUNS} runs each; loop body {LOOP_BODY} instructions; slices of {SLICE:,} instructions")
+    print()
+    rows: list[tuple[str, str, str, str]] = []
+
+    # 1a vizor
+    it = n(ITER_VIZOR)
+    t_viz, res = median_of(lambda: vizor_run(loop, it))
+    insns = res[0][1].instructions
+    expected = loop.loop_insns(it)
+    mips_viz = insns / t_viz / 1e6
+    rows.append(("compute loop", "vizor Board.run", f"{insns:,} insns / {t_viz:.3f} s", f"{mips_viz:8.1f} MIPS"))
+    if abs(insns - expected) > 4:
+        print(f"note: vizor executed {insns:,} instructions, the loop accounts for {expected:,}")
+
+    # 1b bare unbounded
+    it = n(ITER_BARE)
+    insns_b = loop.loop_insns(it)
+    t_b, _ = median_of(lambda: bare_unbounded(loop, it))
+    mips_b = insns_b / t_b / 1e6
+    rows.append(("compute loop", "bare Unicorn, unbounded", f"{insns_b:,} insns / {t_b:.3f} s", f"{mips_b:8.1f} MIPS"))
+
+    # 1c bare sliced
+    it = n(ITER_SLICED)
+    insns_c = loop.loop_insns(it)
+    t_c, _ = median_of(lambda: bare_sliced(loop, it))
+    mips_c = insns_c / t_c / 1e6
+    rows.append(("compute loop", f"bare Unicorn, count={SLICE:,} slices",
+                 f"{insns_c:,} insns / {t_c:.3f} s", f"{mips_c:8.1f} MIPS"))
+
+    # 1d QEMU
+    mips_q = None
+    if qver:
+        it = n(ITER_QEMU)
+        insns_q = loop.loop_insns(it)
+        with tempfile.TemporaryDirectory() as tmp:
+            zero, full = os.path.join(tmp, "loop0.elf"), os.path.join(tmp, "loopN.elf")
+            with open(zero, "wb") as f:
+                f.write(loop.patched(0))
+            with open(full, "wb") as f:
+                f.write(loop.patched(it))
+            t_start, _ = median_of(lambda: qemu_run(zero))
+            t_full, _ = median_of(lambda: qemu_run(full))
+        t_q = t_full - t_start
+        mips_q = insns_q / t_q / 1e6 if t_q > 0 else float("nan")
+        rows.append(("compute loop", "QEMU raspi3b (start-up subtracted)",
+                     f"{insns_q:,} insns / {t_full:.3f} - {t_start:.3f} s", f"{mips_q:8.1f} MIPS"))
+
+    # 2 HVC round trips
+    it = n(ITER_HVC)
+    t_h, res = median_of(lambda: vizor_run(hvc, it))
+    hvcs = sum(c.exception_counts["HVC"] for c in res[0][1].cores)
+    rate = hvcs / t_h
+    rows.append(("HVC round trip", "vizor Board.run (EL1 hvc -> EL2 eret)",
+                 f"{hvcs:,} HVCs / {t_h:.3f} s", f"{rate:8,.0f} /s"))
+
+    w = [max(len(r[i]) for r in rows) for i in range(4)]
+    head = ("case", "engine", "work / median wall", "rate")
+    w = [max(a, len(b)) for a, b in zip(w, head)]
+    print("  ".join(h.ljust(x) for h, x in zip(head, w)))
+    print("  ".join("-" * x for x in w))
+    for r in rows:
+        print("  ".join(c.ljust(x) if i < 3 else c.rjust(x) for i, (c, x) in enumerate(zip(r, w))))
+    print()
+    print(f"vizor / bare unbounded      {100 * mips_viz / mips_b:6.1f} %")
+    print(f"vizor / bare sliced         {100 * mips_viz / mips_c:6.1f} %   (goal >= 85 %)")
+    if mips_q:
+        print(f"vizor / QEMU raspi3b        {100 * mips_viz / mips_q:6.1f} %")
+    print(f"HVC round trips             {rate:8,.0f} /s (goal >= 50,000/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
