@@ -207,27 +207,31 @@ def main() -> int:
     print()
     rows: list[tuple[str, str, str, str]] = []
 
-    # 1a vizor
-    it = n(ITER_VIZOR)
-    t_viz, res = median_of(lambda: vizor_run(loop, it))
-    insns = res[0][1].instructions
-    expected = loop.loop_insns(it)
+    # 1a-1c, interleaved (round i runs vizor, bare unbounded, bare sliced) so
+    # that a busy host slows the three alike and the ratios stay meaningful
+    it_v, it_b, it_c = n(ITER_VIZOR), n(ITER_BARE), n(ITER_SLICED)
+    times: dict[str, list[float]] = {"vizor": [], "bare": [], "sliced": []}
+    insns = 0
+    for _ in range(RUNS):
+        wall, board = vizor_run(loop, it_v)
+        times["vizor"].append(wall)
+        insns = board.instructions
+        del board
+        times["bare"].append(bare_unbounded(loop, it_b)[0])
+        times["sliced"].append(bare_sliced(loop, it_c)[0])
+    t_viz, t_b, t_c = (statistics.median(times[k]) for k in ("vizor", "bare", "sliced"))
+
+    expected = loop.loop_insns(it_v)
     mips_viz = insns / t_viz / 1e6
     rows.append(("compute loop", "vizor Board.run", f"{insns:,} insns / {t_viz:.3f} s", f"{mips_viz:8.1f} MIPS"))
     if abs(insns - expected) > 4:
         print(f"note: vizor executed {insns:,} instructions, the loop accounts for {expected:,}")
 
-    # 1b bare unbounded
-    it = n(ITER_BARE)
-    insns_b = loop.loop_insns(it)
-    t_b, _ = median_of(lambda: bare_unbounded(loop, it))
+    insns_b = loop.loop_insns(it_b)
     mips_b = insns_b / t_b / 1e6
     rows.append(("compute loop", "bare Unicorn, unbounded", f"{insns_b:,} insns / {t_b:.3f} s", f"{mips_b:8.1f} MIPS"))
 
-    # 1c bare sliced
-    it = n(ITER_SLICED)
-    insns_c = loop.loop_insns(it)
-    t_c, _ = median_of(lambda: bare_sliced(loop, it))
+    insns_c = loop.loop_insns(it_c)
     mips_c = insns_c / t_c / 1e6
     rows.append(("compute loop", f"bare Unicorn, count={SLICE:,} slices",
                  f"{insns_c:,} insns / {t_c:.3f} s", f"{mips_c:8.1f} MIPS"))

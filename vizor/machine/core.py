@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from unicorn import UC_ARCH_ARM64, UC_HOOK_INSN, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_ARM, Uc, UcError
 from unicorn import UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ
 from unicorn import arm64_const as A
+from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
 from . import exceptions as X
 from .faults import classify_abort
@@ -58,7 +59,9 @@ SCR = ENC["SCR_EL3"]
 SPSR_ENC = {1: ENC["SPSR_EL1"], 2: ENC["SPSR_EL2"], 3: ENC["SPSR_EL3"]}
 _RT = {A.UC_ARM64_REG_X0 + i: i for i in range(29)}
 _RT.update({A.UC_ARM64_REG_X29: 29, A.UC_ARM64_REG_X30: 30, A.UC_ARM64_REG_XZR: 31})
-STUCK_LIMIT = 200  # identical exceptions in a row, each raised by its own handler
+STUCK_LIMIT = 200
+_vmem_read = _uclib.uc_vmem_read
+_KIND_NAMES = {X.VEC_SYNC: "sync", X.VEC_IRQ: "irq", X.VEC_FIQ: "fiq", X.VEC_SERROR: "serror"}  # identical exceptions in a row, each raised by its own handler
 
 # QEMU exception numbers reported to UC_HOOK_INTR (target/arm/cpu.h)
 EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT = 1, 2, 3, 4
@@ -99,6 +102,10 @@ class Core:
         h = ctypes.cast(uc._uch, ctypes.c_void_p).value
         self._counter = ctypes.c_uint64.from_address(h + board.emu_counter_offset)
         self._entry = self.regs.batch(["PC", "PSTATE", "SP"])
+        self._exc_reads = {t: self.regs.batch(["PC", "PSTATE", "SP", f"VBAR_EL{t}", f"SP_EL{t}"])
+                           for t in (1, 2, 3)}
+        self._exc_writes: dict = {}
+        self._exc_jump = self.regs.batch(["SP", "PC"])
         self._vbar = {1: "VBAR_EL1", 2: "VBAR_EL2", 3: "VBAR_EL3"}
         self._word = (ctypes.c_uint32 * 1)()
         self._hooks()
@@ -189,10 +196,10 @@ class Core:
 
     def read_insn(self, va: int) -> int | None:
         """Fetch the instruction word at ``va`` through the current translation."""
-        from unicorn.unicorn_py3 import unicorn as _u
-        err = _u.uclib.uc_vmem_read(self.uc._uch, ctypes.c_uint64(va), UC_PROT_EXEC, self._word, 4)
+        va = ctypes.c_uint64(va & 0xFFFFFFFFFFFFFFFF)
+        err = _vmem_read(self.uc._uch, va, UC_PROT_EXEC, self._word, 4)
         if err:
-            err = _u.uclib.uc_vmem_read(self.uc._uch, ctypes.c_uint64(va), UC_PROT_READ, self._word, 4)
+            err = _vmem_read(self.uc._uch, va, UC_PROT_READ, self._word, 4)
         return None if err else self._word[0]
 
     # --- running -------------------------------------------------------------
@@ -239,36 +246,45 @@ class Core:
 
     def take_exception(self, target_el: int, kind: int, esr: int, elr: int, far: int | None = None,
                        hpfar: int | None = None) -> None:
-        """Enter ``target_el`` the way the architecture does (Arm ARM D1.10)."""
+        """Enter ``target_el`` the way the architecture does (Arm ARM D1.10).
+
+        This is the hot path of every trap a hypervisor takes, so registers
+        move in a few batched C calls (see ``regs.py``).
+        """
         r = self.regs
-        pc_, pstate, sp = self._entry.read()
+        reads = self._exc_reads[target_el]
+        _pc, pstate, sp, vbar, target_sp = reads.read()
         cur = (pstate >> 2) & 3
-        vbar = r.read(self._vbar[target_el])
         vector = vbar + X.vector_offset(cur, pstate, target_el, kind)
-        vmid = self.vmid() if cur < 2 else None
+        vmid = None
+        if cur < 2 and self.hcr & X.HCR_VM and self.scr & X.SCR_NS:
+            vmid = (r.read_enc(ENC["VTTBR_EL2"]) >> 48) & 0xFF
         # QEMU keeps the live SP in one register and banks it only when it
         # changes EL or SPSel itself; a PSTATE write does neither, so bank the
         # SP of the EL we leave and load SP_ELx of the target here.
-        r.write(f"SP_EL{cur if pstate & X.PSTATE_SP else 0}", sp)
-        new_sp = r.read(f"SP_EL{target_el}")
-        r.write(f"ELR_EL{target_el}", elr)
-        if kind == X.VEC_SYNC:
-            r.write(f"ESR_EL{target_el}", esr)
-            if far is not None:
-                r.write(f"FAR_EL{target_el}", far)
-            if hpfar is not None:
-                r.write_enc(ENC["HPFAR_EL2"], hpfar)
-        r.write("PSTATE", X.entry_pstate(pstate, target_el))
+        bank = cur if pstate & X.PSTATE_SP else 0
+        new_sp = sp if bank == target_el else target_sp
+        writes = self._exc_writes.get((target_el, bank))
+        if writes is None:
+            writes = self._exc_writes[(target_el, bank)] = r.batch(
+                [f"ELR_EL{target_el}", f"ESR_EL{target_el}", f"SP_EL{bank}", "PSTATE"])
+        if kind != X.VEC_SYNC:
+            esr = r.read(f"ESR_EL{target_el}")  # interrupts leave ESR alone
+        writes.write(elr, esr, sp, X.entry_pstate(pstate, target_el))
+        if far is not None:
+            r.write(f"FAR_EL{target_el}", far)
+        if hpfar is not None:
+            r.write_enc(ENC["HPFAR_EL2"], hpfar)
         r.write_enc(SPSR_ENC[target_el], X.spsr_from_pstate(pstate))  # also refreshes QEMU's EL
-        r.write("SP", new_sp)
-        r.write("PC", vector)
-        name = {X.VEC_SYNC: "sync", X.VEC_IRQ: "irq", X.VEC_FIQ: "fiq"}.get(kind, "serror")
-        ec = esr >> 26 if kind == X.VEC_SYNC else -1
-        rec = X.ExceptionRecord(self.index, name, cur, target_el, ec, esr if kind == X.VEC_SYNC else 0,
-                                elr, far, vmid, self._slice_start + self._counter.value)
+        self._exc_jump.write(new_sp, vector)
+        sync = kind == X.VEC_SYNC
+        rec = X.ExceptionRecord(self.index, _KIND_NAMES[kind], cur, target_el, esr >> 26 if sync else -1,
+                                esr if sync else 0, elr, far, vmid,
+                                self._slice_start + self._counter.value)
         self.exceptions.append(rec)
         self.exception_counts[rec.ec_name] += 1
-        self.board.on_exception(self, rec)
+        if self.board.exception_listeners:
+            self.board.on_exception(self, rec)
         self._check_stuck(elr, esr, vector)
 
     def _check_stuck(self, elr: int, esr: int, vector: int) -> None:
