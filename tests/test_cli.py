@@ -73,3 +73,34 @@ def test_guest_stuck_in_an_exception_loop_is_reported(capsys, tmp_path):
     code, _, err = run(capsys, "run", str(elf), "--max-insns", "1000000")
     assert code == 1
     assert "stuck" in err and "ESR 0x02000000" in err
+
+
+@pytest.mark.parametrize("uart,device", [("pl011", "pl011"), ("mini", "mini_uart")])
+def test_input_is_queued_on_the_chosen_uart(capsys, monkeypatch, uart, device):
+    from vizor.machine import board as board_mod
+    boards = []
+    real_init = board_mod.Board.__init__
+
+    def spy(self, *a, **k):
+        real_init(self, *a, **k)
+        boards.append(self)
+
+    monkeypatch.setattr(board_mod.Board, "__init__", spy)
+    code, _, err = run(capsys, "run", image("stage2.elf"), "--input", "ab\\n", "--uart", uart,
+                       "--max-insns", "1000")
+    assert code == 0, err
+    dev = boards[0].devices[device]
+    got = bytearray()
+    if device == "pl011":
+        while not dev.read(0x18, 4) & 0x10:  # FR.RXFE clear: a byte waits in DR
+            got.append(dev.read(0x00, 4) & 0xFF)
+    else:
+        dev.write(0x04, 4, 1)  # AUX_ENABLES: mini UART on
+        while dev.read(0x54, 4) & 1:  # LSR data ready
+            got.append(dev.read(0x40, 4) & 0xFF)
+    assert bytes(got) == b"ab\n"  # the guest never read them: all there, none lost
+
+
+def test_bad_input_escape_is_a_usage_error(capsys):
+    code, _, err = run(capsys, "run", image("stage2.elf"), "--input", "\\x4", "--max-insns", "10")
+    assert code == 2 and err.startswith("vizor: --input")

@@ -14,6 +14,7 @@ from importlib import resources
 
 EXIT_OK, EXIT_GUEST, EXIT_USAGE = 0, 1, 2
 DEFAULT_IMAGE = "exc_levels.elf"
+UART_DEVICES = {"pl011": "pl011", "mini": "mini_uart"}
 
 
 class UsageError(Exception):
@@ -96,7 +97,7 @@ def _run(args) -> int:
             data = codecs.decode(args.input, "unicode_escape").encode("latin-1")
         except (UnicodeError, ValueError) as e:
             raise UsageError(f"--input: {e}") from None
-        board.devices[args.uart].receive(data)
+        board.devices[UART_DEVICES[args.uart]].receive(data)
     stop = None
     if args.until_uart:
         target = args.until_uart
