@@ -29,6 +29,7 @@ from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
 from . import exceptions as X
 from .faults import classify_abort
+from .mmu import UnsupportedGranule
 from .insn import WFE, WFI, decode_sys, exception_imm16
 from .regs import ENC, Regs
 from .traps import is_trappable, traps_to_el2
@@ -302,6 +303,9 @@ class Core:
     def _on_intr(self, uc, intno: int, _ud) -> None:
         try:
             self._exception_from_unicorn(intno)
+        except UnsupportedGranule as e:
+            self._halt(f"core {self.index}: cannot classify the abort at PC {self.pc:#x}: {e}")
+            self._stop()
         except Exception as e:  # never let an error escape into Unicorn
             self._halt(f"internal error taking exception {intno}: {e!r}")
             self._stop()
