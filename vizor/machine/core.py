@@ -60,9 +60,9 @@ SCR = ENC["SCR_EL3"]
 SPSR_ENC = {1: ENC["SPSR_EL1"], 2: ENC["SPSR_EL2"], 3: ENC["SPSR_EL3"]}
 _RT = {A.UC_ARM64_REG_X0 + i: i for i in range(29)}
 _RT.update({A.UC_ARM64_REG_X29: 29, A.UC_ARM64_REG_X30: 30, A.UC_ARM64_REG_XZR: 31})
-STUCK_LIMIT = 200
+STUCK_LIMIT = 200  # identical exceptions in a row, each raised by its own handler
 _vmem_read = _uclib.uc_vmem_read
-_KIND_NAMES = {X.VEC_SYNC: "sync", X.VEC_IRQ: "irq", X.VEC_FIQ: "fiq", X.VEC_SERROR: "serror"}  # identical exceptions in a row, each raised by its own handler
+_KIND_NAMES = {X.VEC_SYNC: "sync", X.VEC_IRQ: "irq", X.VEC_FIQ: "fiq", X.VEC_SERROR: "serror"}
 
 # QEMU exception numbers reported to UC_HOOK_INTR (target/arm/cpu.h)
 EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT = 1, 2, 3, 4
@@ -107,7 +107,6 @@ class Core:
                            for t in (1, 2, 3)}
         self._exc_writes: dict = {}
         self._exc_jump = self.regs.batch(["SP", "PC"])
-        self._vbar = {1: "VBAR_EL1", 2: "VBAR_EL2", 3: "VBAR_EL3"}
         self._word = (ctypes.c_uint32 * 1)()
         self._hooks()
 
@@ -181,10 +180,12 @@ class Core:
         elif name == "SCR_EL3":
             self.scr = value
 
-    def vmid(self) -> int | None:
+    def vmid(self, el: int | None = None) -> int | None:
         """The VMID this core runs, or None when no guest context is active
-        (EL2/EL3, or stage 2 off)."""
-        if self.el >= 2 or not (self.hcr & X.HCR_VM) or not (self.scr & X.SCR_NS):
+        (EL2/EL3, or stage 2 off).  ``el`` saves a PSTATE read when known."""
+        if el is None:
+            el = self.el
+        if el >= 2 or not (self.hcr & X.HCR_VM) or not (self.scr & X.SCR_NS):
             return None
         return (self.regs.read_enc(ENC["VTTBR_EL2"]) >> 48) & 0xFF
 
@@ -257,28 +258,29 @@ class Core:
         _pc, pstate, sp, vbar, target_sp = reads.read()
         cur = (pstate >> 2) & 3
         vector = vbar + X.vector_offset(cur, pstate, target_el, kind)
-        vmid = None
-        if cur < 2 and self.hcr & X.HCR_VM and self.scr & X.SCR_NS:
-            vmid = (r.read_enc(ENC["VTTBR_EL2"]) >> 48) & 0xFF
+        vmid = self.vmid(cur)
         # QEMU keeps the live SP in one register and banks it only when it
         # changes EL or SPSel itself; a PSTATE write does neither, so bank the
         # SP of the EL we leave and load SP_ELx of the target here.
         bank = cur if pstate & X.PSTATE_SP else 0
         new_sp = sp if bank == target_el else target_sp
-        writes = self._exc_writes.get((target_el, bank))
-        if writes is None:
-            writes = self._exc_writes[(target_el, bank)] = r.batch(
-                [f"ELR_EL{target_el}", f"ESR_EL{target_el}", f"SP_EL{bank}", "PSTATE"])
-        if kind != X.VEC_SYNC:
-            esr = r.read(f"ESR_EL{target_el}")  # interrupts leave ESR alone
-        writes.write(elr, esr, sp, X.entry_pstate(pstate, target_el))
+        sync = kind == X.VEC_SYNC
+        key = (target_el, bank, sync)
+        writes = self._exc_writes.get(key)
+        if writes is None:  # interrupts leave ESR_ELx alone
+            names = [f"ELR_EL{target_el}", f"SP_EL{bank}", "PSTATE"] + ([f"ESR_EL{target_el}"] if sync else [])
+            writes = self._exc_writes[key] = r.batch(names)
+        entry = X.entry_pstate(pstate, target_el)
+        if sync:
+            writes.write(elr, sp, entry, esr)
+        else:
+            writes.write(elr, sp, entry)
         if far is not None:
             r.write(f"FAR_EL{target_el}", far)
         if hpfar is not None:
             r.write_enc(ENC["HPFAR_EL2"], hpfar)
         r.write_enc(SPSR_ENC[target_el], X.spsr_from_pstate(pstate))  # also refreshes QEMU's EL
         self._exc_jump.write(new_sp, vector)
-        sync = kind == X.VEC_SYNC
         rec = X.ExceptionRecord(self.index, _KIND_NAMES[kind], cur, target_el, esr >> 26 if sync else -1,
                                 esr if sync else 0, elr, far, vmid,
                                 self._slice_start + self._counter.value)
