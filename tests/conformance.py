@@ -9,7 +9,8 @@ from vizor.machine.loader import load_image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMAGES = os.path.join(os.path.dirname(HERE), "images", "tests")
-KERNELS = ("exc_sync.elf", "exc_traps.elf", "exc_levels.elf", "stage2.elf", "smp_spinlock.elf")
+KERNELS = ("exc_sync.elf", "exc_traps.elf", "exc_levels.elf", "stage2.elf", "smp_spinlock.elf",
+           "irq_timers.elf")
 
 # Checks where vizor does not yet follow the architecture, with the reason.
 # They are excluded from the line-by-line comparisons and asserted to still
@@ -18,8 +19,6 @@ VIZOR_GAPS: dict[str, dict[str, str]] = {
     "exc_sync.elf": {"sp_align_el1t": "Unicorn (QEMU 5) has no SP alignment check, and a "
                                       "per-instruction hook would cost the hot path"},
     "exc_traps.elf": {"twe wfe": "Unicorn executes WFE as a yield with no hook; HCR_EL2.TWE cannot trap"},
-    "exc_levels.elf": {"illegal_return": "Unicorn (QEMU 5) does not raise the illegal-state "
-                                         "exception after an illegal ERET"},
 }
 
 

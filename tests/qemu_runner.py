@@ -122,6 +122,7 @@ QEMU_DEVIATIONS: dict[str, tuple[str, ...]] = {
     "exc_levels.elf": (),
     "stage2.elf": ("s1ptw_s2_trans_l3",),
     "smp_spinlock.elf": (),
+    "irq_timers.elf": (),
 }
 
 
