@@ -58,6 +58,7 @@ IMPDEF_RESET = {
 HCR = ENC["HCR_EL2"]
 SCR = ENC["SCR_EL3"]
 SPSR_ENC = {1: ENC["SPSR_EL1"], 2: ENC["SPSR_EL2"], 3: ENC["SPSR_EL3"]}
+SPSR_EL_OF = {enc: el for el, enc in SPSR_ENC.items()}
 _RT = {A.UC_ARM64_REG_X0 + i: i for i in range(29)}
 _RT.update({A.UC_ARM64_REG_X29: 29, A.UC_ARM64_REG_X30: 30, A.UC_ARM64_REG_XZR: 31})
 STUCK_LIMIT = 200  # identical exceptions in a row, each raised by its own handler
@@ -100,6 +101,10 @@ class Core:
         self._pending_sync: tuple[int, int, int, int | None] | None = None
         self._flush_tb = False
         self._bad_access: str | None = None
+        # SPSR_EL1..3 as last written (MSR hook, exception entry, reset), and
+        # whether any of them could make an ERET illegal: see _watch_eret.
+        self._spsr = [0, 0, 0, 0]
+        self._eret_watch = False
         h = ctypes.cast(uc._uch, ctypes.c_void_p).value
         self._counter = ctypes.c_uint64.from_address(h + board.emu_counter_offset)
         self._entry = self.regs.batch(["PC", "PSTATE", "SP"])
@@ -155,6 +160,7 @@ class Core:
         r.write_enc(ENC["VBAR_EL1"], 0)  # any CP_REG write makes the new EL take effect
         r.write("PC", pc)
         self.state = RUNNING
+        self.refresh_eret_watch()
 
     # --- architectural view --------------------------------------------------
 
@@ -179,6 +185,8 @@ class Core:
             self.hcr = value
         elif name == "SCR_EL3":
             self.scr = value
+        if name in ("HCR_EL2", "SCR_EL3", "SPSR_EL1", "SPSR_EL2", "SPSR_EL3"):
+            self.refresh_eret_watch()
 
     def vmid(self, el: int | None = None) -> int | None:
         """The VMID this core runs, or None when no guest context is active
@@ -214,6 +222,8 @@ class Core:
         """
         self._slice_start = slice_start
         self._stop_count = None
+        if self._eret_watch:
+            budget = self._watch_eret(budget)
         pc = self.regs.read("PC")
         try:
             self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, budget)
@@ -233,6 +243,46 @@ class Core:
             if word == WFI:
                 self.state = WFI_IDLE
         return done
+
+    # --- illegal exception returns ---------------------------------------------
+    #
+    # Unicorn (QEMU 5) performs an illegal ERET as the architecture says (it
+    # sets PSTATE.IL and continues at ELR in the same EL) but never raises the
+    # illegal-state exception the next instruction must take: the IL bit does
+    # not reach QEMU's cached translation flags.  ERET has no hook, but its
+    # legality depends only on SPSR_ELx, HCR_EL2 and SCR_EL3, whose writes vizor
+    # sees.  While the SPSR of the current EL holds a value an ERET could not
+    # legally return to, the core runs one instruction per slice and PSTATE.IL
+    # is checked before each: the exception is then taken exactly at the
+    # instruction ERET returned to.  Only code that has written such an SPSR
+    # (a bug being debugged) runs slowly.
+
+    def refresh_eret_watch(self) -> None:
+        """Re-read SPSR_EL1..3 from the CPU (after reset or a state restore)."""
+        for el, enc in SPSR_ENC.items():
+            self._spsr[el] = self.regs.read_enc(enc)
+        self._update_eret_watch()
+
+    def _update_eret_watch(self) -> None:
+        """Recompute the watch; from a hook, stop the slice when it turns on so
+        that the next instruction already runs under it."""
+        hcr, scr, spsr = self.hcr, self.scr, self._spsr
+        was = self._eret_watch
+        self._eret_watch = any(X.eret_may_be_illegal(spsr[el], el, hcr, scr) for el in (1, 2, 3))
+        if self._eret_watch and not was and self.board.running is self:
+            self._stop()
+
+    def _watch_eret(self, budget: int) -> int:
+        pstate = self.regs.read("PSTATE")
+        cur = (pstate >> 2) & 3
+        if pstate & X.PSTATE_IL:
+            self.take_exception(X.sync_target_el(cur, self.hcr, self.scr), X.VEC_SYNC,
+                                X.esr(X.EC_ILLEGAL_STATE), self.regs.read("PC"))
+            pstate = self.regs.read("PSTATE")
+            cur = (pstate >> 2) & 3
+        if cur and X.eret_may_be_illegal(self._spsr[cur], cur, self.hcr, self.scr):
+            return min(budget, 1)
+        return budget
 
     def _stop(self) -> None:
         """Stop emulation after the current instruction (from inside a hook)."""
@@ -279,7 +329,13 @@ class Core:
             r.write(f"FAR_EL{target_el}", far)
         if hpfar is not None:
             r.write_enc(ENC["HPFAR_EL2"], hpfar)
-        r.write_enc(SPSR_ENC[target_el], X.spsr_from_pstate(pstate))  # also refreshes QEMU's EL
+        spsr = X.spsr_from_pstate(pstate)
+        r.write_enc(SPSR_ENC[target_el], spsr)  # also refreshes QEMU's EL
+        if self._eret_watch:
+            self._spsr[target_el] = spsr
+            self._update_eret_watch()
+        else:
+            self._spsr[target_el] = spsr
         self._exc_jump.write(new_sp, vector)
         rec = X.ExceptionRecord(self.index, _KIND_NAMES[kind], cur, target_el, esr >> 26 if sync else -1,
                                 esr if sync else 0, elr, far, vmid,
@@ -420,9 +476,16 @@ class Core:
                 if self._trap(enc, 0, False):
                     return True
                 self.hcr = cp.val
+                self._update_eret_watch()
                 return False
             if enc == SCR:
                 self.scr = cp.val
+                self._update_eret_watch()
+                return False
+            el = SPSR_EL_OF.get(enc)
+            if el is not None:
+                self._spsr[el] = cp.val
+                self._update_eret_watch()
                 return False
             name = TIMER_REGS.get(enc)
             if name is not None:

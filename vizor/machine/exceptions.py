@@ -79,6 +79,7 @@ HCR_TVM = 1 << 26
 HCR_TGE = 1 << 27
 HCR_TDZ = 1 << 28
 HCR_TRVM = 1 << 30
+HCR_RW = 1 << 31
 
 # SCR_EL3 bits
 SCR_NS = 1 << 0
@@ -143,6 +144,35 @@ def interrupt_taken(cur_el: int, pstate: int, target_el: int, fiq: bool) -> bool
     if target_el > cur_el:
         return True
     return not (pstate & (PSTATE_F if fiq else PSTATE_I))
+
+
+def eret_may_be_illegal(spsr: int, at_el: int, hcr: int, scr: int) -> bool:
+    """Whether an ERET at ``at_el`` with this SPSR could be an illegal exception
+    return (Arm ARM D1.11.2).  Errs on the side of True: AArch32 targets are
+    always suspect, and the CPU itself (PSTATE.IL afterwards) has the last word.
+    """
+    m = spsr & 0x1F
+    if m & 0x10:  # AArch32 target
+        return True
+    target = (m >> 2) & 3
+    if m & 0b10 or m == 0b0001:  # reserved M encodings, EL0 with SP_ELx
+        return True
+    if target > at_el:
+        return True
+    if target == 3 or target == at_el:
+        return False
+    if target == 2:
+        return not (scr & SCR_NS)  # the A53 has no Secure EL2
+    # target EL1 or EL0 from EL2/EL3 (or EL0 from EL1)
+    ns = bool(scr & SCR_NS)
+    if at_el >= 2 and ns:
+        if target == 1 and hcr & HCR_TGE:
+            return True
+        if not hcr & HCR_RW:  # EL1 is AArch32
+            return True
+    if at_el == 3 and not ns and not scr & SCR_RW:
+        return True
+    return False
 
 
 def spsr_from_pstate(pstate: int) -> int:
