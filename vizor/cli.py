@@ -53,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--uart", choices=("pl011", "mini"), default="pl011",
                        help="which UART --input feeds (default pl011)")
         s.add_argument("--quiet", action="store_true", help="no summary at the end")
+        s.add_argument("--walk", action="append", metavar="VA", default=[],
+                       help="after the run, print every step of the translation of VA "
+                            "(hex, decimal, SYMBOL or SYMBOL+OFF); may be repeated")
+        s.add_argument("--core", default="0", metavar="C", help="core whose tables --walk uses (default 0)")
+        s.add_argument("--regime", default="auto", metavar="R",
+                       help="--walk regime: auto (the core's EL), el10 (guest VA, stage 1 + stage 2), "
+                            "el2 (EL2 VA), s2 (IPA through stage 2)")
+        s.add_argument("--state", action="store_true", help="after the run, print each core's decoded state")
     return p
 
 
@@ -70,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     from .machine.board import Board
+    from .inspect_text import REGIMES, InspectError, parse_address, parse_core, state_report, walk_report
     from .machine.loader import ImageError, load_image
     from .summary import summary
 
@@ -83,13 +92,24 @@ def _run(args) -> int:
         board.load(image, args.boot_el)
     except ValueError as e:
         raise UsageError(f"{path}: {e}") from None
+    if args.regime not in REGIMES:
+        raise UsageError(f"--regime {args.regime!r}: choose one of {', '.join(REGIMES)}")
+    try:
+        walk_core = parse_core(args.core, len(board.cores))
+        walks = [parse_address(v, board.symbols) for v in args.walk]
+    except InspectError as e:
+        raise UsageError(str(e)) from None
     text: list[str] = []
     out = sys.stdout
+
+    last = args.until_uart[-1] if args.until_uart else None
 
     def on_uart(_uart: str, byte: int) -> None:
         ch = chr(byte)
         text.append(ch)
         out.write(ch)
+        if ch == last and args.until_uart in "".join(text[-len(args.until_uart):]):
+            board.request_stop()  # stop at this very store, not at the end of the slice
 
     board.uart_listeners.append(on_uart)
     if args.input:
@@ -107,6 +127,13 @@ def _run(args) -> int:
             tail = "".join(text[-window:])
             return f"UART printed {target!r}" if target in tail else None
     reason = board.run(max_insns=args.max_insns, stop=stop)
+    if walks or args.state:
+        if text and text[-1] != "\n":
+            out.write("\n")
+        for va in walks:
+            out.write(f"\n{walk_report(board.cores[walk_core], va, args.regime)}\n")
+        if args.state:
+            out.write(f"\n{state_report(board)}\n")
     out.flush()
     if not args.quiet:
         print(summary(board, reason), file=sys.stderr)

@@ -183,6 +183,12 @@ class Board:
         for listener in self.uart_listeners:
             listener(uart, byte)
 
+    def request_stop(self) -> None:
+        """End the running core's slice after its current instruction (for listeners:
+        ``run``'s ``stop()`` is otherwise asked only between slices)."""
+        if self.running is not None:
+            self.running._stop()
+
     # --- running --------------------------------------------------------------------------
 
     def run(self, max_insns: int | None = None, stop: Callable[[], str | None] | None = None) -> StopReason:
