@@ -123,6 +123,7 @@ QEMU_DEVIATIONS: dict[str, tuple[str, ...]] = {
     "stage2.elf": ("s1ptw_s2_trans_l3",),
     "smp_spinlock.elf": (),
     "irq_timers.elf": (),
+    "smp_mailbox.elf": (),
 }
 
 
