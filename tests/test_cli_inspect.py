@@ -147,12 +147,31 @@ def test_concatenated_stage2_tables_walk_to_the_page_the_kernel_reads(capsys):
     walk = translate_el10(va, regs, board.read_phys)
     b_concat, b_page_a = walk_blocks(out)
     assert "VMID 7" in b_concat and "stage 1: off (SCTLR_EL1.M=0)" in b_concat
-    assert f"L1  table PA 0x{syms['s2b_l1']:x}, index 512 from IPA[39:30]" in b_concat
+    assert (f"L1  table PA 0x{syms['s2b_l1']:x}, index 512 from IPA[39:30] "
+            "(2 concatenated tables)") in b_concat
     assert shown_descriptors(b_concat) == expected_descriptors(walk)
     pa = int(RESULT.search(b_concat).group(1), 16)
     assert pa == walk.output == syms["page_b"]
     assert board.read_phys(pa, 8) == MAGIC_B
     assert b_page_a.startswith(f"walk of VA 0x{syms['page_a']:x} <page_a>")
+
+
+@pytest.mark.parametrize("va", [0x0, 0x3F201000, 0x3FFFFFF8, 0x80000000, 0xFFFFFFFF_FFFFF000,
+                                0x1_0000_0000, 0x00FF_0000_0010_0000])
+def test_every_descriptor_shown_is_the_walkers_and_in_memory(capsys, s1_live_insns, va):
+    code, out, _ = run(capsys, "--max-insns", str(s1_live_insns), "--walk", hex(va), "--regime", "el10")
+    assert code == 0
+    board = board_at(max_insns=s1_live_insns)
+    walk = translate_el10(va, translation_regs(board.cores[0]), board.read_phys)
+    (block,) = walk_blocks(out)
+    steps, descs = shown_descriptors(block)
+    assert (steps, descs) == expected_descriptors(walk)
+    assert all(board.read_phys(pa, 8) == v for pa, v in descs)
+    result = block.strip().splitlines()[-1]
+    if walk.fault is not None:
+        assert result.startswith(f"result: FAULT, {walk.fault}")
+    else:
+        assert int(RESULT.search(block).group(1), 16) == walk.output
 
 
 def test_stage2_only_regime_walks_an_ipa(capsys):
@@ -186,7 +205,7 @@ def test_state_decodes_each_core(capsys):
     c0 = cores[0]
     assert c0.startswith(f"core 0: EL2h (SP = SP_EL2), running, PC {board.symbols.format(core0.pc)}")
     assert "MMU       EL2 stage 1 off (SCTLR_EL2.M=0)" in c0
-    assert "HCR_EL2   0x80000001: HCR_EL2 VM RW" in c0
+    assert "HCR_EL2   0x80000001: VM RW" in c0
     assert "loaded EL1&0 context: VMID 7, stage 2 on" in c0
     rec = core0.exceptions[-1]
     assert f"ESR_EL{rec.to_el} 0x{rec.esr:08x}: {decode_esr(rec.esr).summary}" in c0

@@ -75,8 +75,14 @@ def parse_core(text: str, ncores: int) -> int:
     return n
 
 
-def _hex(v: Optional[int]) -> str:
-    return "?" if v is None else f"0x{v:x}"
+def _words(decoded, label: str) -> str:
+    """A flags decoder's summary without its leading register name."""
+    text = decoded.summary
+    return text[len(label) + 1:] if text.startswith(label + " ") else text
+
+
+def _hex(v: int) -> str:
+    return f"0x{v:x}"
 
 
 # --- walks -------------------------------------------------------------------------
@@ -118,19 +124,22 @@ def render_walk(walk: Walk, s1: Optional[Walk], regs: TranslationRegs, core: int
         lines += _stage2_section(walk)
     elif regime == "el2":
         lines.append(f"walk of VA {sym} on core {core} (EL{el}): EL2 regime, stage 1 only")
-        lines.append(f"  SCTLR_EL2 0x{regs.sctlr_el2:x}: {D.decode_sctlr(regs.sctlr_el2, 2).summary}")
+        sctlr = _words(D.decode_sctlr(regs.sctlr_el2, 2), "SCTLR_EL2")
+        lines.append(f"  SCTLR_EL2 0x{regs.sctlr_el2:x}: {sctlr}")
         lines.append(f"  TCR_EL2   0x{regs.tcr_el2:x}: {D.decode_tcr_el2(regs.tcr_el2).summary}")
         lines.append(f"  TTBR0_EL2 0x{regs.ttbr0_el2:x}   MAIR_EL2 0x{regs.mair_el2:016x}")
         lines += _stage1_section(s1, regs, "el2")
     else:
         s2 = stage2_enabled(regs)
-        how = f"stage 1 + stage 2, VMID {regs.vttbr_el2 >> 48 & 0xFF}" if s2 else "stage 1 only (HCR_EL2.VM=0)"
+        how = (f"stage 1 + stage 2, VMID {regs.vttbr_el2 >> 48 & 0xFF}" if s2
+               else "stage 1 only (HCR_EL2.VM=0)")
         lines.append(f"walk of VA {sym} on core {core} (EL{el}): EL1&0 regime, {how}")
-        lines.append(f"  SCTLR_EL1 0x{regs.sctlr_el1:x}: {D.decode_sctlr(regs.sctlr_el1, 1).summary}")
+        sctlr = _words(D.decode_sctlr(regs.sctlr_el1, 1), "SCTLR_EL1")
+        lines.append(f"  SCTLR_EL1 0x{regs.sctlr_el1:x}: {sctlr}")
         lines.append(f"  TCR_EL1   0x{regs.tcr_el1:x}: {D.decode_tcr_el1(regs.tcr_el1).summary}")
         lines.append(f"  TTBR0_EL1 0x{regs.ttbr0_el1:x}   TTBR1_EL1 0x{regs.ttbr1_el1:x}   "
                      f"MAIR_EL1 0x{regs.mair_el1:016x}")
-        lines.append(f"  HCR_EL2   0x{regs.hcr_el2:x}: {D.decode_hcr(regs.hcr_el2).summary}")
+        lines.append(f"  HCR_EL2   0x{regs.hcr_el2:x}: {_words(D.decode_hcr(regs.hcr_el2), 'HCR_EL2')}")
         if s2:
             lines += _stage2_regs(regs)
         lines += _stage1_section(s1, regs, "el10")
@@ -162,8 +171,14 @@ def _stage1_section(s1: Walk, regs: TranslationRegs, regime: str) -> list[str]:
         ttbr = f"TTBR{s1.input_address >> (55 if tbi else 63) & 1}_EL1"
     lines = [f"stage 1 ({ttbr}, VA -> {space}):"]
     if not s1.steps:
-        lines.append(f"  no table walk: {s1.fault} (VA outside the range TCR gives {ttbr}, "
-                     f"or its walks disabled)")
+        why = ""
+        if s1.fault is not None and s1.fault.kind == "translation":
+            sel = ttbr[4]
+            epd = not el2 and regs.tcr_el1 >> (23 if sel == "1" else 7) & 1
+            tcr = "TCR_EL2" if el2 else "TCR_EL1"
+            why = (f" ({tcr}.EPD{sel}=1: walks through {ttbr} disabled)" if epd
+                   else f" (VA outside the range {tcr}.T{sel}SZ gives {ttbr})")
+        lines.append(f"  no table walk: {s1.fault}{why}")
         return lines
     mair = regs.mair_el2 if el2 else regs.mair_el1
     for st in s1.steps:
@@ -199,8 +214,12 @@ def _step_lines(st: WalkStep, space: str, ia_name: str, mair: int, regime: str) 
     hi, lo = st.ia_bits
     head = (f"  L{st.level}  table {space} 0x{st.table_base:x}, index {st.index} "
             f"from {ia_name}[{hi}:{lo}]")
+    concat = _concatenated(st.level, hi, lo)
+    if concat > 1:
+        head += f" ({concat} concatenated tables)"
     if space == "IPA":
-        where = f"desc IPA 0x{st.desc_addr:x} -> PA {_hex(st.desc_pa) if st.desc_pa is not None else '(none)'}"
+        pa = _hex(st.desc_pa) if st.desc_pa is not None else "(none)"
+        where = f"desc IPA 0x{st.desc_addr:x} -> PA {pa}"
     else:
         where = f"desc PA 0x{st.desc_addr:x}"
     raw = "(not read)" if st.desc is None else f"0x{st.desc:016x}"
@@ -226,6 +245,15 @@ def _step_lines(st: WalkStep, space: str, ia_name: str, mair: int, regime: str) 
     else:
         lines += _leaf_lines(st, mair, regime, lo)
     return lines
+
+
+def _concatenated(level: int, hi: int, lo: int) -> int:
+    """How many start-level tables the index spans (stage 2 may concatenate up to 16)."""
+    for grain in (12, 16):
+        if lo == grain + (3 - level) * (grain - 3):
+            extra = hi - lo + 1 - (grain - 3)
+            return 1 << extra if extra > 0 else 1
+    return 1
 
 
 def _leaf_lines(st: WalkStep, mair: int, regime: str, lo: int) -> list[str]:
@@ -297,7 +325,7 @@ def core_state_lines(board, core) -> str:
         state = "on" if m and not dc else "off"
         lines.append(f"  MMU       EL1&0 stage 1 {state} (SCTLR_EL1.M={m}{', HCR_EL2.DC=1' if dc else ''})")
     hcr = regs.hcr_el2
-    lines.append(f"  HCR_EL2   0x{hcr:x}: {D.decode_hcr(hcr).summary}")
+    lines.append(f"  HCR_EL2   0x{hcr:x}: {_words(D.decode_hcr(hcr), 'HCR_EL2')}")
     vmid = core.vmid(el)
     s2_on = stage2_enabled(regs) and el < 3
     if vmid is not None:
