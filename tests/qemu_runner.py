@@ -124,6 +124,7 @@ QEMU_DEVIATIONS: dict[str, tuple[str, ...]] = {
     "smp_spinlock.elf": (),
     "irq_timers.elf": (),
     "smp_mailbox.elf": (),
+    "systimer.elf": (),
 }
 
 
