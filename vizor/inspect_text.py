@@ -276,8 +276,10 @@ def _leaf_lines(st: WalkStep, mair: int, regime: str, lo: int) -> list[str]:
 def _result_line(walk: Walk, regime: str) -> str:
     if walk.fault is not None:
         f = walk.fault
-        return (f"result: FAULT, {f} (stage {f.stage}, level {f.level}, {f.kind.replace('_', ' ')}"
-                f"{', on a stage-1 table read' if f.s1ptw else ''})")
+        where = ""
+        if f.s1ptw and walk.steps:
+            where = f", reading the level-{walk.steps[-1].level} stage-1 table"
+        return f"result: FAULT, {f}{where} (DFSC 0x{f.status_code:02x})"
     priv = "EL2" if regime == "el2" else "EL1"
     if regime == "s2":
         priv = "stage 2"
