@@ -212,6 +212,25 @@ def test_state_decodes_each_core(capsys):
     assert f"ELR_EL{rec.to_el} {board.symbols.format(rec.elr)}" in c0
 
 
+def test_state_of_a_core_running_a_guest_names_its_vmid(capsys):
+    board = Board()
+    board.load(load_image(STAGE2), 2)
+    core = board.cores[0]
+    while board.run(max_insns=50).kind == "max_insns" and not (core.el == 1 and core.hcr & 1):
+        pass
+    assert core.el == 1, "stage2.elf never ran EL1 under stage 2"
+    code, out, _ = run(capsys, "--max-insns", str(board.instructions), "--state", "--walk", "0x10000000")
+    assert code == 0
+    c0 = out[out.index("\ncore 0: "):out.index("\ncore 1: ")]
+    assert "core 0: EL1h (SP = SP_EL1)" in c0
+    assert "MMU       EL1&0 stage 1 off (SCTLR_EL1.M=0)" in c0
+    assert "guest     VMID 5 running at EL1 (stage 2 on, VMID 5 tables @ 0x%x)" % (
+        board.symbols.by_name["s2a_l1"]) in c0
+    (block,) = walk_blocks(out[:out.index("\ncore 0: ")])
+    assert "EL1&0 regime, stage 1 + stage 2, VMID 5" in block  # auto: the core's own regime
+    assert int(RESULT.search(block).group(1), 16) == board.symbols.by_name["page_a"]
+
+
 def test_walk_on_a_core_at_el3_says_the_regime_is_not_modelled(capsys):
     code = main(["run", STAGE2, "--quiet", "--boot-el", "3", "--max-insns", "1", "--walk", "0x80000"])
     out, _ = capsys.readouterr()

@@ -2,8 +2,9 @@
 
 What ``vizor run --walk VA`` and ``--state`` print.  Presentation only: the
 walks come from ``machine/mmu.py`` (through ``machine/faults.translation_regs``)
-and every register decoding from ``machine/decode.py``; nothing here
-interprets a descriptor or a register bit a second time, it only words them.
+and the register decodings from ``machine/decode.py``; this module only words
+them (the few bits it looks at itself -- which TTBR, EPDn -- say why a walk
+never started).
 
 Regimes a walk can be asked for (``REGIMES``):
 - ``auto``: the regime of the code the core runs: EL0/EL1 -> ``el10``,
@@ -35,10 +36,7 @@ _AP_EL2 = {0: "rw", 1: "rw", 2: "ro", 3: "ro"}
 _S2AP = {0: "no access", 1: "read-only", 2: "write-only", 3: "read/write"}
 _SH = {0: "non-shareable", 1: "reserved", 2: "outer shareable", 3: "inner shareable"}
 _APTABLE = {0: "no limit", 1: "no EL0 access", 2: "read-only", 3: "read-only, no EL0 access"}
-_SIZE = {12: "4 KiB", 16: "64 KiB", 21: "2 MiB", 25: "32 MiB", 29: "512 MiB", 30: "1 GiB",
-         39: "512 GiB", 42: "4 TiB"}
-
-
+_SIZE = {12: "4 KiB", 16: "64 KiB", 21: "2 MiB", 29: "512 MiB", 30: "1 GiB"}
 _NEAR_SYMBOL = 0x1000  # name an address after a symbol only this close above it
 
 
@@ -258,7 +256,7 @@ def _concatenated(level: int, hi: int, lo: int) -> int:
 
 def _leaf_lines(st: WalkStep, mair: int, regime: str, lo: int) -> list[str]:
     size = _SIZE.get(lo, f"2^{lo} bytes")
-    oa_base = st.desc & ((1 << 48) - 1) & ~((1 << lo) - 1)
+    oa_base = st.output & ~((1 << lo) - 1)
     first = f"      {st.kind} ({size}): OA 0x{oa_base:x}"
     common = f"SH=0b{st.sh:02b} ({_SH[st.sh]}) AF={int(st.af)} Contiguous={int(st.contiguous)}"
     if st.stage == 2:
