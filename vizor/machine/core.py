@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from unicorn import UC_ARCH_ARM64, UC_HOOK_INSN, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_ARM, Uc, UcError
 from unicorn import UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ
+from unicorn.unicorn_const import UC_CTL_TLB_FLUSH
 from unicorn import arm64_const as A
 from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
@@ -547,7 +548,8 @@ class Core:
     # --- cross-core ------------------------------------------------------------
 
     def flush_tlb(self) -> None:
-        self.uc.ctl_flush_tlb()
+        # Unicorn 2.1.4's Python binding has no ctl_flush_tlb(); the control exists
+        self.uc._Uc__ctl_w(UC_CTL_TLB_FLUSH)
 
     def flush_tb(self) -> None:
         self.uc.ctl_flush_tb()
