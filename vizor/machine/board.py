@@ -48,8 +48,10 @@ MASKED_SLICE = 2_000  # slice length while an interrupt waits on PSTATE.I/F
 
 @dataclass(frozen=True)
 class StopReason:
-    kind: str  # "max_insns", "uart", "halted", "idle", "breakpoint"
+    kind: str  # "max_insns", "stop", "halted", "idle", "step", "breakpoint"
     detail: str = ""
+    core: int | None = None  # the core that stopped (step, breakpoint)
+    breakpoint: int | None = None  # the breakpoint's id
 
 
 class Board:
@@ -80,6 +82,9 @@ class Board:
         self._next_core = 0
         self._round_done = [0, 0, 0, 0]
         self.instructions = 0
+        # Called when a core stops at an exit address; returns the StopReason
+        # to end the run with, or None to execute the instruction and go on.
+        self.exit_check: Callable[[Core], StopReason | None] | None = None
         self.idle_limit = IDLE_LIMIT
         self._idle_since: int | None = None
 
@@ -191,10 +196,18 @@ class Board:
 
     # --- running --------------------------------------------------------------------------
 
-    def run(self, max_insns: int | None = None, stop: Callable[[], str | None] | None = None) -> StopReason:
+    def run(self, max_insns: int | None = None, stop: Callable[[], str | None] | None = None,
+            core_limit: tuple[int, int] | None = None) -> StopReason:
         """Run until ``max_insns`` more instructions (all cores together) have
         executed, ``stop()`` returns a reason, a core halts, or every core
-        sleeps with nothing left to wake it."""
+        sleeps with nothing left to wake it.
+
+        ``core_limit = (i, n)`` also stops once core i has executed n
+        instructions in all (a single step of one core), and an exit address
+        set on a core (``Core.set_exits``) stops the run when
+        ``exit_check(core)`` returns a reason.  None of this changes the
+        schedule: a run with stops executes exactly what a run without does.
+        """
         limit = None if max_insns is None else self.instructions + max_insns
         clock = self.clock
         while True:
@@ -221,6 +234,10 @@ class Board:
                         left = min(left, limit - self.instructions)
                         if left <= 0:
                             return StopReason("max_insns", f"{max_insns} instructions")
+                    if core_limit is not None and core_limit[0] == i:
+                        left = min(left, core_limit[1] - core.instructions)
+                        if left <= 0:
+                            return self._step_done(core)
                     self._deliver(core)
                     if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level):
                         left = min(left, MASKED_SLICE)
@@ -236,17 +253,32 @@ class Board:
                     if core.state == HALTED:
                         self._round_done[i] = budget
                         return StopReason("halted", f"core {i}: {core.fault}")
+                    if core.at_exit and self.exit_check is not None:
+                        hit = self.exit_check(core)
+                        if hit is not None:
+                            return hit
+                    if core_limit is not None and core_limit[0] == i and core.instructions >= core_limit[1]:
+                        return self._step_done(core)
                     if stop is not None:
                         why = stop()
                         if why:
                             return StopReason("stop", why)
-                    if n == 0 and core.state == RUNNING and core._stop_count is None:
+                    if n == 0 and core.state == RUNNING and core._stop_count is None and not core.at_exit:
                         break
                 if core.state == WFI_IDLE and self._wakes(core):
                     core.state = RUNNING
             self._next_core = 0
             self._round_done = [0, 0, 0, 0]
             clock.advance_to(self._round_end)
+
+    def _step_done(self, core: Core) -> StopReason:
+        """A step that ends on a breakpoint reports it (and continuing then
+        executes that instruction, as after any breakpoint stop)."""
+        if core.mark_exit_arrival() and self.exit_check is not None:
+            hit = self.exit_check(core)
+            if hit is not None:
+                return hit
+        return StopReason("step", f"core {core.index}", core=core.index)
 
     def _start_round(self) -> None:
         clock = self.clock

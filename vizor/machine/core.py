@@ -106,6 +106,11 @@ class Core:
         # whether any of them could make an ERET illegal: see _watch_eret.
         self._spsr = [0, 0, 0, 0]
         self._eret_watch = False
+        # Breakpoint carriers: Unicorn "exits" stop emu_start when PC reaches one
+        # of these addresses, before the instruction runs (nearly free until hit).
+        self._exits: frozenset[int] = frozenset()
+        self._arrival: tuple[int, int] | None = None  # (PC, instructions) of the last exit stop
+        self.at_exit = False  # the last run() ended at an exit address
         h = ctypes.cast(uc._uch, ctypes.c_void_p).value
         self._counter = ctypes.c_uint64.from_address(h + board.emu_counter_offset)
         self._entry = self.regs.batch(["PC", "PSTATE", "SP"])
@@ -226,10 +231,20 @@ class Core:
         if self._eret_watch:
             budget = self._watch_eret(budget)
         pc = self.regs.read("PC")
+        self.at_exit = False
+        resume = self._exits and pc in self._exits and self._arrival == (pc, self.instructions)
+        if resume:  # the stop at this exit was reported: execute its instruction now
+            budget = 1
+            self._load_exits(self._exits - {pc})
         try:
             self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, budget)
         except UcError as e:
             self._halt(self._bad_access or f"unicorn error: {e}")
+        if resume:
+            self._load_exits(self._exits)
+            # The exit is compiled into the translated block: drop the block
+            # translated without it, or the next arrival would not stop.
+            self.uc.ctl_remove_cache(pc, pc + 4)
         done = self._stop_count if self._stop_count is not None else min(self._counter.value, budget)
         self.instructions += done
         if self._flush_tb:
@@ -240,10 +255,40 @@ class Core:
             self._pending_sync = None
             self.take_exception(target, X.VEC_SYNC, esr, elr, far)
         elif self.state == RUNNING and done < budget and self._stop_count is None:
-            word = self.read_insn(self.regs.read("PC") - 4)
-            if word == WFI:
+            pc = self.regs.read("PC")
+            if self._exits and pc in self._exits:
+                self.at_exit = True
+                self._arrival = (pc, self.instructions)
+            elif self.read_insn(pc - 4) == WFI:
                 self.state = WFI_IDLE
         return done
+
+    def mark_exit_arrival(self) -> bool:
+        """If PC is at an exit, count it as reached (the next run executes it)."""
+        pc = self.regs.read("PC")
+        if self._exits and pc in self._exits:
+            self._arrival = (pc, self.instructions)
+            return True
+        return False
+
+    def set_exits(self, addresses) -> None:
+        """Make ``run`` stop when PC reaches any of ``addresses`` (breakpoints)."""
+        exits = frozenset(a & 0xFFFFFFFFFFFFFFFF for a in addresses)
+        if exits == self._exits:
+            return
+        added = exits - self._exits
+        self._exits = exits
+        self._load_exits(exits)
+        if added:  # exits are compiled into translated blocks: retranslate them all
+            # (a per-address removal would go through the current regime's
+            # translation, which need not map a guest VA set from EL2)
+            self.uc.ctl_flush_tb()
+
+    def _load_exits(self, exits: frozenset[int]) -> None:
+        # Unicorn refuses an empty exit list: no exits means exits disabled.
+        self.uc.ctl_exits_enabled(bool(exits))
+        if exits:
+            self.uc.ctl_set_exits(list(exits))
 
     # --- illegal exception returns ---------------------------------------------
     #
