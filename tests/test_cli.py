@@ -104,3 +104,10 @@ def test_input_is_queued_on_the_chosen_uart(capsys, monkeypatch, uart, device):
 def test_bad_input_escape_is_a_usage_error(capsys):
     code, _, err = run(capsys, "run", image("stage2.elf"), "--input", "\\x4", "--max-insns", "10")
     assert code == 2 and err.startswith("vizor: --input")
+
+
+def test_summary_virtual_time_counts_a_round_cut_short(capsys):
+    # 20,000 instructions end inside the first 100,000-cycle round.
+    assert main(["run", image("stage2.elf"), "--max-insns", "20000"]) == 0
+    err = capsys.readouterr().err
+    assert "virtual time 0.017 ms (CNTPCT 0x140)" in err  # 20,000 cycles of core 0

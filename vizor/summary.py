@@ -8,7 +8,7 @@ from .machine.clock import CPU_HZ, counter_at
 
 
 def summary(board, reason) -> str:
-    cyc = board.clock.base
+    cyc = board.virtual_time
     lines = [f"-- vizor: stopped ({reason.kind}: {reason.detail})",
              f"   {board.instructions:,} instructions, virtual time {cyc / CPU_HZ * 1e3:.3f} ms "
              f"(CNTPCT {counter_at(cyc):#x})"]

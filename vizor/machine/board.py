@@ -299,6 +299,12 @@ class Board:
             end = max(nd, clock.base + 1)
         self._round_end = end
 
+    @property
+    def virtual_time(self) -> int:
+        """Cycles of virtual time reached: in a round cut short (a stop mid-round),
+        the time of the core that got furthest."""
+        return self.clock.base + max(self._round_done)
+
     # --- summary -------------------------------------------------------------------------------
 
     def uart_devices(self) -> dict[str, object]:
