@@ -10,7 +10,7 @@ from vizor.machine.loader import load_image
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMAGES = os.path.join(os.path.dirname(HERE), "images", "tests")
 KERNELS = ("exc_sync.elf", "exc_traps.elf", "exc_levels.elf", "stage2.elf", "smp_spinlock.elf",
-           "irq_timers.elf", "smp_mailbox.elf", "systimer.elf")
+           "irq_timers.elf", "smp_mailbox.elf", "systimer.elf", "uart_rx.elf")
 
 # Checks where vizor does not yet follow the architecture, with the reason.
 # They are excluded from the line-by-line comparisons and asserted to still
@@ -26,17 +26,39 @@ def image(name: str) -> str:
     return os.path.join(IMAGES, name)
 
 
-def run_vizor(name: str, boot_el: int = 2, max_insns: int = 60_000_000, until: str = "DONE"):
+# Bytes typed into each UART ("pl011", "mini") for the kernels that read input;
+# the same bytes go to QEMU (tests/qemu_runner.run_qemu_uarts).
+INPUTS: dict[str, dict[str, bytes]] = {
+    "uart_rx.elf": {"pl011": b"Pl011 input 123\r", "mini": b"mini input 456\r"},
+}
+UART_DEVICE = {"pl011": "pl011", "mini": "mini_uart"}
+
+
+def run_vizor(name: str, boot_el: int = 2, max_insns: int = 60_000_000, until: str = "DONE",
+              inputs: dict[str, bytes] | None = None):
+    """Run a kernel; returns (PL011 text, stop reason, board)."""
+    texts, reason, board = run_vizor_uarts(name, boot_el, max_insns, until, inputs)
+    return texts["pl011"], reason, board
+
+
+def run_vizor_uarts(name: str, boot_el: int = 2, max_insns: int = 60_000_000, until: str = "DONE",
+                    inputs: dict[str, bytes] | None = None):
+    """Run a kernel with ``inputs`` (default INPUTS[name]) typed into the UARTs;
+    returns ({"pl011": text, "mini": text}, stop reason, board).  ``until`` is
+    looked for in the PL011 output."""
     board = Board()
     board.load(load_image(image(name), boot_el), boot_el)
-    out: list[str] = []
-    board.uart_listeners.append(lambda _u, b: out.append(chr(b)))
+    out: dict[str, list[str]] = {"pl011": [], "mini": []}
+    board.uart_listeners.append(lambda u, b: out[u].append(chr(b)))
+    for uart, data in (INPUTS.get(name, {}) if inputs is None else inputs).items():
+        board.devices[UART_DEVICE[uart]].receive(data)
+    pl011 = out["pl011"]
 
     def stop():
-        return "done" if until in "".join(out[-64:]) else None
+        return "done" if until in "".join(pl011[-64:]) else None
 
     reason = board.run(max_insns=max_insns, stop=stop)
-    return "".join(out), reason, board
+    return {u: "".join(t) for u, t in out.items()}, reason, board
 
 
 def check_name(line: str) -> str | None:

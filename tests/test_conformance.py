@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import KERNELS, VIZOR_GAPS, check_name, image, run_vizor, without
-from qemu_runner import QEMU_DEVIATIONS, qemu_available, run_qemu, strip_entry_dependent
+from conformance import INPUTS, KERNELS, VIZOR_GAPS, check_name, image, run_vizor, run_vizor_uarts, without
+from qemu_runner import QEMU_DEVIATIONS, qemu_available, run_qemu_uarts, strip_entry_dependent
 
 QEMU_FLAKY = pytest.mark.skip(reason="QEMU raspi3b (multi-threaded TCG) intermittently loses spinlock "
                                      "increments (363144 of 400000 seen); under investigation")
@@ -22,6 +22,15 @@ def expected_lines(name: str, boot_el: int) -> list[str]:
     if boot_el == 2:
         text = strip_entry_dependent(text)
     return text.splitlines()
+
+
+def qemu_text(name: str) -> dict[str, str]:
+    """QEMU's output on both UARTs, with the kernel's INPUTS typed in."""
+    inputs = INPUTS.get(name, {})
+    res = run_qemu_uarts(image(name), timeout=60, pl011_input=inputs.get("pl011", b""),
+                         mini_input=inputs.get("mini"))
+    assert res is not None and "DONE" in res["pl011"], f"QEMU did not finish {name}"
+    return res
 
 
 def vizor_lines(name: str, boot_el: int) -> list[str]:
@@ -43,8 +52,7 @@ def test_vizor_output_is_the_architectural_one(name, boot_el):
 @pytest.mark.parametrize("name", QEMU_KERNELS)
 def test_vizor_matches_qemu_on_the_same_elf(name):
     # QEMU's -kernel x.elf starts every core at the entry at EL3: vizor's --boot-el 3.
-    qemu = run_qemu(image(name), timeout=60)
-    assert qemu is not None and "DONE" in qemu, f"QEMU did not finish {name}"
+    qemu = qemu_text(name)["pl011"]
     skip = tuple(VIZOR_GAPS.get(name, {})) + QEMU_DEVIATIONS.get(name, ())
     assert without(vizor_lines(name, 3), skip) == without(qemu.splitlines(), skip)
 
@@ -52,7 +60,7 @@ def test_vizor_matches_qemu_on_the_same_elf(name):
 @requires_qemu
 @pytest.mark.parametrize("name", QEMU_KERNELS)
 def test_qemu_departs_from_the_architecture_only_where_listed(name):
-    qemu = run_qemu(image(name), timeout=60)
+    qemu = qemu_text(name)["pl011"]
     exp = expected_lines(name, 3)
     differing = {check_name(a) for a, b in zip(qemu.splitlines(), exp) if a != b}
     listed = QEMU_DEVIATIONS.get(name, ())
@@ -75,3 +83,27 @@ def test_spinlock_counts_every_increment_on_four_cores():
     lines = vizor_lines("smp_spinlock.elf", 2)
     assert "ok total 400000" in lines
     assert sum(1 for line in lines if line.startswith("ok core")) == 4
+
+
+def mini_expected() -> str:
+    with open(image("uart_rx.mini.expected")) as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("boot_el", [2, 3])
+def test_mini_uart_echoes_its_input_on_vizor(boot_el):
+    texts, reason, _board = run_vizor_uarts("uart_rx.elf", boot_el)
+    assert reason.kind == "stop"
+    assert texts["mini"] == mini_expected()
+    assert "mini input 456" not in texts["pl011"].replace('text="mini input 456"', "")
+
+
+@requires_qemu
+def test_mini_uart_echo_matches_qemu():
+    assert qemu_text("uart_rx.elf")["mini"] == mini_expected()
+
+
+def test_uart_rx_without_input_fails_instead_of_hanging():
+    out, reason, _board = run_vizor("uart_rx.elf", 2, inputs={})
+    assert reason.kind == "stop"
+    assert "FAIL pl011_polled" in out and "FAIL mini_rx_irq done=0" in out
