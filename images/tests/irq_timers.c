@@ -11,7 +11,10 @@
  *  - the hypervisor pattern: CNTV raised while a guest runs at EL1 with IMO=1
  *    is taken at EL2 (0x480) whatever the guest's PSTATE.I; EL2 masks it and
  *    injects a virtual IRQ (HCR_EL2.VI); the guest sees ISR_EL1.I, takes it
- *    at 0x280 and asks EL2 with an HVC to drop VI.
+ *    at 0x280 and asks EL2 with an HVC to drop VI;
+ *  - the ARM-local timer (0x34/0x38): reload/enable read back, the flag
+ *    (bit 31) and IRQ source bit 11 after the reload period, local interrupt
+ *    routing 0x24 to core 0 FIQ and to core 1, flag cleared through 0x38.
  * No counter value is printed (CNTFRQ is 62.5 MHz on QEMU, 19.2 MHz on a Pi):
  * only relations and register bits.
  */
@@ -264,6 +267,45 @@ static void virq_from_timer(void)
     isb();
 }
 
+/* ---- the ARM-local timer (0x34/0x38), routed by 0x24 ---- */
+#define LOCAL_INT_ROUTING 0x40000024UL
+#define LOCAL_TIMER_CS    0x40000034UL
+#define LOCAL_TIMER_WF    0x40000038UL
+#define LT_ENABLE   (1u << 28)
+#define LT_INT_EN   (1u << 29)
+#define LT_FLAG     (1u << 31)
+#define SRC_LOCAL_TIMER (1u << 11)
+static void local_timer(void)
+{
+    mmio_wr(LOCAL_INT_ROUTING, 0);                        /* core 0 IRQ */
+    u32 reload = 38400 * 2;                               /* 2 ms of the 38.4 MHz crystal */
+    mmio_wr(LOCAL_TIMER_CS, LT_ENABLE | LT_INT_EN | reload);
+    u32 cs = mmio_rd(LOCAL_TIMER_CS), src = mmio_rd(LOCAL_IRQ_SRC(0));
+    pr("%s local_timer_armed flag=%d enable=%d int_enable=%d reload_readback=%d src=%x\n",
+       OKF(cs == (LT_ENABLE | LT_INT_EN | reload) && src == 0), cs >> 31, cs >> 28 & 1, cs >> 29 & 1,
+       (cs & 0x0fffffff) == reload, src);
+    int fired = WAIT(mmio_rd(LOCAL_TIMER_CS) & LT_FLAG, MS(100));
+    src = mmio_rd(LOCAL_IRQ_SRC(0));
+    u32 fsrc = mmio_rd(LOCAL_FIQ_SRC(0));
+    pr("%s local_timer_fired flag=%d irq_src=%x fiq_src=%x\n",
+       OKF(fired && src == SRC_LOCAL_TIMER && fsrc == 0), fired, src, fsrc);
+    mmio_wr(LOCAL_INT_ROUTING, 4);                        /* core 0 FIQ */
+    src = mmio_rd(LOCAL_IRQ_SRC(0));
+    fsrc = mmio_rd(LOCAL_FIQ_SRC(0));
+    pr("%s local_timer_fiq routing=4 irq_src=%x fiq_src=%x\n", OKF(src == 0 && fsrc == SRC_LOCAL_TIMER), src, fsrc);
+    mmio_wr(LOCAL_INT_ROUTING, 1);                        /* core 1 IRQ */
+    src = mmio_rd(LOCAL_IRQ_SRC(0));
+    u32 src1 = mmio_rd(LOCAL_IRQ_SRC(1));
+    pr("%s local_timer_core1 routing=1 core0_src=%x core1_src=%x\n", OKF(src == 0 && src1 == SRC_LOCAL_TIMER),
+       src, src1);
+    mmio_wr(LOCAL_INT_ROUTING, 0);
+    mmio_wr(LOCAL_TIMER_CS, reload);                      /* stop */
+    mmio_wr(LOCAL_TIMER_WF, LT_FLAG);                     /* clear the flag */
+    cs = mmio_rd(LOCAL_TIMER_CS);
+    src = mmio_rd(LOCAL_IRQ_SRC(0));
+    pr("%s local_timer_cleared flag=%d src=%x\n", OKF(!(cs & LT_FLAG) && src == 0), cs >> 31, src);
+}
+
 int main(void)
 {
     puts("irq_timers\n");
@@ -273,6 +315,7 @@ int main(void)
     cntv_el1(off);
     virq_from_timer();
     wr(cntvoff_el2, 0);
+    local_timer();
     exc_expect(ACT_UNEXPECTED);
     done();
 }
