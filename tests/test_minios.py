@@ -236,6 +236,19 @@ def test_minios_elf_places_segments_by_ipa_and_runs_high():
         assert elf.get_section_by_name(".symtab") is not None
 
 
+def test_harness_entered_at_el3_runs_the_same_processes():
+    # QEMU -kernel harness.elf (and vizor --boot-el 3) start every core at the entry in EL3
+    board = Board()
+    board.load(load_image(HARNESS, 3), 3)
+    out: list[str] = []
+    board.uart_listeners.append(lambda uart, b: out.append(chr(b)) if uart == "mini" else None)
+    reason = board.run(max_insns=BUDGET, stop=lambda: "done" if DONE in "".join(out[-80:]) else None)
+    assert reason.kind == "stop", reason
+    assert per_pid("".join(out).replace("\r\n", "\n")) == EXPECTED
+    assert board.cores[0].el in (0, 1)
+    assert [c.el for c in board.cores[1:]] == [3, 3, 3]       # parked by the harness
+
+
 def run_qemu_mini(path: str, until: str, timeout: float = 20.0) -> str:
     """QEMU raspi3b with the mini UART (second serial) on stdout."""
     cmd = [QEMU, "-M", "raspi3b", "-kernel", path, "-display", "none", "-monitor", "none",

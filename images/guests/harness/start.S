@@ -2,9 +2,10 @@
  *
  * Entered at 0x80000 at EL2 (Pi firmware, vizor's default boot: core 0
  * only) or at EL3 on every core (QEMU -kernel harness.elf, vizor
- * --boot-el 3).  Cores other than 0 park in WFE.  Core 0 drops to EL2 if it
+ * --boot-el 3).  Cores other than 0 park.  Core 0 drops to EL2 if it
  * is at EL3 (SCR_EL3 = NS | RES1 | SMD | HCE | RW, as the firmware leaves
- * it) and calls harness_main(), which starts the guest at EL1.
+ * it) and calls harness_main(), which starts the guest at EL1.  Parked
+ * cores sleep in WFI (nothing ever interrupts them).
  */
         .file   "start.S"
 
@@ -38,7 +39,7 @@ at_el2:
         str     xzr, [x0], #8
         b       1b
 2:      bl      harness_main
-park:   wfe
+park:   wfi
         b       park
 
 /* enter_guest(): ERET to ELR_EL2/SPSR_EL2 (set by harness_main) with x0 = 0. */
