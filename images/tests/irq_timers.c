@@ -97,7 +97,7 @@ static void cnthp(void)
     wr(hcr_el2, HCR_RW_ | HCR_IMO);
     isb();
     mmio_wr(LOCAL_TIMER_CTL(0), TCTL_IRQ(2));
-    u64 cval = cntpct() + MS(2);
+    u64 cval = cntpct() + MS(10);
     wr(cnthp_cval_el2, cval);
     wr(cnthp_ctl_el2, CTL_ENABLE);
     isb();
@@ -132,16 +132,16 @@ static void cnthp(void)
 
     /* TVAL write: CVAL = count + TVAL, the condition is false again */
     u64 t0 = cntpct();
-    wr(cnthp_tval_el2, MS(5));
+    wr(cnthp_tval_el2, MS(50));
     isb();
     u64 cv = rd(cnthp_cval_el2);
     u64 t1 = cntpct();
     u32 tv = (u32)rd(cnthp_tval_el2);
     ctl = rd(cnthp_ctl_el2);
     src = mmio_rd(LOCAL_IRQ_SRC(0));
-    int in = cv >= t0 + MS(5) && cv <= t1 + MS(5);
-    int tv_ok = tv > 0 && tv <= MS(5);
-    pr("%s cnthp_tval_write cval=count+tval:%d tval_in_(0,5ms]:%d ctl=%x src=%x\n",
+    int in = cv >= t0 + MS(50) && cv <= t1 + MS(50);
+    int tv_ok = tv > 0 && tv <= MS(50);
+    pr("%s cnthp_tval_write cval=count+tval:%d tval_in_(0,50ms]:%d ctl=%x src=%x\n",
        OKF(in && tv_ok && ctl == 1 && src == 0), in, tv_ok, ctl, src);
 
     /* a CVAL in the past fires at once */
@@ -177,7 +177,7 @@ static void cntvoff(u64 off)
 static volatile u64 e_ctl0, e_src0, e_fired, e_ctl1, e_src1, e_after, e_cval;
 static u64 el1_cntv(u64 a)
 {
-    u64 cval = cntvct() + MS(2);
+    u64 cval = cntvct() + MS(10);
     e_cval = cval;
     wr(cntv_cval_el0, cval);
     wr(cntv_ctl_el0, CTL_ENABLE);
@@ -278,7 +278,7 @@ static void virq_from_timer(void)
 static void local_timer(void)
 {
     mmio_wr(LOCAL_INT_ROUTING, 0);                        /* core 0 IRQ */
-    u32 reload = 38400 * 2;                               /* 2 ms of the 38.4 MHz crystal */
+    u32 reload = 38400 * 20;                              /* 20 ms of the 38.4 MHz crystal */
     mmio_wr(LOCAL_TIMER_CS, LT_ENABLE | LT_INT_EN | reload);
     u32 cs = mmio_rd(LOCAL_TIMER_CS), src = mmio_rd(LOCAL_IRQ_SRC(0));
     pr("%s local_timer_armed flag=%d enable=%d int_enable=%d reload_readback=%d src=%x\n",

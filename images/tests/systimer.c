@@ -70,7 +70,7 @@ int main(void)
     pr("%s enable1 readback=%x\n", OKF(en == (M1 | M3)), en);
 
     /* C1 match with IRQs masked */
-    u32 c1 = mmio_rd(ST_CLO) + US(2000);
+    u32 c1 = mmio_rd(ST_CLO) + US(10000);
     mmio_wr(ST_C(1), c1);
     u32 rb = mmio_rd(ST_C(1));
     pr("%s c1_readback %s\n", OKF(rb == c1), rb == c1 ? "same" : "differs");
@@ -94,8 +94,8 @@ int main(void)
     /* C3 before C1: two IRQs in time order */
     nirq = 0;
     now = mmio_rd(ST_CLO);
-    mmio_wr(ST_C(3), now + US(1000));
-    mmio_wr(ST_C(1), now + US(3000));
+    mmio_wr(ST_C(3), now + US(5000));
+    mmio_wr(ST_C(1), now + US(15000));
     irqs_on();
     WAIT(nirq == 2, MS(100));
     irqs_off();
