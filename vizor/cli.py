@@ -61,12 +61,17 @@ def _parser() -> argparse.ArgumentParser:
                        help="--walk regime: auto (the core's EL), el10 (guest VA, stage 1 + stage 2), "
                             "el2 (EL2 VA), s2 (IPA through stage 2)")
         s.add_argument("--state", action="store_true", help="after the run, print each core's decoded state")
+        if name == "boot":
+            s.add_argument("--run", action="store_true", help="start running at once (default: paused at reset)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "boot":
+            from .app import main as boot_tui
+            return boot_tui(args)
         return _run(args)
     except UsageError as e:
         print(f"vizor: {e}", file=sys.stderr)

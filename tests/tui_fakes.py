@@ -1,0 +1,120 @@
+"""Fixed snapshots and a scripted runner, so the TUI can be tested without emulation."""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import replace
+
+from vizor import runner as R
+from vizor.machine.devices.arm_local import ArmLocalState
+from vizor.machine.devices.interrupt_controller import InterruptControllerState
+from vizor.machine.devices.system_timer import SystemTimerState
+from vizor.machine.exceptions import ExceptionRecord
+from vizor.machine.loader import Symbols
+from vizor.machine.snapshot import (
+    SYSREG_NAMES, TIMER_NAMES, BoardState, CoreState, InterruptsState, UartState, WalkState,
+)
+from vizor.machine.mmu import TranslationRegs
+
+SYMBOLS = Symbols.from_list([(0x80000, 0x100, "_start"), (0x81000, 0x200, "guest_main"),
+                             (0x82000, 0x80, "el2_vectors")])
+# mov x0, #1; add x1, x1, #1; hvc #0; eret ; then nops
+CODE = [0xD2800020, 0x91000421, 0xD4000002, 0xD69F03E0] + [0xD503201F] * 28
+
+
+def core(index: int, *, pc: int = 0x80000, pstate: int = 0x3C9, state: str = "running",
+         vmid=None, x=None, hcr: int = 0x80000000, vttbr: int = 0, **regs) -> CoreState:
+    sysregs = {n: 0 for n in SYSREG_NAMES}
+    sysregs.update(HCR_EL2=hcr, VTTBR_EL2=vttbr, VMPIDR_EL2=0x80000000 | index,
+                   SCTLR_EL1=0xC50838)
+    sysregs.update(regs)
+    timers = {n: 0 for n in TIMER_NAMES}
+    timers["CNTFRQ_EL0"] = 19_200_000
+    start = (pc & ~3) - 48
+    code = tuple((start + 4 * i, CODE[i % len(CODE)]) for i in range(32))
+    return CoreState(index=index, state=state, fault=None, pc=pc, sp=0x90000 + 0x1000 * index,
+                     x=tuple(x or [0] * 31), pstate=pstate, vmid=vmid, instructions=1000 * index,
+                     mpidr=0x80000000 | index, sysregs=sysregs, timers=timers, irq_line=False,
+                     fiq_line=False, code=code, exceptions_taken=0)
+
+
+def interrupts(mailbox=0, irq0=0) -> InterruptsState:
+    local = ArmLocalState(0, 0, 0, 0, 0, 0, False, 0, (0, 0, 0, 0), (0xF, 0, 0, 0),
+                          ((mailbox, 0, 0, 0), (0, 0, 0, 0), (0, 0, 0, 0), (0, 0, 0, 0)), 0,
+                          tuple([False] * 22))
+    return InterruptsState(local, (irq0, 0, 0, 0), (0, 0, 0, 0),
+                           InterruptControllerState(0, 0, 0, 0, 0), 0, 0,
+                           SystemTimerState(0, (0, 0, 0, 0)), 1234)
+
+
+def board(serial=1, stop_serial=0, *, running=False, reason="paused at reset", cores=None,
+          events=(), uart=b"", mailbox=0, irq0=0) -> BoardState:
+    cores = cores or (core(0), core(1, pc=0x300, state="parked"), core(2, pc=0x300, state="parked"),
+                      core(3, pc=0x300, state="parked"))
+    return BoardState(serial=serial, stop_serial=stop_serial, running=running, reason=reason,
+                      instructions=sum(c.instructions for c in cores), cycles=123_456,
+                      cores=tuple(cores), interrupts=interrupts(mailbox, irq0),
+                      uarts=(UartState("pl011", uart, len(uart), 0), UartState("mini", b"", 0, 0)),
+                      events=tuple(events), image="fake.elf")
+
+
+def guest_board(**kw) -> BoardState:
+    """Core 0 running VMID 5 at EL1h, core 1 in the hypervisor with VMID 7 loaded."""
+    cores = (core(0, pc=0x81004, pstate=0x3C5, vmid=5, hcr=0x80000001, vttbr=5 << 48 | 0x100000),
+             core(1, pc=0x82000, pstate=0x3C9, hcr=0x80000001, vttbr=7 << 48 | 0x200000),
+             core(2, pc=0x300, state="parked"), core(3, pc=0x300, state="wfi"))
+    events = (ExceptionRecord(0, "sync", 1, 2, 0x16, 0x5A000000, 0x81008, None, 5, 1000),
+              ExceptionRecord(0, "irq", 1, 2, 0, 0, 0x8100C, None, 7, 2000))
+    return board(cores=cores, events=events, **kw)
+
+
+class FakeRunner:
+    """Records the commands; answers them with the scripted snapshots."""
+
+    def __init__(self, states, walk=None) -> None:
+        self.states = list(states)
+        self.commands: list = []
+        self.publish = lambda obj: None
+        self._q: queue.SimpleQueue = queue.SimpleQueue()
+        self.walk = walk
+
+    def send(self, command) -> None:
+        self.commands.append(command)
+        self._q.put(command)
+
+    def serve(self, start_running: bool = False) -> None:
+        state = self.states.pop(0)
+        self.publish(state)
+        while True:
+            cmd = self._q.get()
+            if isinstance(cmd, R.Quit):
+                return
+            if isinstance(cmd, (R.Run, R.Pause, R.Step)):
+                if self.states:
+                    state = self.states.pop(0)
+                elif isinstance(cmd, R.Run):
+                    state = replace(state, running=True, serial=state.serial + 1)
+                else:
+                    state = replace(state, running=False, serial=state.serial + 1,
+                                    stop_serial=state.stop_serial + 1, reason="paused")
+                self.publish(state)
+            elif isinstance(cmd, R.WalkVA) and self.walk is not None:
+                self.publish(self.walk(cmd))
+
+    def commands_of(self, kind):
+        return [c for c in self.commands if isinstance(c, kind)]
+
+
+def no_walk(cmd) -> WalkState:
+    return WalkState(cmd.core, cmd.va, "el2", 2, TranslationRegs(), None, None, "scripted: no tables")
+
+
+def sync(fn):
+    """Run an async Pilot test with asyncio.run (no pytest async plugin needed)."""
+    import asyncio
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+    return wrapper

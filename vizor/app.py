@@ -1,0 +1,317 @@
+"""The TUI: ``vizor boot [IMAGE]`` — live panes over the running four-core board.
+
+A thin App: it composes the panes, maps keys to commands for the runner (one
+queue, see ``vizor/runner.py``) and hands each snapshot the runner publishes to
+the panes.  The machine runs in a thread worker; nothing here reads Unicorn.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from . import runner as R
+from .machine.loader import Symbols
+from .messages import CodeReady, NoticePosted, SnapshotReady, WalkReady, message_for
+from .panes.common import BadInput, parse_address, parse_number
+from .panes.console import UARTS, ConsoleLog, ConsolePane, ConsoleTyped
+from .panes.cores import CoresPane, el_text
+from .panes.disasm import DisassemblyPane
+from .panes.events import EventsPane
+from .panes.help import HelpScreen
+from .panes.interrupts import InterruptsPane
+from .panes.sysregs import SysregsPane
+from .panes.translation import REGIMES, TranslationPane, WalkRequested
+
+CPU_HZ = 1_200_000_000
+
+
+class VizorApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "vizor"
+    AUTO_FOCUS = None
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    BINDINGS = [
+        Binding("space", "run_pause", "Run/Pause"),
+        Binding("s", "step", "Step"),
+        Binding("1", "select(0)", "Core 1", show=False),
+        Binding("2", "select(1)", "Core 2", show=False),
+        Binding("3", "select(2)", "Core 3", show=False),
+        Binding("4", "select(3)", "Core 4", show=False),
+        Binding("b", "prompt('break')", "Breakpoint"),
+        Binding("g", "prompt('goto')", "Go to"),
+        Binding("w", "walk", "Walk"),
+        Binding("c", "console", "Console"),
+        Binding("u", "switch_uart", "UART", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit_vizor", "Quit"),
+    ]
+    HELP = (("space", "run / pause the board (pauses within 100 ms)"),
+            ("s", "step one instruction on the selected core"),
+            ("1 2 3 4", "select core 0, 1, 2, 3 (cores, registers, disassembly follow it)"),
+            ("b", "toggle a breakpoint: ADDR [vmid=N] [el=N] [core=N]"),
+            ("g", "go to an address: disassembly and translation walk"),
+            ("w", "the Translation tab: type a VA, Enter walks it"),
+            ("c", "focus the console: keys go to the guest's UART; Esc comes back"),
+            ("u", "switch the console between the PL011 and the mini UART"),
+            ("tab / shift+tab", "move the focus; the tab bar switches panes"),
+            ("?", "this help"), ("q", "quit"))
+
+    def __init__(self, runner, symbols: Symbols | None = None, *, start_running: bool = False,
+                 image: str = "") -> None:
+        super().__init__()
+        self.runner = runner
+        self.symbols = symbols or Symbols()
+        self.start_running = start_running
+        self.image = image
+        self.snapshot = None
+        self.selected = 0
+        self._prompt_kind = ""
+        self._walk_text: str | None = None
+        self._walk_stop = -1
+        runner.publish = lambda obj: self.post_message(message_for(obj))
+
+    def compose(self) -> ComposeResult:
+        yield Static("starting…", id="status")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield CoresPane(self.symbols, id="cores")
+                yield ConsolePane(id="console")
+            with Vertical(id="right"):
+                yield DisassemblyPane(self.symbols, id="disasm")
+                with TabbedContent(id="tabs"):
+                    with TabPane("System registers", id="tab-sysregs"):
+                        with VerticalScroll():
+                            yield SysregsPane(self.symbols, id="sysregs")
+                    with TabPane("Translation", id="tab-walk"):
+                        yield TranslationPane(self.symbols, id="walk")
+                    with TabPane("Interrupts", id="tab-irq"):
+                        with VerticalScroll():
+                            yield InterruptsPane(self.symbols, id="irq")
+                    with TabPane("Events", id="tab-events"):
+                        with VerticalScroll():
+                            yield EventsPane(self.symbols, id="events")
+        yield Input(id="prompt")
+        yield Static("", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#cores").border_title = "Cores"
+        self.query_one("#console").border_title = "Console"
+        self.query_one("#disasm").border_title = "Disassembly"
+        self.query_one("#prompt").display = False
+        self.serve_machine()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="machine")
+    def serve_machine(self) -> None:
+        self.runner.serve(self.start_running)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.say(f"the machine thread failed: {event.worker.error}", error=True)
+
+    # --- messages from the machine -------------------------------------------------------
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        snap = message.snapshot
+        new_stop = self.snapshot is None or snap.stop_serial != self.snapshot.stop_serial
+        self.snapshot = snap
+        for pane in self.query("#cores, #sysregs, #irq, #events, #disasm"):
+            pane.snapshot = snap
+        self.query_one(ConsolePane).snapshot = snap
+        self._status(snap)
+        if new_stop and not snap.running and self._walk_text is not None:
+            self._request_walk(self._walk_text, quiet=True)
+
+    def on_walk_ready(self, message: WalkReady) -> None:
+        self.query_one(TranslationPane).walk = message.walk
+
+    def on_code_ready(self, message: CodeReady) -> None:
+        stop = self.snapshot.stop_serial if self.snapshot is not None else 0
+        self.query_one(DisassemblyPane).show_code(message.code, stop)
+
+    def on_console_typed(self, message: ConsoleTyped) -> None:
+        self.runner.send(R.UartInput(message.uart, message.data))
+
+    def on_notice_posted(self, message: NoticePosted) -> None:
+        self.say(message.text, error=message.error)
+
+    def _status(self, snap) -> None:
+        c = snap.cores[self.selected]
+        state = "[b green]RUNNING[/]" if snap.running else f"[b yellow]PAUSED[/] ({snap.reason})"
+        vm = f"VMID {c.vmid}" if c.vmid is not None else "no guest"
+        self.query_one("#status", Static).update(
+            f"{state}  {snap.instructions:,} insns  t={snap.cycles / CPU_HZ * 1e3:,.3f} ms  │ "
+            f"core {c.index}: {el_text(c.pstate)} {c.state}, {vm}  │ {self.image}")
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        msg = self.query_one("#message", Static)
+        msg.set_class(error, "error")
+        msg.update(("⚠ " if error else "") + text)
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_run_pause(self) -> None:
+        running = self.snapshot is not None and self.snapshot.running
+        self.runner.send(R.Pause() if running else R.Run())
+
+    def action_step(self) -> None:
+        self.runner.send(R.Step(self.selected))
+
+    def action_select(self, core: int) -> None:
+        self.selected = core
+        for pane in self.query("#cores, #sysregs, #disasm"):
+            pane.selected = core
+        if self.snapshot is not None:
+            self._status(self.snapshot)
+        self.say(f"core {core} selected")
+
+    def action_console(self) -> None:
+        self.query_one(ConsoleLog).focus()
+        if self.snapshot is not None:
+            self.query_one(ConsolePane).snapshot = self.snapshot
+
+    def action_switch_uart(self) -> None:
+        pane = self.query_one(ConsolePane)
+        pane.uart = UARTS[(UARTS.index(pane.uart) + 1) % len(UARTS)]
+        self.say(f"console shows and types into the {pane.uart} UART")
+
+    def action_walk(self) -> None:
+        self.query_one(TabbedContent).active = "tab-walk"
+        self.query_one("#walk-input", Input).focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.HELP))
+
+    def action_quit_vizor(self) -> None:
+        self.runner.send(R.Quit())
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self.runner.send(R.Quit())
+
+    def action_prompt(self, kind: str) -> None:
+        self._prompt_kind = kind
+        prompt = self.query_one("#prompt", Input)
+        prompt.placeholder = ("breakpoint: ADDR [vmid=N] [el=N] [core=N]  (empty: PC; Esc cancels)"
+                              if kind == "break" else "go to: ADDR (hex, symbol, symbol+off; Esc cancels)")
+        prompt.value = ""
+        prompt.display = True
+        prompt.focus()
+
+    def _close_prompt(self) -> None:
+        prompt = self.query_one("#prompt", Input)
+        prompt.display = False
+        self.set_focus(None)
+
+    def on_key(self, event) -> None:
+        if event.key == "escape" and self.query_one("#prompt", Input).display:
+            self._close_prompt()
+            event.stop()
+
+    @on(Input.Submitted, "#prompt")
+    def _prompt_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._close_prompt()
+        try:
+            if self._prompt_kind == "break":
+                self.runner.send(self._breakpoint_command(event.value))
+            else:
+                addr = parse_address(event.value, self.symbols)
+                self.runner.send(R.ShowCode(self.selected, addr))
+                self._request_walk(event.value.strip())
+        except BadInput as e:
+            self.say(str(e), error=True)
+
+    def _breakpoint_command(self, text: str) -> R.ToggleBreakpoint:
+        words = text.split()
+        filters = {}
+        addr_words = [w for w in words if "=" not in w]
+        for w in words:
+            if "=" in w:
+                key, _, value = w.partition("=")
+                key = key.strip().lower()
+                if key not in ("vmid", "el", "core"):
+                    raise BadInput(f"unknown breakpoint filter {key!r} (vmid=, el=, core=)")
+                filters[key] = parse_number(value, key.upper() if key != "core" else "core")
+        if len(addr_words) > 1:
+            raise BadInput(f"one address please, not {' '.join(addr_words)!r}")
+        snap = self.snapshot
+        if addr_words:
+            addr = parse_address(addr_words[0], self.symbols)
+        elif snap is not None:
+            addr = snap.cores[self.selected].pc
+        else:
+            raise BadInput("no address given")
+        el, core, vmid = filters.get("el"), filters.get("core"), filters.get("vmid")
+        if el is not None and el not in (0, 1, 2, 3):
+            raise BadInput(f"EL{el} does not exist (EL0-EL3)")
+        if core is not None and core not in range(4):
+            raise BadInput(f"there is no core {core} (cores 0-3)")
+        if vmid is not None:
+            known = snap.known_vmids if snap is not None else ()
+            if vmid not in known:
+                raise BadInput(f"VMID {vmid} does not exist on this board (VMIDs seen: "
+                               f"{', '.join(map(str, known)) or 'none yet'})")
+            if el is not None and el >= 2:
+                raise BadInput(f"a VMID filter needs EL0 or EL1, not EL{el}")
+        return R.ToggleBreakpoint(addr, vmid=vmid, el=el, core=core, check_core=self.selected)
+
+    @on(WalkRequested)
+    def _walk_requested(self, event: WalkRequested) -> None:
+        try:
+            self._request_walk(event.text)
+        except BadInput as e:
+            self.say(str(e), error=True)
+
+    def _request_walk(self, text: str, quiet: bool = False) -> None:
+        words = text.split()
+        regime = "auto"
+        if words and words[-1] in REGIMES:
+            regime = words.pop()
+        if len(words) > 1:
+            raise BadInput(f"walk: one address and an optional regime ({', '.join(REGIMES)})")
+        if words:
+            va = parse_address(words[0], self.symbols)
+        elif self.snapshot is not None:
+            va = self.snapshot.cores[self.selected].pc
+        else:
+            raise BadInput("no address given")
+        self._walk_text = text
+        self.runner.send(R.WalkVA(self.selected, va, regime))
+        if not quiet:
+            self.query_one(TabbedContent).active = "tab-walk"
+            self.query_one("#walk-input", Input).value = text
+
+
+# --- `vizor boot` ---------------------------------------------------------------------------
+
+def main(args) -> int:
+    """``vizor boot [IMAGE] [--boot-el 2|3] [--run]``; returns the exit status."""
+    from .cli import UsageError, bundled_image
+    from .machine.board import Board
+    from .machine.loader import ImageError, load_image
+
+    path = args.image or bundled_image()
+    try:
+        image = load_image(path, args.boot_el)
+    except ImageError as e:
+        raise UsageError(str(e)) from None
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise UsageError("boot opens the TUI and needs a terminal (stdout is not one); "
+                         "use `vizor run` to run an image headless")
+    board = Board()
+    try:
+        board.load(image, args.boot_el)
+    except ValueError as e:
+        raise UsageError(f"{path}: {e}") from None
+    runner = R.Runner(board, lambda _obj: None, image=path)
+    VizorApp(runner, board.symbols, start_running=getattr(args, "run", False), image=path).run()
+    return 0

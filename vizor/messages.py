@@ -1,0 +1,57 @@
+"""Messages of the TUI: small dataclasses, past tense, posted by the machine worker.
+
+The runner publishes frozen objects (``vizor.machine.snapshot``); ``message_for``
+wraps each in the message the app dispatches.  ``SnapshotReady`` is high
+frequency while the board runs: a newer one replaces a queued one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from .machine.snapshot import BoardState, CodeState, WalkState
+from .runner import Notice
+
+
+@dataclass
+class SnapshotReady(Message):
+    snapshot: BoardState
+
+    def can_replace(self, message: Message) -> bool:
+        # a queued snapshot may be dropped for a newer one, unless it marks a stop
+        return isinstance(message, SnapshotReady) and message.snapshot.stop_serial == self.snapshot.stop_serial
+
+
+@dataclass
+class WalkReady(Message):
+    walk: WalkState
+
+
+@dataclass
+class CodeReady(Message):
+    code: CodeState
+
+
+@dataclass
+class NoticePosted(Message):
+    text: str
+    error: bool = False
+
+
+@dataclass
+class CoreSelected(Message):
+    core: int
+
+
+def message_for(obj: object) -> Message:
+    if isinstance(obj, BoardState):
+        return SnapshotReady(obj)
+    if isinstance(obj, WalkState):
+        return WalkReady(obj)
+    if isinstance(obj, CodeState):
+        return CodeReady(obj)
+    if isinstance(obj, Notice):
+        return NoticePosted(obj.text, obj.error)
+    raise TypeError(f"no message for {type(obj).__name__}")

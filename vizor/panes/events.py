@@ -1,0 +1,53 @@
+"""Events: the last exceptions and interrupts, newest first: core, VMID, EL from→to,
+ESR in words.  A change of the VMID between a core's exceptions is shown as a VM switch."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from ..machine import decode as D
+from .common import SnapshotPane, sym
+
+CPU_HZ = 1_200_000_000
+
+
+def event_text(e) -> str:
+    if e.kind != "sync":
+        return e.kind.upper()
+    return D.decode_esr(e.esr).summary
+
+
+class EventsPane(SnapshotPane):
+    MAX_ROWS = 60
+
+    def render_snapshot(self, snap):
+        t = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False, expand=True)
+        for col, kw in (("time", {"no_wrap": True}), ("core", {"no_wrap": True}),
+                        ("VMID", {"no_wrap": True}), ("EL", {"no_wrap": True}),
+                        ("what", {"overflow": "fold", "ratio": 1}), ("ELR", {"no_wrap": True})):
+            t.add_column(col, **kw)
+        rows = []
+        last_vmid: dict[int, int] = {}
+        for e in snap.events:                    # oldest first, to see switches
+            if e.vmid is not None:
+                before = last_vmid.get(e.core)
+                if before is not None and before != e.vmid:
+                    rows.append(("switch", e, before))
+                last_vmid[e.core] = e.vmid
+            rows.append(("event", e, None))
+        for kind, e, before in reversed(rows[-self.MAX_ROWS:]):
+            us = f"{e.cycles / (CPU_HZ / 1e6):,.1f}µs"
+            if kind == "switch":
+                t.add_row(us, str(e.core), Text(f"{before}→{e.vmid}", style="bold magenta"), "",
+                          Text(f"VM switch: core {e.core} now runs VMID {e.vmid} (was {before})",
+                               style="bold magenta"), "")
+                continue
+            name = sym(self.symbols, e.elr)
+            style = "yellow" if e.kind != "sync" else ""
+            t.add_row(us, str(e.core), "-" if e.vmid is None else str(e.vmid),
+                      f"{e.from_el}→{e.to_el}", Text(event_text(e), style=style),
+                      f"{e.elr:#x}" + (f" <{name}>" if name else ""))
+        if not snap.events:
+            return Text("no exceptions taken yet", style="dim")
+        return t

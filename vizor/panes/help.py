@@ -1,0 +1,45 @@
+"""The ``?`` screen: every key of the app, and the syntax of the prompts."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+PROMPTS = (
+    ("breakpoint (b)", "ADDR [vmid=N] [el=N] [core=N] — ADDR hex, decimal, symbol or symbol+off; "
+                       "empty: the selected core's PC; the same again removes it"),
+    ("go to (g)", "ADDR — disassembly and translation of ADDR on the selected core"),
+    ("translation input", "VA [el10|el2|s2] — empty: the selected core's PC"),
+)
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [("escape", "dismiss", "Close"), ("question_mark", "dismiss", "Close"),
+                ("q", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Vertical { width: 96; height: auto; max-height: 90%; border: thick $accent;
+                            background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, bindings) -> None:
+        super().__init__()
+        self._keys = bindings
+
+    def compose(self):
+        keys = Table(box=None, padding=(0, 2), show_header=False)
+        keys.add_column(style="bold cyan", no_wrap=True)
+        keys.add_column()
+        for key, text in self._keys:
+            keys.add_row(key, text)
+        prompts = Table(box=None, padding=(0, 2), show_header=False)
+        prompts.add_column(style="bold", no_wrap=True)
+        prompts.add_column()
+        for name, text in PROMPTS:
+            prompts.add_row(name, text)
+        with Vertical():
+            yield Static("[b]vizor keys[/b]  (Esc or ? closes)")
+            yield Static(keys, id="help-keys")
+            yield Static(prompts, id="help-prompts")

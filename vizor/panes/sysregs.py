@@ -1,0 +1,85 @@
+"""System registers of the selected core, decoded: SCTLR, HCR_EL2, VTTBR_EL2 (the VMID
+large), TCR, VBAR, ELR/SPSR/ESR/FAR per EL with ESR in words, MPIDR/VMPIDR."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..machine import decode as D
+from .common import SnapshotPane, sym
+
+
+def _flags(value: int, layout) -> str:
+    return " ".join(D.set_flags(value, layout)) or "(none)"
+
+
+def sctlr_words(value: int, el: int) -> str:
+    m = "MMU on" if value & 1 else "MMU off"
+    c = "D-cache on" if value >> 2 & 1 else "D-cache off"
+    i = "I-cache on" if value >> 12 & 1 else "I-cache off"
+    return f"{m}, {c}, {i}"
+
+
+class SysregsPane(SnapshotPane):
+    def render_snapshot(self, snap):
+        c = snap.cores[self.selected]
+        r = c.sysregs
+        el = c.el
+        rows = Table.grid(padding=(0, 1))
+        rows.add_column(style="bold", no_wrap=True)
+        rows.add_column(no_wrap=True)
+        rows.add_column(overflow="fold")
+        sctlr_el = max(el, 1)
+        sctlr = r[f"SCTLR_EL{sctlr_el}"]
+        rows.add_row(f"SCTLR_EL{sctlr_el}", f"{sctlr:#x}", Text(sctlr_words(sctlr, sctlr_el), style="bold"))
+        if sctlr_el != 1:
+            s1 = r["SCTLR_EL1"]
+            rows.add_row("SCTLR_EL1", f"{s1:#x}", f"guest: {sctlr_words(s1, 1)}")
+        hcr = r["HCR_EL2"]
+        rows.add_row("HCR_EL2", f"{hcr:#x}", _flags(hcr, D.HCR_EL2))
+        rows.add_row("TCR_EL1", f"{r['TCR_EL1']:#x}", D.decode_tcr_el1(r["TCR_EL1"]).summary)
+        rows.add_row("TCR_EL2", f"{r['TCR_EL2']:#x}", D.decode_tcr_el2(r["TCR_EL2"]).summary)
+        rows.add_row("VTCR_EL2", f"{r['VTCR_EL2']:#x}", D.decode_vtcr_el2(r["VTCR_EL2"]).summary)
+        rows.add_row("VBAR", f"EL1 {r['VBAR_EL1']:#x}", f"EL2 {r['VBAR_EL2']:#x}  EL3 {r['VBAR_EL3']:#x}")
+        rows.add_row("MPIDR", f"{c.mpidr:#x}", D.decode_mpidr(c.mpidr).summary + ", EL2/3 see")
+        vm = r["VMPIDR_EL2"]
+        rows.add_row("VMPIDR_EL2", f"{vm:#x}", D.decode_mpidr(vm).summary + ", EL1 sees")
+        return Group(self._vmid_banner(c), rows, self._per_el(c, snap))
+
+    def _vmid_banner(self, c) -> Text:
+        vttbr = c.sysregs["VTTBR_EL2"]
+        vmid = vttbr >> 48 & 0xFF
+        on = bool(c.sysregs["HCR_EL2"] & 1)
+        t = Text()
+        t.append(f" VMID {vmid} ", style="bold white on magenta" if on else "bold white on grey37")
+        t.append(f"  VTTBR_EL2 {vttbr:#x}, tables @ {vttbr & 0xFFFF_FFFF_FFFE:#x}, ")
+        if c.vmid is not None:
+            t.append(f"guest VMID {c.vmid} running at EL{c.el}", style="bold magenta")
+        elif on:
+            t.append("stage 2 on, no guest running now" if c.el >= 2 else "stage 2 on")
+        else:
+            t.append("stage 2 off (HCR_EL2.VM=0)")
+        return t
+
+    def _per_el(self, c, snap) -> Table:
+        last = next((e for e in reversed(snap.events) if e.core == c.index), None)
+        t = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
+        t.add_column("EL", no_wrap=True)
+        t.add_column("ELR", no_wrap=True)
+        t.add_column("SPSR", no_wrap=True)
+        t.add_column("ESR", overflow="fold")
+        t.add_column("FAR", no_wrap=True)
+        r = c.sysregs
+        for el in (1, 2, 3):
+            elr, spsr, esr, far = (r[f"{n}_EL{el}"] for n in ("ELR", "SPSR", "ESR", "FAR"))
+            mark = "▶" if last is not None and last.to_el == el else " "
+            name = sym(self.symbols, elr)
+            esr_text = f"{esr:08x} {D.decode_esr(esr).summary}" if esr else "0"
+            t.add_row(f"{mark}EL{el}", f"{elr:#x}" + (f" <{name}>" if name else ""),
+                      D.decode_cpsr(spsr).summary.split()[0] if spsr else "0", esr_text, f"{far:#x}")
+        if last is not None:
+            t.caption = (f"▶ last exception: {last.kind} EL{last.from_el}→EL{last.to_el}"
+                         + (f" from VMID {last.vmid}" if last.vmid is not None else ""))
+        return t

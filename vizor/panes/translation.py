@@ -1,0 +1,140 @@
+"""Translation: a VA typed in (or the PC) walked through stage 1 and then stage 2 of the
+IPA, level by level as tables of decoded descriptors; the final PA and attributes, or
+where and why the walk faults.  The walk itself is done in the machine thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Input, Static
+
+from ..machine import decode as D
+from ..machine.mmu import stage2_enabled
+
+REGIMES = ("auto", "el10", "el2", "s2")
+
+
+@dataclass
+class WalkRequested(Message):
+    text: str          # what the user typed: "VA [regime]" ("" = the selected core's PC)
+
+
+def _rwx(p, priv: str) -> str:
+    return p.text(priv)
+
+
+def steps_table(walk, title: str, space: str, ia: str) -> Table:
+    t = Table(title=title, title_justify="left", title_style="bold", box=None, padding=(0, 1),
+              header_style="bold", show_edge=False)
+    for col in ("L", "table", f"index ({ia} bits)", "descriptor", "kind", "fields"):
+        t.add_column(col, overflow="fold", no_wrap=col != "fields")
+    for st in walk.steps:
+        hi, lo = st.ia_bits
+        desc = "(not read)" if st.desc is None else f"{st.desc:016x}"
+        if st.kind == "table":
+            fields = f"next {space} {st.output:#x}"
+        elif st.kind in ("block", "page"):
+            fields = f"OA {st.output:#x} " + " ".join(f"{k}={v}" for k, v in st.fields())
+        elif st.kind == "invalid":
+            fields = "invalid descriptor"
+        elif st.kind == "abort":
+            fields = "descriptor read failed"
+        else:
+            fields = st.kind
+        if st.s2_walk is not None:
+            s2 = st.s2_walk
+            fields += (f"  [table IPA {st.desc_addr:#x} via stage 2: "
+                       + (f"FAULT {s2.fault}" if s2.fault else f"PA {s2.output:#x}") + "]")
+        kind = Text(st.kind, style="bold red" if st.kind in ("invalid", "abort", "reserved") else "")
+        t.add_row(str(st.level), f"{st.table_base:#x}", f"{st.index} [{hi}:{lo}]", desc, kind, fields)
+    return t
+
+
+def render_walk(w, symbols=None):
+    """A WalkState as Rich renderables."""
+    if w.walk is None:
+        return Text(f"walk of {w.va:#x} on core {w.core}: {w.error}", style="bold red")
+    walk, s1, regs = w.walk, w.stage1, w.regs
+    parts = []
+    where = ""
+    if symbols is not None:
+        hit = symbols.lookup(w.va)
+        if hit is not None and hit[1] < 0x1000:
+            where = f" <{hit[0]}+{hit[1]:#x}>"
+    if w.regime == "s2":
+        head = f"IPA {w.va:#x} on core {w.core} (EL{w.el}): stage 2 only, VMID {regs.vttbr_el2 >> 48 & 0xFF}"
+    elif w.regime == "el2":
+        head = f"VA {w.va:#x}{where} on core {w.core} (EL{w.el}): EL2 regime, TTBR0_EL2 {regs.ttbr0_el2:#x}"
+    else:
+        s2 = stage2_enabled(regs)
+        head = (f"VA {w.va:#x}{where} on core {w.core} (EL{w.el}): EL1&0 regime, "
+                + (f"stage 1 + stage 2 (VMID {regs.vttbr_el2 >> 48 & 0xFF})" if s2 else "stage 1 only"))
+    parts.append(Text(head, style="bold"))
+    space = "IPA" if w.regime == "el10" and stage2_enabled(regs) else "PA"
+    if s1 is not None:
+        if not s1.mmu_enabled:
+            reg = "SCTLR_EL2.M=0" if w.regime == "el2" else "SCTLR_EL1.M=0 or HCR_EL2.DC=1"
+            parts.append(Text(f"stage 1: MMU off ({reg}): {space} = VA"))
+        elif not s1.steps:
+            parts.append(Text(f"stage 1: no table walk: {s1.fault}", style="bold red"))
+        else:
+            tcr = (D.decode_tcr_el2(regs.tcr_el2) if w.regime == "el2" else D.decode_tcr_el1(regs.tcr_el1))
+            parts.append(steps_table(s1, f"stage 1 (VA -> {space}; {tcr.summary})", space, "VA"))
+            if s1.fault is not None:
+                parts.append(Text(f"  stage 1 stops at level {s1.fault.level}: {s1.fault}", style="bold red"))
+            else:
+                parts.append(Text(f"  => {space} {s1.output:#x}, {s1.permissions.text('EL2' if w.regime == 'el2' else 'EL1')}, {s1.mem_type}"))
+    s2w = walk if w.regime == "s2" else walk.stage2
+    if s2w is not None:
+        if s2w.steps:
+            parts.append(steps_table(s2w, f"stage 2 (IPA {s2w.input_address:#x} -> PA; VMID {s2w.vmid}; "
+                                     f"{D.decode_vtcr_el2(regs.vtcr_el2).summary})", "PA", "IPA"))
+        else:
+            parts.append(Text(f"stage 2: no table walk: {s2w.fault}", style="bold red"))
+    if walk.fault is not None:
+        f = walk.fault
+        parts.append(Text(f"FAULT: stage {f.stage}, level {f.level}: {f.kind.replace('_', ' ')}"
+                          + (" on a stage-1 table read (S1PTW)" if f.s1ptw else "")
+                          + (f", IPA {f.ipa:#x}" if f.ipa is not None else ""), style="bold white on red"))
+    else:
+        path = f"VA {w.va:#x}" + (f" -> IPA {walk.ipa:#x}" if walk.ipa is not None else "")
+        if w.regime == "s2":
+            path = f"IPA {w.va:#x}"
+        priv = "EL2" if w.regime == "el2" else "EL1"
+        parts.append(Text(f"{path} -> PA {walk.output:#x}  {walk.permissions.text(priv)}  {walk.mem_type}",
+                          style="bold green"))
+    return Group(*parts)
+
+
+class TranslationPane(Vertical):
+    DEFAULT_CSS = """
+    TranslationPane { height: 1fr; }
+    TranslationPane Input { height: 3; }
+    TranslationPane #walk-scroll { height: 1fr; }
+    """
+    walk = reactive(None, always_update=True, layout=False)
+
+    def __init__(self, symbols=None, **kw) -> None:
+        super().__init__(**kw)
+        self.symbols = symbols
+
+    def compose(self):
+        yield Input(placeholder="VA to walk: hex, symbol or symbol+off, then el10|el2|s2 (empty: PC)",
+                    id="walk-input")
+        with VerticalScroll(id="walk-scroll"):
+            yield Static("type a VA and press Enter (empty: the selected core's PC)", id="walk-view")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "walk-input":
+            event.stop()
+            self.post_message(WalkRequested(event.value))
+
+    def watch_walk(self, w) -> None:
+        if w is not None:
+            self.query_one("#walk-view", Static).update(render_walk(w, self.symbols))

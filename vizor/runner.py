@@ -1,0 +1,313 @@
+"""The thread that owns the board: commands in through one queue, snapshots out.
+
+``Runner.serve()`` runs in one thread (the TUI starts it in a thread worker).
+Only that thread touches the Board and the Debugger.  The UI sends the
+commands below with ``Runner.send``; the runner answers by calling
+``publish(obj)`` with frozen objects from ``vizor.machine.snapshot``
+(``BoardState``, ``WalkState``, ``CodeState``) or a ``Notice``.
+
+While the board runs, ``Board.run``'s ``stop`` callback ends the run between
+slices when a command is waiting, a pause was asked for, or ``interval``
+seconds of wall time passed since the last snapshot; the runner then
+publishes a snapshot and goes on.  Stops never change what the machine does,
+so a run watched by the TUI is the same run as a headless one.
+
+This module uses host time (the wall clock paces the snapshots) and lives
+outside ``machine/``; it imports neither textual nor rich.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from .machine.snapshot import BoardState, board_state, code_state, walk_state
+
+try:
+    from .machine.debug import Debugger
+except ImportError:  # pragma: no cover - until the debugger lands everywhere
+    Debugger = None
+
+RAM_TOP = 0x3F000000
+SNAPSHOT_INTERVAL = 0.08  # seconds of wall time between snapshots while running
+
+
+# --- commands (UI -> runner) ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Run:
+    max_insns: Optional[int] = None   # stop after this many more instructions (all cores)
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    core: int
+
+
+@dataclass(frozen=True)
+class ToggleBreakpoint:
+    """Remove the breakpoint with these filters at ``address``, or add one."""
+
+    address: int
+    vmid: Optional[int] = None
+    el: Optional[int] = None
+    core: Optional[int] = None
+    check_core: int = 0       # the core whose translation must reach RAM at ``address``
+
+
+@dataclass(frozen=True)
+class UartInput:
+    uart: str                 # "pl011" | "mini"
+    data: bytes
+
+
+@dataclass(frozen=True)
+class WalkVA:
+    core: int
+    va: int
+    regime: str = "auto"
+
+
+@dataclass(frozen=True)
+class ShowCode:
+    core: int
+    address: int
+
+
+@dataclass(frozen=True)
+class Quit:
+    pass
+
+
+# --- answers that are not snapshots ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Notice:
+    text: str
+    error: bool = False
+
+
+class _BoardOnly:
+    """Stand-in with the Debugger's interface for a tree without vizor.machine.debug."""
+
+    def __init__(self, board) -> None:
+        self.board = board
+        self.breakpoints = ()
+
+    def run(self, max_insns=None, stop=None):
+        return self.board.run(max_insns=max_insns, stop=stop)
+
+    def step(self, core: int, stop=None):
+        c = self.board.cores[core]
+        start = c.instructions
+        for _ in range(1_000_000):
+            reason = self.board.run(max_insns=1)
+            if c.instructions > start or reason.kind in ("halted", "idle"):
+                return reason
+        return reason
+
+    def add_breakpoint(self, address, vmid=None, el=None, core=None):
+        raise ValueError("breakpoints need vizor.machine.debug")
+
+    def remove_breakpoint(self, bp_id):
+        raise KeyError(bp_id)
+
+
+def make_debugger(board):
+    return Debugger(board) if Debugger is not None else _BoardOnly(board)
+
+
+class Runner:
+    def __init__(self, board, publish: Callable[[object], None], *, image: str = "",
+                 interval: float = SNAPSHOT_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.board = board
+        self.debugger = make_debugger(board)
+        self.publish = publish
+        self.image = image
+        self.interval = interval
+        self._clock = clock
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._waiting = threading.Event()   # a command is in the queue
+        self._pause = threading.Event()     # set by send(Pause()) at once, read by stop()
+        self.running = False
+        self.reason = "paused at reset"
+        self._serial = 0
+        self._stop_serial = 0
+        self._last = 0.0
+        self._until: Optional[int] = None   # board.instructions at which a Run(max_insns) stops
+        self._uart_out: dict[str, bytearray] = defaultdict(bytearray)
+        self._uart_total: dict[str, int] = defaultdict(int)
+        board.uart_listeners.append(self._on_uart)
+
+    # --- called from any thread --------------------------------------------------------
+
+    def send(self, command) -> None:
+        if isinstance(command, Pause):
+            self._pause.set()
+        self._commands.put(command)
+        self._waiting.set()
+
+    # --- the machine thread --------------------------------------------------------------
+
+    def _on_uart(self, uart: str, byte: int) -> None:
+        buf = self._uart_out[uart]
+        buf.append(byte)
+        if len(buf) > 256 * 1024:
+            del buf[:128 * 1024]
+        self._uart_total[uart] += 1
+
+    def snapshot(self) -> BoardState:
+        self._serial += 1
+        return board_state(self.board, serial=self._serial, stop_serial=self._stop_serial,
+                           running=self.running, reason="" if self.running else self.reason,
+                           uart_out=self._uart_out, uart_totals=self._uart_total,
+                           breakpoints=self.debugger.breakpoints, image=self.image)
+
+    def _publish_snapshot(self) -> None:
+        self._last = self._clock()
+        self.publish(self.snapshot())
+
+    def _stopped(self, reason: str) -> None:
+        self.running = False
+        self.reason = reason
+        self._stop_serial += 1
+        self._publish_snapshot()
+
+    def _stop_check(self) -> Optional[str]:
+        if self._pause.is_set():
+            return "pause"
+        if self._waiting.is_set():
+            return "command"
+        if self._clock() - self._last >= self.interval:
+            return "refresh"
+        return None
+
+    def serve(self, start_running: bool = False) -> None:
+        """Serve commands until Quit; run the board whenever it is running."""
+        self._publish_snapshot()
+        if start_running:
+            self.send(Run())
+        while True:
+            if self.running:
+                if not self._commands.empty():
+                    if not self._drain():
+                        return
+                    continue
+                left = None if self._until is None else max(self._until - self.board.instructions, 0)
+                reason = self.debugger.run(max_insns=left, stop=self._stop_check)
+                if reason.kind == "stop":
+                    if reason.detail == "pause":
+                        self._pause.clear()
+                        self._until = None
+                        self._stopped("paused")
+                    elif reason.detail == "refresh":
+                        self._publish_snapshot()
+                    continue
+                if reason.kind == "idle":
+                    self._publish_snapshot()    # still "running": waiting for an event
+                    self._waiting.wait()
+                    continue
+                self._until = None
+                self._stopped(_reason_text(reason))
+            else:
+                self._waiting.wait()
+                if not self._drain():
+                    return
+
+    def _drain(self) -> bool:
+        """Handle every queued command; False on Quit."""
+        self._waiting.clear()
+        while True:
+            try:
+                cmd = self._commands.get_nowait()
+            except queue.Empty:
+                return True
+            if isinstance(cmd, Quit):
+                self.running = False
+                return False
+            try:
+                self._handle(cmd)
+            except Exception as e:  # noqa: BLE001 - a bad command must not kill the machine thread
+                self.publish(Notice(f"{type(cmd).__name__}: {e}", error=True))
+
+    def _handle(self, cmd) -> None:
+        if isinstance(cmd, Run):
+            self._pause.clear()
+            self._until = None if cmd.max_insns is None else self.board.instructions + cmd.max_insns
+            if not self.running:
+                self.running = True
+                self.reason = ""
+                self._publish_snapshot()
+        elif isinstance(cmd, Pause):
+            self._pause.clear()
+            if self.running:
+                self._stopped("paused")
+        elif isinstance(cmd, Step):
+            was = self.running
+            self.running = False
+            reason = self.debugger.step(cmd.core, stop=lambda: "pause" if self._pause.is_set() else None)
+            self._pause.clear()
+            self._stopped(_reason_text(reason) if reason.kind != "step" or was
+                          else f"stepped core {cmd.core}")
+        elif isinstance(cmd, ToggleBreakpoint):
+            self._toggle(cmd)
+        elif isinstance(cmd, UartInput):
+            dev = {"pl011": "pl011", "mini": "mini_uart"}[cmd.uart]
+            self.board.devices[dev].receive(cmd.data)
+            if not self.running:
+                self._publish_snapshot()
+        elif isinstance(cmd, WalkVA):
+            self.publish(walk_state(self.board.cores[cmd.core], cmd.va, cmd.regime))
+        elif isinstance(cmd, ShowCode):
+            self.publish(code_state(self.board.cores[cmd.core], cmd.address))
+        else:
+            raise ValueError(f"unknown command {cmd!r}")
+
+    def _toggle(self, cmd: ToggleBreakpoint) -> None:
+        dbg = self.debugger
+        for bp in dbg.breakpoints:
+            if (bp.address, bp.vmid, bp.el, bp.core) == (cmd.address, cmd.vmid, cmd.el, cmd.core):
+                dbg.remove_breakpoint(bp.id)
+                self.publish(Notice(f"breakpoint {bp.id} at {cmd.address:#x} removed"))
+                self._publish_snapshot()
+                return
+        problem = self._not_in_ram(cmd.check_core, cmd.address)
+        if problem:
+            self.publish(Notice(problem, error=True))
+            return
+        bp = dbg.add_breakpoint(cmd.address, vmid=cmd.vmid, el=cmd.el, core=cmd.core)
+        self.publish(Notice(f"breakpoint {bp.id} set at {bp.describe() if hasattr(bp, 'describe') else hex(bp.address)}"))
+        self._publish_snapshot()
+
+    def _not_in_ram(self, core: int, va: int) -> str:
+        """Why ``va`` cannot hold code of this board ("" if it can): neither a RAM
+        address nor translated to RAM by the core's current regime."""
+        if 0 <= va < RAM_TOP:
+            return ""
+        w = walk_state(self.board.cores[core], va)
+        if w.walk is not None and w.walk.fault is None and w.walk.output < RAM_TOP:
+            return ""
+        return (f"{va:#x} is outside RAM (0-{RAM_TOP - 1:#x}) and core {core}'s tables "
+                f"do not map it to RAM")
+
+
+def _reason_text(reason) -> str:
+    kind = reason.kind
+    if kind == "step":
+        return f"stepped core {reason.core}" if getattr(reason, "core", None) is not None else "stepped"
+    if kind == "breakpoint":
+        return reason.detail or "breakpoint"
+    if kind == "halted":
+        return f"halted: {reason.detail}"
+    if kind == "idle":
+        return f"idle: {reason.detail}"
+    return f"{kind}: {reason.detail}" if reason.detail else kind
