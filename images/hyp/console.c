@@ -39,6 +39,7 @@ void con_init(void)
     mmio_write(PL011_LCRH, 0x60);       /* 8N1, no FIFOs: an RX interrupt per byte */
     mmio_write(PL011_IMSC, INT_RX | INT_RT);
     mmio_write(PL011_CR, 0x301);        /* UARTEN, TXE, RXE */
+    mmio_write(IC_BASE + 0x14, 1u << (IRQ_PL011 - 32));    /* enable 2: GPU IRQ 57 */
 }
 
 static void raw_putc(char c)

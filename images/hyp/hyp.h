@@ -19,6 +19,7 @@ typedef uint8_t u8;
 #define GUEST_RAM_SIZE  0x01000000UL            /* 16 MiB at IPA 0 */
 #define GUEST_PA(i)     (0x01000000UL * ((i) + 1))  /* VM i (VMID i+1) */
 #define GUEST_MAX_IMAGE 0x00100000UL
+#define STACK_SIZE      0x4000                   /* per core, start.S */
 #define TICK_HZ         500                      /* CNTHP tick = time slice, 2 ms */
 
 /* peripherals (ARM physical addresses) */

@@ -9,15 +9,21 @@
 
 struct pcpu {
     struct vcpu *cur;
+    u64 hcr;                        /* last value written to HCR_EL2 */
 };
 
 static struct pcpu pcpus[NCORES];
 static struct vcpu *rq_head, *rq_tail;
 static u32 idle_mask;               /* cores waiting in the idle loop */
 
+/* The core number from the stack pointer (each core has its own EL2 stack,
+ * start.S): cheaper than MRS MPIDR_EL1, which vizor serves from a hook. */
 int this_core(void)
 {
-    return READ_SYSREG(mpidr_el1) & 3;
+    extern char __stacks_start[];
+    u64 sp;
+    __asm__("mov %0, sp" : "=r"(sp));
+    return (sp - (u64)__stacks_start) / STACK_SIZE;
 }
 
 const char *vcpu_state_name(int s)
@@ -142,9 +148,13 @@ void sched_exit(struct frame *f, int preempt)
     v->core = core;
     pc->cur = v;
     vcpu_load(v, f);
-run:
-    WRITE_SYSREG(hcr_el2, HCR_GUEST | (vdev_line(v->vm) ? HCR_VI : 0));
-    __asm__ volatile("isb");
+run:;
+    u64 hcr = HCR_GUEST | (vdev_line(v->vm) ? HCR_VI : 0);
+    if (hcr != pc->hcr) {
+        WRITE_SYSREG(hcr_el2, hcr);
+        __asm__ volatile("isb");
+        pc->hcr = hcr;
+    }
     hyp_unlock();
 }
 

@@ -11,7 +11,8 @@
  * Secondaries then wait at EL2 on hyp_release (set by core 0 once the page
  * tables and VMs exist), turn the MMU on and enter hyp_secondary_main.
  */
-#define STACK_SIZE  0x4000
+#define STACK_SIZE  0x4000                  /* hyp.h */
+#define LOCAL_MBOX_INT_CTL 0x40000050  /* + 4 * core */
 #define SCR_EL3_VAL 0x5b1               /* NS, RES1 (4,5), SMD, HCE, RW */
 
     .section .text.boot, "ax"
@@ -45,6 +46,8 @@ el2_entry:
     mov     x0, #0x33ff                 /* CPTR_EL2: no FP/SIMD traps */
     msr     cptr_el2, x0
     msr     hstr_el2, xzr
+    mov     x0, #(1 << 31)              /* HCR_EL2.RW (EL1 is AArch64), as the firmware sets it */
+    msr     hcr_el2, x0
     mov     x0, #3                      /* CNTHCTL_EL2: EL1 counter/timer access */
     msr     cnthctl_el2, x0
     msr     cntvoff_el2, xzr
@@ -60,11 +63,18 @@ el2_entry:
     bl      hyp_main
     b       .
 
+/* Wait for core 0 (EL3 entry: all cores start together).  WFI, not WFE:
+ * core 0 sends mailbox 0 after setting hyp_release, and a pending IRQ ends
+ * WFI even with IRQs masked.  (A WFE poll costs vizor a round trip each.) */
 secondary:
+    ldr     x0, =LOCAL_MBOX_INT_CTL
+    add     x0, x0, x19, lsl #2
+    mov     w1, #1
+    str     w1, [x0]
     ldr     x1, =hyp_release
 3:  ldr     x0, [x1]
     cbnz    x0, 4f
-    wfe
+    wfi
     b       3b
 4:  bl      mmu_enable
     mov     x0, x19
