@@ -82,9 +82,11 @@ class Board:
         self._next_core = 0
         self._round_done = [0, 0, 0, 0]
         self.instructions = 0
-        # Called when a core stops at an exit address; returns the StopReason
-        # to end the run with, or None to execute the instruction and go on.
-        self.exit_check: Callable[[Core], StopReason | None] | None = None
+        # The debugger's say when a core stopped at an exit address or touched
+        # a watched page, or a stop was posted: the StopReason to end the run
+        # with, or None to go on (see debug.py).
+        self.debug_check: Callable[[Core], StopReason | None] | None = None
+        self.posted: list[StopReason] = []
         self.idle_limit = IDLE_LIMIT
         self._idle_since: int | None = None
 
@@ -188,6 +190,12 @@ class Board:
         for listener in self.uart_listeners:
             listener(uart, byte)
 
+    def post_stop(self, reason: StopReason) -> None:
+        """From a hook or listener: end the run with ``reason`` after the
+        current instruction (the debugger's event stops)."""
+        self.posted.append(reason)
+        self.request_stop()
+
     def request_stop(self) -> None:
         """End the running core's slice after its current instruction (for listeners:
         ``run``'s ``stop()`` is otherwise asked only between slices)."""
@@ -204,8 +212,9 @@ class Board:
 
         ``core_limit = (i, n)`` also stops once core i has executed n
         instructions in all (a single step of one core), and an exit address
-        set on a core (``Core.set_exits``) stops the run when
-        ``exit_check(core)`` returns a reason.  None of this changes the
+        set on a core (``Core.set_exits``), a watched page and a posted stop
+        (``post_stop``) end the run when ``debug_check(core)`` returns a
+        reason.  None of this changes the
         schedule: a run with stops executes exactly what a run without does.
         """
         limit = None if max_insns is None else self.instructions + max_insns
@@ -239,8 +248,14 @@ class Board:
                         if left <= 0:
                             return self._step_done(core)
                     self._deliver(core)
+                    if self.posted and self.debug_check is not None:  # e.g. an exception stop
+                        hit = self.debug_check(core)
+                        if hit is not None:
+                            return hit
                     if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level):
                         left = min(left, MASKED_SLICE)
+                    if core.single_step:
+                        left = 1
                     self.running = core
                     clock.offset = core._counter_value
                     try:
@@ -253,8 +268,9 @@ class Board:
                     if core.state == HALTED:
                         self._round_done[i] = budget
                         return StopReason("halted", f"core {i}: {core.fault}")
-                    if core.at_exit and self.exit_check is not None:
-                        hit = self.exit_check(core)
+                    if (core.at_exit or core.carriers.hit or self.posted or core.single_step) \
+                            and self.debug_check is not None:
+                        hit = self.debug_check(core)
                         if hit is not None:
                             return hit
                     if core_limit is not None and core_limit[0] == i and core.instructions >= core_limit[1]:
@@ -274,8 +290,8 @@ class Board:
     def _step_done(self, core: Core) -> StopReason:
         """A step that ends on a breakpoint reports it (and continuing then
         executes that instruction, as after any breakpoint stop)."""
-        if core.mark_exit_arrival() and self.exit_check is not None:
-            hit = self.exit_check(core)
+        if core.mark_exit_arrival() and self.debug_check is not None:
+            hit = self.debug_check(core)
             if hit is not None:
                 return hit
         return StopReason("step", f"core {core.index}", core=core.index)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ctypes
 from collections import Counter, deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from unicorn import UC_ARCH_ARM64, UC_HOOK_INSN, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_ARM, Uc, UcError
 from unicorn import UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ
@@ -29,6 +29,7 @@ from unicorn import arm64_const as A
 from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
 from . import exceptions as X
+from .carriers import Carriers
 from .faults import classify_abort
 from .mmu import UnsupportedGranule
 from .insn import WFE, WFI, decode_sys, exception_imm16
@@ -106,11 +107,6 @@ class Core:
         # whether any of them could make an ERET illegal: see _watch_eret.
         self._spsr = [0, 0, 0, 0]
         self._eret_watch = False
-        # Breakpoint carriers: Unicorn "exits" stop emu_start when PC reaches one
-        # of these addresses, before the instruction runs (nearly free until hit).
-        self._exits: frozenset[int] = frozenset()
-        self._arrival: tuple[int, int] | None = None  # (PC, instructions) of the last exit stop
-        self.at_exit = False  # the last run() ended at an exit address
         h = ctypes.cast(uc._uch, ctypes.c_void_p).value
         self._counter = ctypes.c_uint64.from_address(h + board.emu_counter_offset)
         self._entry = self.regs.batch(["PC", "PSTATE", "SP"])
@@ -120,6 +116,11 @@ class Core:
         self._exc_jump = self.regs.batch(["SP", "PC"])
         self._word = (ctypes.c_uint32 * 1)()
         self._hooks()
+        # Breakpoint and watchpoint carriers (exits, page protection).
+        self.carriers = Carriers(self)
+        self.single_step = False  # the debugger wants every instruction of this core
+        # Debugger watch on system register writes: encoding -> callback(core, enc, value)
+        self.msr_watch: dict[tuple[int, int, int, int, int], Callable[["Core", tuple, int], None]] = {}
 
     # --- set-up ------------------------------------------------------------
 
@@ -218,6 +219,13 @@ class Core:
             err = _vmem_read(self.uc._uch, va, UC_PROT_READ, self._word, 4)
         return None if err else self._word[0]
 
+    def read_va(self, va: int, size: int = 8) -> int | None:
+        """Little-endian read of ``size`` bytes at ``va`` through the core's
+        current translation (None if it does not translate)."""
+        buf = (ctypes.c_uint8 * size)()
+        err = _vmem_read(self.uc._uch, ctypes.c_uint64(va & 0xFFFFFFFFFFFFFFFF), UC_PROT_READ, buf, size)
+        return None if err else int.from_bytes(bytes(buf), "little")
+
     # --- running -------------------------------------------------------------
 
     def run(self, budget: int, slice_start: int) -> int:
@@ -231,21 +239,26 @@ class Core:
         if self._eret_watch:
             budget = self._watch_eret(budget)
         pc = self.regs.read("PC")
-        self.at_exit = False
-        resume = self._exits and pc in self._exits and self._arrival == (pc, self.instructions)
+        carriers = self.carriers
+        carriers.hit = None
+        resume = carriers.resume_from(pc, self.instructions)
         if resume:  # the stop at this exit was reported: execute its instruction now
             budget = 1
-            self._load_exits(self._exits - {pc})
         try:
             self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, budget)
         except UcError as e:
-            self._halt(self._bad_access or f"unicorn error: {e}")
+            if carriers.fault is None:
+                self._halt(self._bad_access or f"unicorn error: {e}")
         if resume:
-            self._load_exits(self._exits)
-            # The exit is compiled into the translated block: drop the block
-            # translated without it, or the next arrival would not stop.
-            self.uc.ctl_remove_cache(pc, pc + 4)
-        done = self._stop_count if self._stop_count is not None else min(self._counter.value, budget)
+            carriers.resumed(pc)
+        if carriers.fault is not None:  # a watched page: the access has not happened yet
+            self._bad_access = None
+            done = self._counter.value - 1  # counted, not executed
+            self._stop_count = None
+            done += carriers.step_over()
+            self._stop_count = done
+        else:
+            done = self._stop_count if self._stop_count is not None else min(self._counter.value, budget)
         self.instructions += done
         if self._flush_tb:
             self._flush_tb = False
@@ -256,39 +269,22 @@ class Core:
             self.take_exception(target, X.VEC_SYNC, esr, elr, far)
         elif self.state == RUNNING and done < budget and self._stop_count is None:
             pc = self.regs.read("PC")
-            if self._exits and pc in self._exits:
-                self.at_exit = True
-                self._arrival = (pc, self.instructions)
-            elif self.read_insn(pc - 4) == WFI:
+            if not carriers.stopped_at_exit(pc, self.instructions) and self.read_insn(pc - 4) == WFI:
                 self.state = WFI_IDLE
         return done
 
+    @property
+    def at_exit(self) -> bool:
+        """The last ``run`` stopped at an exit address (a breakpoint carrier)."""
+        return self.carriers.at_exit
+
     def mark_exit_arrival(self) -> bool:
         """If PC is at an exit, count it as reached (the next run executes it)."""
-        pc = self.regs.read("PC")
-        if self._exits and pc in self._exits:
-            self._arrival = (pc, self.instructions)
-            return True
-        return False
+        return self.carriers.stopped_at_exit(self.regs.read("PC"), self.instructions)
 
     def set_exits(self, addresses) -> None:
         """Make ``run`` stop when PC reaches any of ``addresses`` (breakpoints)."""
-        exits = frozenset(a & 0xFFFFFFFFFFFFFFFF for a in addresses)
-        if exits == self._exits:
-            return
-        added = exits - self._exits
-        self._exits = exits
-        self._load_exits(exits)
-        if added:  # exits are compiled into translated blocks: retranslate them all
-            # (a per-address removal would go through the current regime's
-            # translation, which need not map a guest VA set from EL2)
-            self.uc.ctl_flush_tb()
-
-    def _load_exits(self, exits: frozenset[int]) -> None:
-        # Unicorn refuses an empty exit list: no exits means exits disabled.
-        self.uc.ctl_exits_enabled(bool(exits))
-        if exits:
-            self.uc.ctl_set_exits(list(exits))
+        self.carriers.set_exits(addresses)
 
     # --- illegal exception returns ---------------------------------------------
     #
@@ -516,6 +512,19 @@ class Core:
             return True
 
     def _on_msr(self, uc, reg: int, cp, _ud) -> bool:
+        handled = self._msr(uc, reg, cp)
+        if self.msr_watch:
+            enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
+            watch = self.msr_watch.get(enc)
+            if watch is not None and self._pending_sync is None and self.state != HALTED:
+                try:
+                    watch(self, enc, cp.val)  # the write happens (it did not trap)
+                except Exception as e:
+                    self._halt(f"internal error in a system register watch: {e!r}")
+                    self._stop()
+        return handled
+
+    def _msr(self, uc, reg: int, cp) -> bool:
         try:
             enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
             if enc == HCR:
@@ -585,7 +594,8 @@ class Core:
         return True
 
     def _on_invalid(self, uc, access, address, size, value, _ud) -> bool:
-        kind = "write" if access in (20, 23) else ("fetch" if access in (21, 24) else "read")
+        # UC_MEM_{READ,WRITE,FETCH}_UNMAPPED = 19, 20, 21; _PROT = 23, 22, 24
+        kind = "write" if access in (20, 22) else ("fetch" if access in (21, 24) else "read")
         self._bad_access = (f"bus error: {kind} of {size} bytes at PA {address:#x}, which is neither "
                             f"RAM nor a peripheral window (core {self.index}, PC {self.pc:#x})")
         return False
