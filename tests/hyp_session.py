@@ -33,12 +33,21 @@ def normalise(text: str) -> str:
 class VizorSession:
     """The hypervisor on a vizor board, driven step by step."""
 
+    CHUNK = 250_000     # instructions between two samples of the cores
+
     def __init__(self, boot_el: int = 2, image: str = HYP) -> None:
         self.board = Board()
         self.board.load(load_image(image, boot_el), boot_el)
         self.out = bytearray()
         self.board.uart_listeners.append(self._on_uart)
+        self.board.exception_listeners.append(lambda _c, rec: self.exceptions.append(rec))
         self.mini_uart_bytes = 0
+        self.exceptions = []    # every exception any core took
+        self.samples = []       # (instructions, ((el, vmid, pc) per core))
+
+    def _sample(self) -> None:
+        self.samples.append((self.board.instructions,
+                             tuple((c.el, c.vmid(), c.pc) for c in self.board.cores)))
 
     def _on_uart(self, uart: str, byte: int) -> None:
         if uart == "pl011":
@@ -58,11 +67,21 @@ class VizorSession:
             return "seen" if want in normalise_bytes(self.out[start:]) else None
         if stop():
             return True
-        reason = self.board.run(max_insns=max_insns, stop=stop)
-        return reason.kind == "stop"
+        end = self.board.instructions + max_insns
+        while self.board.instructions < end:
+            reason = self.board.run(max_insns=min(self.CHUNK, end - self.board.instructions), stop=stop)
+            self._sample()
+            if reason.kind != "max_insns":
+                return reason.kind == "stop"
+        return False
 
     def run(self, max_insns: int) -> None:
-        self.board.run(max_insns=max_insns)
+        end = self.board.instructions + max_insns
+        while self.board.instructions < end:
+            reason = self.board.run(max_insns=min(self.CHUNK, end - self.board.instructions))
+            self._sample()
+            if reason.kind != "max_insns":
+                return
 
     def type(self, data: bytes) -> None:
         self.board.devices["pl011"].receive(data)
