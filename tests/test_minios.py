@@ -219,6 +219,9 @@ def test_el0_processes_make_system_calls_and_are_preempted(vizor_run, minios_sym
     preempted = [r for r in vizor_run.exceptions if r.kind == "irq" and r.from_el == 0
                  and worker <= r.elr < minios_symbols["user_yielder"]]
     assert len(preempted) >= 3
+    # the core's own exception log (the most recent ones) agrees
+    assert any(r.kind == "sync" and r.ec == X.EC_SVC and r.from_el == 0
+               for r in vizor_run.board.cores[0].exceptions)
     # no exception other than SVC and IRQ, and none reached EL2
     assert all(r.to_el == 1 and (r.kind == "irq" or r.ec == X.EC_SVC) for r in vizor_run.exceptions)
 
@@ -249,7 +252,7 @@ def test_harness_entered_at_el3_runs_the_same_processes():
     assert [c.el for c in board.cores[1:]] == [3, 3, 3]       # parked by the harness
 
 
-def run_qemu_mini(path: str, until: str, timeout: float = 20.0) -> str:
+def run_qemu_mini(path: str, until: str, timeout: float = 40.0) -> str:
     """QEMU raspi3b with the mini UART (second serial) on stdout."""
     cmd = [QEMU, "-M", "raspi3b", "-kernel", path, "-display", "none", "-monitor", "none",
            "-nodefaults", "-serial", "null", "-serial", "stdio", "-no-reboot"]
@@ -276,6 +279,6 @@ def run_qemu_mini(path: str, until: str, timeout: float = 20.0) -> str:
 def test_per_pid_sequences_match_qemu(vizor_run):
     qemu = run_qemu_mini(HARNESS, DONE)
     assert DONE in qemu, qemu
-    assert per_pid(qemu) == per_pid(vizor_run.text) == EXPECTED
+    assert per_pid(qemu) == per_pid(vizor_run.text) == EXPECTED, qemu
     banner = [l for l in qemu.splitlines() if l.startswith("minios: MPIDR_EL1")]
     assert banner == ["minios: MPIDR_EL1=0x0000000080000000 MIDR_EL1=0x00000000410fd034"]

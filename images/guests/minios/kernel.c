@@ -22,22 +22,31 @@
 
 static u32 next_compare;
 
+/* Next compare TICK_US after the previous one.  A compare value already
+ * passed would match only after 2^32 us: if the counter got there first
+ * (ticks missed, or a slow write), start again from the counter. */
+static void timer_arm(void)
+{
+    next_compare += TICK_US;
+    mmio_write(STIMER_C1, next_compare);
+    while ((int)(next_compare - mmio_read(STIMER_CLO)) <= 0) {
+        next_compare = mmio_read(STIMER_CLO) + TICK_US;
+        mmio_write(STIMER_C1, next_compare);
+    }
+}
+
 static void timer_init(void)
 {
-    next_compare = mmio_read(STIMER_CLO) + TICK_US;
-    mmio_write(STIMER_C1, next_compare);
+    next_compare = mmio_read(STIMER_CLO);
     mmio_write(STIMER_CS, IRQ_TIMER1);          /* clear a stale match */
+    timer_arm();
     mmio_write(IC_ENABLE1, IRQ_TIMER1);
 }
 
 static void timer_ack(void)
 {
     mmio_write(STIMER_CS, IRQ_TIMER1);
-    next_compare += TICK_US;
-    u32 now = mmio_read(STIMER_CLO);
-    if ((int)(next_compare - now) <= 0)         /* ticks were missed: skip them */
-        next_compare = now + TICK_US;
-    mmio_write(STIMER_C1, next_compare);
+    timer_arm();
 }
 
 void irq_handler(struct frame *f)
