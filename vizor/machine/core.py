@@ -119,6 +119,7 @@ class Core:
         # Breakpoint and watchpoint carriers (exits, page protection).
         self.carriers = Carriers(self)
         self.single_step = False  # the debugger wants every instruction of this core
+        self.walk_cache: dict = {}  # faults.walk_for: validated walks of faulting accesses
         # Debugger watch on system register writes: encoding -> callback(core, enc, value)
         self.msr_watch: dict[tuple[int, int, int, int, int], Callable[["Core", tuple, int], None]] = {}
 

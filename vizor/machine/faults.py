@@ -46,15 +46,46 @@ class Abort:
     description: str
 
 
+WALK_CACHE_SIZE = 4096
+
+
 def walk_for(core: "Core", va: int, el: int, access: str):
-    """The walk the CPU did for an access at ``el`` (None at EL3: no EL3 MMU model)."""
-    regs = translation_regs(core)
-    read = core.board.read_phys
-    if el == 2:
-        return walk_stage1(va, regs, read, "el2", access, 2)
+    """The walk the CPU did for an access at ``el`` (None at EL3: no EL3 MMU model).
+
+    A hypervisor's guests fault on the same MMIO addresses over and over, and
+    a two-stage walk in Python costs hundreds of microseconds, so walks are
+    cached per core.  A walk is a pure function of the translation registers
+    (part of the key) and of the memory words it read (logged with the walk):
+    a cached walk is reused only if every one of those words still holds the
+    value it had, so the cache can never be stale — whatever the guest or the
+    hypervisor did to its tables, with or without TLB maintenance.
+    """
     if el == 3:
         return None
-    return translate_el10(va, regs, read, access, el)
+    regs = translation_regs(core)
+    key = (regs, va, el, access)
+    read = core.board.read_phys
+    cache = core.walk_cache
+    hit = cache.get(key)
+    if hit is not None:
+        walk, reads = hit
+        if all(read(pa, size) == value for pa, size, value in reads):
+            return walk
+    log: list[tuple[int, int, int]] = []
+
+    def logged(pa: int, size: int) -> int:
+        value = read(pa, size)
+        log.append((pa, size, value))
+        return value
+
+    if el == 2:
+        walk = walk_stage1(va, regs, logged, "el2", access, 2)
+    else:
+        walk = translate_el10(va, regs, logged, access, el)
+    if len(cache) >= WALK_CACHE_SIZE:
+        cache.clear()
+    cache[key] = (walk, tuple(log))
+    return walk
 
 
 def classify_abort(core: "Core", pc: int, cur: int, *, instruction: bool) -> Abort:
