@@ -178,7 +178,8 @@ static void input(u8 c)
 
 void con_rx_irq(void)
 {
+    /* clear first: a byte arriving while we drain raises the line again */
+    mmio_write(PL011_ICR, INT_RX | INT_RT);
     while (!(mmio_read(PL011_FR) & FR_RXFE))
         input((u8)mmio_read(PL011_DR));
-    mmio_write(PL011_ICR, INT_RX | INT_RT);
 }
