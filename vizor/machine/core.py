@@ -22,7 +22,7 @@ import ctypes
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Callable
 
-from unicorn import UC_ARCH_ARM64, UC_HOOK_INSN, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_ARM, Uc, UcError
+from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_ARM, Uc, UcError
 from unicorn import UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ
 from unicorn.unicorn_const import UC_CTL_TLB_FLUSH
 from unicorn import arm64_const as A
@@ -33,7 +33,7 @@ from .carriers import Carriers
 from .faults import classify_abort
 from .mmu import UnsupportedGranule
 from .insn import WFE, WFI, decode_sys, exception_imm16
-from .regs import ENC, Regs
+from .regs import ENC, Regs, add_insn_hook
 from .traps import is_trappable, traps_to_el2
 
 if TYPE_CHECKING:
@@ -128,9 +128,9 @@ class Core:
     def _hooks(self) -> None:
         uc = self.uc
         uc.hook_add(UC_HOOK_INTR, self._on_intr)
-        uc.hook_add(UC_HOOK_INSN, self._on_mrs, aux1=A.UC_ARM64_INS_MRS)
-        uc.hook_add(UC_HOOK_INSN, self._on_msr, aux1=A.UC_ARM64_INS_MSR)
-        uc.hook_add(UC_HOOK_INSN, self._on_sys, aux1=A.UC_ARM64_INS_SYS)
+        self._insn_hooks = [add_insn_hook(uc, A.UC_ARM64_INS_MRS, self._on_mrs),
+                            add_insn_hook(uc, A.UC_ARM64_INS_MSR, self._on_msr),
+                            add_insn_hook(uc, A.UC_ARM64_INS_SYS, self._on_sys)]
         uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid)
 
     def map_ram(self, base: int, size: int, ptr: int) -> None:
@@ -491,7 +491,7 @@ class Core:
         self._stop()
         return True
 
-    def _on_mrs(self, uc, reg: int, cp, _ud) -> bool:
+    def _on_mrs(self, reg: int, cp) -> bool:
         try:
             enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
             name = TIMER_REGS.get(enc)
@@ -500,7 +500,7 @@ class Core:
             if enc == MPIDR:
                 cur = (self.regs.read("PSTATE") >> 2) & 3
                 if cur >= 2 or not X.el2_enabled(self.scr):
-                    uc.reg_write(reg, self.mpidr)
+                    self.regs.write_id(reg, self.mpidr)
                     return True
                 return False  # QEMU answers VMPIDR_EL2 to EL1
             if is_trappable(enc):
@@ -512,8 +512,8 @@ class Core:
             self._stop()
             return True
 
-    def _on_msr(self, uc, reg: int, cp, _ud) -> bool:
-        handled = self._msr(uc, reg, cp)
+    def _on_msr(self, reg: int, cp) -> bool:
+        handled = self._msr(reg, cp)
         if self.msr_watch:
             enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
             watch = self.msr_watch.get(enc)
@@ -525,7 +525,7 @@ class Core:
                     self._stop()
         return handled
 
-    def _msr(self, uc, reg: int, cp) -> bool:
+    def _msr(self, reg: int, cp) -> bool:
         try:
             enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
             if enc == HCR:
@@ -555,7 +555,7 @@ class Core:
             self._stop()
             return True
 
-    def _on_sys(self, uc, reg: int, cp, _ud) -> bool:
+    def _on_sys(self, reg: int, cp) -> bool:
         try:
             enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
             if self._trap(enc, _RT.get(reg, 31), False):
@@ -589,7 +589,7 @@ class Core:
                 self._stop()
                 return True
         if value is None:
-            self.uc.reg_write(reg, timer.read_sysreg(name))
+            self.regs.write_id(reg, timer.read_sysreg(name))
         else:
             timer.write_sysreg(name, value)
         return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 
+from unicorn import UC_HOOK_INSN
 from unicorn import arm64_const as A
 from unicorn.unicorn_py3 import unicorn as _ucmod
 from unicorn.unicorn_py3.arch.arm64 import UcRegCP64
@@ -133,6 +134,11 @@ class Regs:
     def batch(self, names: list[str]) -> Batch:
         return Batch(self._h, [DIRECT[n] for n in names])
 
+    def write_id(self, rid: int, value: int) -> None:
+        """Write a register by Unicorn id (the id an instruction hook reports)."""
+        self._val.value = value & 0xFFFFFFFFFFFFFFFF
+        _lib.uc_reg_write(self._h, rid, self._pval)
+
     def read(self, name: str) -> int:
         rid = DIRECT.get(name)
         if rid is not None:
@@ -177,3 +183,32 @@ class Regs:
         if n != 31:
             self._val.value = value & 0xFFFFFFFFFFFFFFFF
             _lib.uc_reg_write(self._h, X_IDS[n], self._pval)
+
+
+# --- instruction hooks without the binding's wrappers ----------------------------
+#
+# Every MRS/MSR/SYS instruction a guest executes calls into Python (DESIGN.md
+# fact 6), and a hypervisor's context switches run many of them.  The Python
+# binding wraps each call in two Python frames, a ctypes cast and a named
+# tuple; registering the ctypes callback directly roughly halves the cost.
+
+_INSN_SYS_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32,
+                                ctypes.POINTER(UcRegCP64), ctypes.c_void_p)
+
+
+def add_insn_hook(uc, insn: int, callback) -> object:
+    """Hook ``insn`` (UC_ARM64_INS_MRS/MSR/SYS/SYSL) on ``uc``:
+    ``callback(reg_id, cp) -> bool`` where ``cp`` is the UcRegCP64 structure
+    (crn, crm, op0, op1, op2, val); True skips the instruction.  Returns the
+    C callback object, which the caller must keep alive."""
+
+    def trampoline(_h, reg, pcp, _ud):
+        return 1 if callback(reg, pcp.contents) else 0
+
+    fn = _INSN_SYS_CB(trampoline)
+    handle = ctypes.c_size_t()
+    err = _lib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INSN, ctypes.cast(fn, ctypes.c_void_p),
+                           None, ctypes.c_uint64(1), ctypes.c_uint64(0), ctypes.c_int(insn))
+    if err:
+        raise RuntimeError(f"uc_hook_add(UC_HOOK_INSN, {insn}) failed: error {err}")
+    return fn
