@@ -118,3 +118,19 @@ def sync(fn):
     def wrapper(*args, **kwargs):
         return asyncio.run(fn(*args, **kwargs))
     return wrapper
+
+
+def table_walk(cmd) -> WalkState:
+    """A real EL2 stage-1 walk over two tables in a scripted memory: L1 table -> L2 block."""
+    from vizor.machine.mmu import BusError, walk_stage1
+    mem = {0x1000: 0x2000 | 0b11,                      # L1[0]: table at 0x2000
+           0x2000 + 8 * 0: 0x0 | (1 << 10) | 0b01,     # L2[0]: 2 MiB block at 0, AF
+           0x2000 + 8 * 1: 0}                          # L2[1]: invalid
+
+    def read(pa: int, size: int) -> int:
+        if pa >= 0x3F000000:
+            raise BusError(pa)
+        return mem.get(pa, 0)
+    regs = TranslationRegs(sctlr_el2=1, tcr_el2=32 | (1 << 8), ttbr0_el2=0x1000, mair_el2=0xFF)
+    walk = walk_stage1(cmd.va, regs, read, "el2", "r", 2)
+    return WalkState(cmd.core, cmd.va, "el2", 2, regs, walk, walk)

@@ -102,7 +102,14 @@ class VizorApp(App):
         yield Static("", id="message")
         yield Footer()
 
+    # The machine thread needs the GIL for a moment after every slice (~0.4 ms of
+    # emulation); with Python's default 5 ms switch interval it waits that long
+    # whenever the UI is rendering.  A shorter interval keeps the board fast.
+    SWITCH_INTERVAL = 0.0001
+
     def on_mount(self) -> None:
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(self.SWITCH_INTERVAL)
         self.query_one("#cores").border_title = "Cores"
         self.query_one("#console").border_title = "Console"
         self.query_one("#disasm").border_title = "Disassembly"
@@ -149,7 +156,7 @@ class VizorApp(App):
         vm = f"VMID {c.vmid}" if c.vmid is not None else "no guest"
         self.query_one("#status", Static).update(
             f"{state}  {snap.instructions:,} insns  t={snap.cycles / CPU_HZ * 1e3:,.3f} ms  │ "
-            f"core {c.index}: {el_text(c.pstate)} {c.state}, {vm}  │ {self.image}")
+            f"core {c.index}: {el_text(c.pstate)} {c.state}, {vm}  │ {self.image}", layout=False)
 
     def say(self, text: str, *, error: bool = False) -> None:
         msg = self.query_one("#message", Static)
@@ -196,6 +203,7 @@ class VizorApp(App):
 
     def on_unmount(self) -> None:
         self.runner.send(R.Quit())
+        sys.setswitchinterval(self._switch_interval)
 
     def action_prompt(self, kind: str) -> None:
         self._prompt_kind = kind

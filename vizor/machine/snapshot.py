@@ -99,7 +99,7 @@ class UartState:
     name: str                      # "pl011" | "mini"
     text: bytes                    # the last UART_KEPT bytes it sent
     total: int                     # bytes it ever sent (to append only what is new)
-    rx_waiting: int                # bytes typed but not yet read by the guest
+    rx_waiting: int                # bytes typed and not yet read by the guest (FIFO + queue)
 
 
 @dataclass(frozen=True)
@@ -211,8 +211,9 @@ def board_state(board, *, serial: int = 0, stop_serial: int = 0, running: bool =
     uarts = []
     for name, dev in (("pl011", "pl011"), ("mini", "mini_uart")):
         buf = uart_out.get(name, b"")
+        st = board.devices[dev].state()
         uarts.append(UartState(name, bytes(buf[-UART_KEPT:]), uart_totals.get(name, len(buf)),
-                               board.devices[dev].pending_input if dev in board.devices else 0))
+                               len(st.rx_fifo) + len(st.pending_input)))
     bps = tuple(BreakpointState(b.id, b.address, b.vmid, b.el, b.core, b.enabled, b.hits)
                 for b in breakpoints)
     return BoardState(

@@ -31,11 +31,16 @@ class SnapshotPane(Static):
         super().__init__(**kw)
         self.symbols = symbols or Symbols()
         self._stale = False
+        self._key = None
+        self._rendered = False
+        self._shape = None
+
 
     def watch_snapshot(self, _snapshot) -> None:
         self._refresh_view()
 
     def watch_selected(self, _core: int) -> None:
+        self._key = None
         self._refresh_view()
 
     def on_show(self) -> None:
@@ -57,7 +62,23 @@ class SnapshotPane(Static):
             self._stale = True
             return
         self._stale = False
-        self.update(self.render_snapshot(self.snapshot))
+        key = self.view_key(self.snapshot)
+        if key is not None and key == self._key:
+            return                     # what this pane shows did not change: skip the render
+        self._key = key
+        shape = self.shape_key(self.snapshot)
+        relayout = not self._rendered or shape is None or shape != self._shape
+        self._rendered, self._shape = True, shape
+        self.update(self.render_snapshot(self.snapshot), layout=relayout)
+
+    def shape_key(self, snapshot):
+        """What the pane's height depends on (None: unknown); while it stays equal,
+        updates skip Textual's layout pass, which is what costs most while running."""
+        return None
+
+    def view_key(self, snapshot):
+        """What the pane's view depends on (None: always render); equal keys skip a render."""
+        return None
 
     def render_snapshot(self, snapshot):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -85,4 +85,4 @@ class ConsolePane(Vertical):
         focus = "typing goes to the guest (Esc: back)" if log.has_focus else "c: type into the guest"
         self.query_one("#console-status", Static).update(
             f"{self.uart}: {u.total} bytes out, {u.rx_waiting} typed and unread  |  "
-            + "  ".join(f"{x.name}: {x.total} bytes" for x in other) + f"  |  u: switch UART  {focus}")
+            + "  ".join(f"{x.name}: {x.total} bytes" for x in other) + f"  |  u: switch UART  {focus}", layout=False)

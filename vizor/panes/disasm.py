@@ -28,6 +28,12 @@ def disassemble(addr: int, word: int | None) -> str:
 
 
 class DisassemblyPane(SnapshotPane):
+    def shape_key(self, snap):
+        return self.size.height
+
+    def view_key(self, snap):
+        c = snap.cores[self.selected]
+        return (c.index, c.pc, c.code, snap.breakpoints, snap.stop_serial, id(self.code))
     def __init__(self, *a, **kw) -> None:
         super().__init__(*a, **kw)
         self.code = None           # a CodeState from "go to", shown until the next stop
@@ -37,6 +43,7 @@ class DisassemblyPane(SnapshotPane):
     def show_code(self, code, stop_serial: int) -> None:
         self.code = code
         self._code_stop = stop_serial
+        self._key = None
         self._refresh_view()
 
     def watch_selected(self, core: int) -> None:

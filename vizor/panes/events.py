@@ -21,6 +21,12 @@ def event_text(e) -> str:
 class EventsPane(SnapshotPane):
     MAX_ROWS = 60
 
+    def shape_key(self, snap):
+        return min(len(snap.events), self.MAX_ROWS)
+
+    def view_key(self, snap):
+        return (len(snap.events), snap.events[-1] if snap.events else None)
+
     def render_snapshot(self, snap):
         t = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False, expand=True)
         for col, kw in (("time", {"no_wrap": True}), ("core", {"no_wrap": True}),

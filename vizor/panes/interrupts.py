@@ -27,6 +27,12 @@ class InterruptsPane(SnapshotPane):
         super().__init__(*a, **kw)
         self._prev = None
 
+    def shape_key(self, snap):
+        return 0
+
+    def view_key(self, snap):
+        return (snap.interrupts, tuple(tuple(c.timers.values()) for c in snap.cores))
+
     def render_snapshot(self, snap):
         prev, self._prev = self._prev, snap
         i = snap.interrupts

@@ -23,6 +23,15 @@ def sctlr_words(value: int, el: int) -> str:
 
 
 class SysregsPane(SnapshotPane):
+    def shape_key(self, snap):
+        c = snap.cores[self.selected]
+        return (c.index, c.el, c.vmid is None)
+
+    def view_key(self, snap):
+        c = snap.cores[self.selected]
+        last = next((e for e in reversed(snap.events) if e.core == c.index), None)
+        return (c.index, c.pstate & 0xF, c.vmid, tuple(c.sysregs.values()), last)
+
     def render_snapshot(self, snap):
         c = snap.cores[self.selected]
         r = c.sysregs
