@@ -32,8 +32,10 @@ _TR_ENCS = [ENC[n] for n in _TR_NAMES]
 
 
 def translation_regs(core: "Core") -> TranslationRegs:
-    v = [core.regs.read_enc(e) for e in _TR_ENCS]
-    return TranslationRegs(*v)
+    batch = core.__dict__.get("_tr_batch")
+    if batch is None:
+        batch = core._tr_batch = core.regs.cp_batch(_TR_ENCS)
+    return TranslationRegs(*batch.read())
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,25 @@ class Batch:
         _lib.uc_reg_write_batch(self._h, self._ids, self._ptrs, self._n)
 
 
+class CPBatch:
+    """A fixed list of system registers (by encoding) read in one C call."""
+
+    def __init__(self, handle, encs: list[tuple[int, int, int, int, int]]) -> None:
+        n = len(encs)
+        self._h = handle
+        self._n = n
+        self._ids = (ctypes.c_int * n)(*([A.UC_ARM64_REG_CP_REG] * n))
+        self._cps = (UcRegCP64 * n)()
+        for cp, (op0, op1, crn, crm, op2) in zip(self._cps, encs):
+            cp.op0, cp.op1, cp.crn, cp.crm, cp.op2 = op0, op1, crn, crm, op2
+        base, size = ctypes.addressof(self._cps), ctypes.sizeof(UcRegCP64)
+        self._ptrs = (ctypes.c_void_p * n)(*[base + size * i for i in range(n)])
+
+    def read(self) -> list[int]:
+        _lib.uc_reg_read_batch(self._h, self._ids, self._ptrs, self._n)
+        return [cp.val for cp in self._cps]
+
+
 class Regs:
     """Register file of one Unicorn instance, by architectural name."""
 
@@ -133,6 +152,9 @@ class Regs:
 
     def batch(self, names: list[str]) -> Batch:
         return Batch(self._h, [DIRECT[n] for n in names])
+
+    def cp_batch(self, encs: list[tuple[int, int, int, int, int]]) -> CPBatch:
+        return CPBatch(self._h, encs)
 
     def write_id(self, rid: int, value: int) -> None:
         """Write a register by Unicorn id (the id an instruction hook reports)."""
