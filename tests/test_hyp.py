@@ -206,3 +206,32 @@ def test_three_echo_instances_each_read_their_own_vmid(tmp_path):
         assert f"ID_AA64AFR0_EL1 {vmid:08x}\n" in text
     assert text.count("MPIDR_EL1 80000000") == 3
     assert text.index("two\n") < text.index("hyp: console: VM 3 (echo)")
+
+
+def test_more_vcpus_than_cores_are_time_sliced_round_robin(tmp_path):
+    # Six VMs (five mini OS instances) on four cores: the CNTHP tick preempts a
+    # running vCPU for a ready one, so some core runs several VMIDs in turn.
+    if _tool("aarch64-linux-gnu-gcc") is None or _tool("make") is None:
+        pytest.skip("aarch64-linux-gnu-gcc or make not installed")
+    import os
+    import subprocess
+    from hyp_session import HYP
+    vms = "echo minios minios minios minios minios"
+    subprocess.run(["make", "-s", "-C", os.path.dirname(HYP), f"OUT={tmp_path}", f"VMS={vms}"],
+                   check=True, stdout=subprocess.DEVNULL)
+    s = VizorSession(image=str(tmp_path / "hyp.elf"))
+    assert s.run_until("echo: type, I echo\n", max_insns=20_000_000)
+    s.run(40_000_000)
+    preempted = []      # (core, VMID interrupted by an IRQ, VMID the core ran next)
+    last = {}
+    for r in s.exceptions:
+        if r.vmid is None:
+            continue
+        prev = last.get(r.core)
+        if prev is not None and prev.kind == "irq" and prev.vmid != r.vmid:
+            preempted.append((r.core, prev.vmid, r.vmid))
+        last[r.core] = r
+    assert preempted
+    assert {v for _, a, b in preempted for v in (a, b)} >= {2, 3, 4, 5, 6}
+    s.type(CTRL_A + b"l")
+    assert s.run_until("hyp:  6   minios ")
