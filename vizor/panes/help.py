@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -33,12 +34,12 @@ class HelpScreen(ModalScreen):
         keys.add_column(style="bold cyan", no_wrap=True)
         keys.add_column()
         for key, text in self._keys:
-            keys.add_row(key, text)
+            keys.add_row(Text(key), Text(text))
         prompts = Table(box=None, padding=(0, 2), show_header=False)
         prompts.add_column(style="bold", no_wrap=True)
         prompts.add_column()
         for name, text in PROMPTS:
-            prompts.add_row(name, text)
+            prompts.add_row(Text(name), Text(text))
         with Vertical():
             yield Static("[b]vizor keys[/b]  (Esc or ? closes)")
             yield Static(keys, id="help-keys")

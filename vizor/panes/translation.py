@@ -52,7 +52,8 @@ def steps_table(walk, title: str, space: str, ia: str) -> Table:
             fields += (f"  [table IPA {st.desc_addr:#x} via stage 2: "
                        + (f"FAULT {s2.fault}" if s2.fault else f"PA {s2.output:#x}") + "]")
         kind = Text(st.kind, style="bold red" if st.kind in ("invalid", "abort", "reserved") else "")
-        t.add_row(str(st.level), f"{st.table_base:#x}", f"{st.index} [{hi}:{lo}]", desc, kind, fields)
+        t.add_row(str(st.level), f"{st.table_base:#x}", Text(f"{st.index} [{hi}:{lo}]"), desc, kind,
+                  Text(fields))
     return t
 
 
