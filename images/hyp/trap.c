@@ -137,9 +137,10 @@ void hyp_panic(const char *why)
         __asm__ volatile("wfi");
 }
 
+/* Without the lock: the fault may have hit while this core held it (the
+ * line may then interleave with another core's output). */
 void hyp_bad_vector(struct frame *f, u64 vector)
 {
-    hyp_lock();
     con_hyp_line();
     con_puts("core ");
     con_dec(this_core());
