@@ -135,6 +135,11 @@ void sched_exit(struct frame *f, int preempt)
         pc->cur = 0;
     }
     while (!(v = dequeue())) {
+        if (pc->hcr & HCR_VI) {         /* no vCPU here: no virtual IRQ either */
+            pc->hcr &= ~HCR_VI;
+            WRITE_SYSREG(hcr_el2, pc->hcr);
+            __asm__ volatile("isb");
+        }
         idle_mask |= 1u << core;
         hyp_unlock();
         /* IRQs stay masked: a pending IRQ ends the WFI all the same, and the
