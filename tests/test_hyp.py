@@ -235,3 +235,12 @@ def test_more_vcpus_than_cores_are_time_sliced_round_robin(tmp_path):
     assert {v for _, a, b in preempted for v in (a, b)} >= {2, 3, 4, 5, 6}
     s.type(CTRL_A + b"l")
     assert s.run_until("hyp:  6   minios ")
+
+
+def test_input_typed_before_boot_is_not_lost():
+    # One byte waits in the PL011 holding register from reset; the
+    # hypervisor drains the receiver once the VMs exist.
+    s = VizorSession(boot_el=2)
+    s.type(b"early\r")
+    assert s.run_until("early\n", max_insns=20_000_000), s.text
+    assert s.text.index("echo: type, I echo") < s.text.index("early\n")

@@ -154,6 +154,7 @@ static void start_guests(void)
     con_puts(")\n");
     for (int i = 0; i < nvms; i++)
         sched_make_ready(&vms[i].vcpu);
+    con_rx_irq();   /* bytes typed before now: their interrupt was cleared in con_init */
 }
 
 static void run(int core)
