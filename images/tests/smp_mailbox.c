@@ -28,6 +28,12 @@ static u32 hop_val(u64 k) { return RING << 24 | (u32)(k % 4) << 8 | (u32)k; }   
 struct got { u64 n, core, el, vec, spsr, src, val, after, mbox; };
 static volatile struct got hops[HOPS], bcast[4];
 static volatile u64 hops_done, stray[4], ready[4], el_of[4], acks;
+/* Set by core 0 once its register checks are over and the IRQ hook is in
+   place.  The secondaries run from before main() (lib/start.S releases them
+   first); without this gate one could route and unmask its mailbox IRQs while
+   core 0 still writes core 2's mailbox in registers(), and take that write as
+   an interrupt nobody expects (it depended on how the cores were scheduled). */
+static volatile u64 go;
 
 static void send(u64 core, u32 mbox, u32 val) { mmio_wr(LOCAL_MBOX_SET(core, mbox), val); }
 
@@ -84,6 +90,8 @@ void secondary_main(u64 core)
 {
     if (core >= 4)
         return;
+    while (!go)
+        __asm__ volatile("wfe" ::: "memory");
     wr(hcr_el2, HCR_RW_ | HCR_IMO);
     isb();
     mmio_wr(LOCAL_MBOX_CTL(core), 0xf);
@@ -149,7 +157,10 @@ int main(void)
     wr(hcr_el2, HCR_RW_ | HCR_IMO);
     isb();
     mmio_wr(LOCAL_MBOX_CTL(0), 0xf);
-    /* cores 1-3 were released before main(); wait until they are set up */
+    /* cores 1-3 were released before main() and wait for `go`; let them set up */
+    go = 1;
+    dsb();
+    __asm__ volatile("sev" ::: "memory");
     u64 end = cntpct() + MS(100), spins = 0;
     while (!(ready[1] && ready[2] && ready[3]) && ((++spins & 1023) || cntpct() < end))
         barrier();
