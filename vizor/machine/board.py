@@ -178,7 +178,15 @@ class Board:
             core.take_exception(target, X.VEC_FIQ if fiq else X.VEC_IRQ, 0, core.pc)
 
     def _wakes(self, core: Core) -> bool:
-        return core.irq_line.level or core.fiq_line.level or bool(core.hcr & (X.HCR_VI | X.HCR_VF))
+        """Whether a WFI wake-up event is pending: a physical IRQ/FIQ line
+        (masked or not), or a virtual IRQ/FIQ (HCR_EL2.VI with IMO, VF with
+        FMO) — which exists only for EL1 and EL0, so it does not wake EL2."""
+        if core.irq_line.level or core.fiq_line.level:
+            return True
+        hcr = core.hcr
+        if not hcr & (X.HCR_VI | X.HCR_VF) or hcr & X.HCR_TGE or core.el >= 2:
+            return False
+        return bool((hcr & X.HCR_VI and hcr & X.HCR_IMO) or (hcr & X.HCR_VF and hcr & X.HCR_FMO))
 
     # --- events ------------------------------------------------------------------------
 

@@ -23,13 +23,22 @@ from typing import TYPE_CHECKING
 
 from unicorn import UC_HOOK_MEM_READ_PROT, UC_HOOK_MEM_WRITE_PROT, UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, UcError
 
-from .insn import decode_load_store
+from .insn import WFE, WFI, decode_load_store, is_fp_simd
 
 if TYPE_CHECKING:
     from .core import Core
 
 PAGE = 0x1000
 UC_MEM_WRITE_PROT, UC_MEM_READ_PROT = 22, 23
+
+
+def _may_be_undefined(word: int) -> bool:
+    """Whether executing ``word`` could raise an undefined-instruction exception."""
+    if word in (WFI, WFE) or is_fp_simd(word) or (word & 0xFFC00000) == 0xD5000000:  # system space
+        return True
+    if word & 0x1E000000 == 0:  # op0 = 0b0000x: reserved / unallocated
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class Carriers:
         self.exits: frozenset[int] = frozenset()
         self.arrival: tuple[int, int] | None = None  # (PC, instructions) of the last exit stop
         self.at_exit = False
+        self.resuming: int | None = None  # the exit whose instruction this slice executes
         self.pages: dict[int, tuple[bool, bool]] = {}  # page PA -> (watch reads, watch writes)
         self.fault: tuple[str, int, int] | None = None  # (kind, pa, size) seen by the hook
         self.hit: WatchAccess | None = None
@@ -84,8 +94,29 @@ class Carriers:
         self.at_exit = False
         if self.exits and pc in self.exits and self.arrival == (pc, instructions):
             self._load(self.exits - {pc})
+            self.resuming = pc
             return True
+        self.resuming = None
         return False
+
+    def trapped_exit(self, pc: int) -> int | None:
+        """The exit an undefined-instruction stop at ``pc`` really is, or None.
+
+        Unicorn stops at an exit by ending the block with an imitation of WFI.
+        Where WFI traps (HCR_EL2.TWI from EL1/EL0, SCTLR_EL1.nTWI=0 from EL0)
+        that imitation raises an undefined-instruction exception reported at
+        the exit address minus 4.  It is told from a real undefined
+        instruction at that address by the word there: one that can raise
+        UNDEFINED (unallocated, a system instruction, WFI/WFE, FP/SIMD) is
+        taken for real; anything else cannot have trapped.
+        """
+        exit_pc = (pc + 4) & 0xFFFFFFFFFFFFFFFF
+        if not self.exits or exit_pc not in self.exits or self.resuming == exit_pc:
+            return None
+        word = self.core.read_insn(pc)
+        if word is None or _may_be_undefined(word):
+            return None
+        return exit_pc
 
     def resumed(self, pc: int) -> None:
         self._load(self.exits)

@@ -119,6 +119,8 @@ class Core:
         # Breakpoint and watchpoint carriers (exits, page protection).
         self.carriers = Carriers(self)
         self.single_step = False  # the debugger wants every instruction of this core
+        self._exit_trap = False  # the last stop was an exit that Unicorn reported as a WFI trap
+        self._fix_hcr = False  # HCR_EL2 was written with TWI: QEMU's copy needs it cleared
         self.walk_cache: dict = {}  # faults.walk_for: validated walks of faulting accesses
         # Debugger watch on system register writes: encoding -> callback(core, enc, value)
         self.msr_watch: dict[tuple[int, int, int, int, int], Callable[["Core", tuple, int], None]] = {}
@@ -154,7 +156,7 @@ class Core:
         r.write("PSTATE", 0x3CD)
         r.write_enc(SCR, scr)
         self.scr = scr
-        r.write_enc(HCR, hcr)
+        r.write_enc(HCR, hcr & ~X.HCR_TWI)
         self.hcr = hcr
         r.write_enc(ENC["VMPIDR_EL2"], self.mpidr)
         r.write_enc(ENC["VPIDR_EL2"], r.read_enc(ENC["MIDR_EL1"]))
@@ -185,13 +187,16 @@ class Core:
         return (self.regs.read("PSTATE") >> 2) & 3
 
     def sysreg(self, name: str) -> int:
+        if name == "HCR_EL2":
+            return self.hcr  # QEMU holds it without TWI (see _wfi_trapped)
         return self.regs.read(name)
 
     def set_sysreg(self, name: str, value: int) -> None:
-        self.regs.write(name, value)
         if name == "HCR_EL2":
             self.hcr = value
-        elif name == "SCR_EL3":
+            value &= ~X.HCR_TWI
+        self.regs.write(name, value)
+        if name == "SCR_EL3":
             self.scr = value
         if name in ("HCR_EL2", "SCR_EL3", "SPSR_EL1", "SPSR_EL2", "SPSR_EL3"):
             self.refresh_eret_watch()
@@ -264,15 +269,38 @@ class Core:
         if self._flush_tb:
             self._flush_tb = False
             self.board.flush_code_caches()
+        if self._fix_hcr:
+            self._fix_hcr = False
+            self.regs.write_enc(HCR, self.hcr & ~X.HCR_TWI)
         if self._pending_sync is not None:
             target, esr, elr, far = self._pending_sync
             self._pending_sync = None
             self.take_exception(target, X.VEC_SYNC, esr, elr, far)
+        elif self._exit_trap:
+            self._exit_trap = False
+            carriers.stopped_at_exit(self.regs.read("PC"), self.instructions)
         elif self.state == RUNNING and done < budget and self._stop_count is None:
             pc = self.regs.read("PC")
             if not carriers.stopped_at_exit(pc, self.instructions) and self.read_insn(pc - 4) == WFI:
-                self.state = WFI_IDLE
+                if not self._wfi_trapped(pc - 4):
+                    self.state = WFI_IDLE
         return done
+
+    def _wfi_trapped(self, pc: int) -> bool:
+        """HCR_EL2.TWI, applied by vizor: QEMU's copy of HCR_EL2 never has TWI,
+        because Unicorn stops at a breakpoint (exit) by imitating a WFI, which
+        a set TWI would turn into a trap.  Only a WFI that would sleep traps
+        (Arm ARM: "would otherwise have caused the PE to enter a low-power
+        state"); one with an interrupt pending completes.  Returns whether the
+        core stays awake."""
+        if not self.hcr & X.HCR_TWI or not X.el2_enabled(self.scr):
+            return False
+        cur = (self.regs.read("PSTATE") >> 2) & 3
+        if cur >= 2:
+            return False
+        if not self.board._wakes(self):
+            self.take_exception(2, X.VEC_SYNC, X.esr_wfx(False), pc)
+        return True
 
     @property
     def at_exit(self) -> bool:
@@ -449,6 +477,14 @@ class Core:
         self._stop()
 
     def _undefined(self, pc: int, pstate: int, cur: int) -> None:
+        exit_pc = self.carriers.trapped_exit(pc)
+        if exit_pc is not None:
+            # Unicorn stops at an exit by imitating a WFI, which HCR_EL2.TWI
+            # (or SCTLR_EL1.nTWI at EL0) turns into a trap: it is the exit.
+            self.regs.write("PC", exit_pc)
+            self._exit_trap = True
+            self._stop()
+            return
         if pstate & X.PSTATE_IL:
             self.take_exception(X.sync_target_el(cur, self.hcr, self.scr), X.VEC_SYNC,
                                 X.esr(X.EC_ILLEGAL_STATE), pc)
@@ -497,6 +533,10 @@ class Core:
             name = TIMER_REGS.get(enc)
             if name is not None:
                 return self._timer_access(name, enc, reg, None)
+            if enc == HCR and self.hcr & X.HCR_TWI:
+                if (self.regs.read("PSTATE") >> 2) & 3 >= 2:
+                    self.regs.write_id(reg, self.hcr)  # the value with TWI, not QEMU's copy
+                    return True
             if enc == MPIDR:
                 cur = (self.regs.read("PSTATE") >> 2) & 3
                 if cur >= 2 or not X.el2_enabled(self.scr):
@@ -533,6 +573,9 @@ class Core:
                     return True
                 self.hcr = cp.val
                 self._update_eret_watch()
+                if cp.val & X.HCR_TWI:  # QEMU must not see TWI: strip it right after the write
+                    self._fix_hcr = True
+                    self._stop()
                 return False
             if enc == SCR:
                 self.scr = cp.val

@@ -29,13 +29,16 @@ if TYPE_CHECKING:
 _TR_NAMES = ("SCTLR_EL1", "TCR_EL1", "TTBR0_EL1", "TTBR1_EL1", "MAIR_EL1", "HCR_EL2", "VTCR_EL2",
              "VTTBR_EL2", "SCTLR_EL2", "TCR_EL2", "TTBR0_EL2", "MAIR_EL2")
 _TR_ENCS = [ENC[n] for n in _TR_NAMES]
+_HCR = _TR_NAMES.index("HCR_EL2")
 
 
 def translation_regs(core: "Core") -> TranslationRegs:
     batch = core.__dict__.get("_tr_batch")
     if batch is None:
         batch = core._tr_batch = core.regs.cp_batch(_TR_ENCS)
-    return TranslationRegs(*batch.read())
+    v = batch.read()
+    v[_HCR] = core.hcr  # the architectural value (QEMU's copy lacks TWI)
+    return TranslationRegs(*v)
 
 
 @dataclass(frozen=True)

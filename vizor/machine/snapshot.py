@@ -178,7 +178,7 @@ def core_state(core) -> CoreState:
     return CoreState(
         index=core.index, state=core.state, fault=core.fault, pc=core.pc, sp=vals[31],
         x=tuple(vals[:31]), pstate=core.pstate, vmid=core.vmid(), instructions=core.instructions,
-        mpidr=core.mpidr, sysregs={n: regs.read(n) for n in SYSREG_NAMES},
+        mpidr=core.mpidr, sysregs={n: core.sysreg(n) for n in SYSREG_NAMES},
         timers={n: timer.read_sysreg(n) for n in TIMER_NAMES} if timer is not None else {},
         irq_line=core.irq_line.level, fiq_line=core.fiq_line.level,
         code=code_window(core, core.pc), exceptions_taken=sum(core.exception_counts.values()))
