@@ -44,6 +44,10 @@ SPIN_STUB = (0xD53800A5, 0x924004A5, 0xD2801B06, 0x8B050CC6, 0xD503205F, 0xF9400
 QUANTUM = 100_000
 IDLE_LIMIT = 60 * 1_200_000_000  # a board asleep for 60 virtual seconds stops the run
 MASKED_SLICE = 2_000  # slice length while an interrupt waits on PSTATE.I/F
+# After a WFI woken by an interrupt the core still masks, the next instructions
+# run one at a time (the interrupt is checked before each): kernels idle with
+# "wfi; msr daifclr; ...; msr daifset", and PSTATE.I has no hook.
+WAKE_STEPS = 64
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ class Board:
         hit = self._takeable(core)
         if hit is not None:
             fiq, target = hit
+            core.wake_steps = 0
             core.take_exception(target, X.VEC_FIQ if fiq else X.VEC_IRQ, 0, core.pc)
 
     def _wakes(self, core: Core) -> bool:
@@ -262,6 +267,9 @@ class Board:
                             return hit
                     if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level):
                         left = min(left, MASKED_SLICE)
+                    if core.wake_steps:
+                        core.wake_steps -= 1
+                        left = 1
                     if core.single_step:
                         left = 1
                     self.running = core
@@ -290,10 +298,15 @@ class Board:
                     if n == 0 and core.state == RUNNING and core._stop_count is None and not core.at_exit:
                         break
                 if core.state == WFI_IDLE and self._wakes(core):
-                    core.state = RUNNING
+                    self._wake(core)
             self._next_core = 0
             self._round_done = [0, 0, 0, 0]
             clock.advance_to(self._round_end)
+
+    def _wake(self, core: Core) -> None:
+        core.state = RUNNING
+        if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level):
+            core.wake_steps = WAKE_STEPS
 
     def _step_done(self, core: Core) -> StopReason:
         """A step that ends on a breakpoint reports it (and continuing then
@@ -311,7 +324,7 @@ class Board:
             if c.state == PARKED and int.from_bytes(self.ram[SPIN_TABLE[i]:SPIN_TABLE[i] + 8], "little"):
                 c.state = RUNNING
             elif c.state == WFI_IDLE and self._wakes(c):
-                c.state = RUNNING
+                self._wake(c)
         end = clock.base + self.quantum
         nd = clock.next_deadline()
         if nd is not None and nd < end:

@@ -119,6 +119,7 @@ class Core:
         # Breakpoint and watchpoint carriers (exits, page protection).
         self.carriers = Carriers(self)
         self.single_step = False  # the debugger wants every instruction of this core
+        self.wake_steps = 0  # instructions left to run one by one after a masked wake (board.py)
         self._exit_trap = False  # the last stop was an exit that Unicorn reported as a WFI trap
         self._fix_hcr = False  # HCR_EL2 was written with TWI: QEMU's copy needs it cleared
         self.walk_cache: dict = {}  # faults.walk_for: validated walks of faulting accesses
