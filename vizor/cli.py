@@ -61,6 +61,19 @@ def _parser() -> argparse.ArgumentParser:
                        help="--walk regime: auto (the core's EL), el10 (guest VA, stage 1 + stage 2), "
                             "el2 (EL2 VA), s2 (IPA through stage 2)")
         s.add_argument("--state", action="store_true", help="after the run, print each core's decoded state")
+        s.add_argument("--symbols", action="append", default=[], metavar="FILE[@vmid=N|@el2]",
+                       help="load an ELF's symbols for one VM or for the hypervisor (repeatable)")
+        if name == "run":
+            s.add_argument("--break", dest="breaks", action="append", default=[],
+                           metavar="LOC[@vmid=N][@el=E][@core=C][@if=COND][@ignore=N]",
+                           help="stop before the instruction at LOC (address or SYMBOL[+OFF]) "
+                                "when the filters match (repeatable)")
+            s.add_argument("--watch", action="append", default=[],
+                           metavar="[pa:|va:]ADDR[+LEN][@r|@w|@rw][@vmid=N][@el=E][@core=C]",
+                           help="stop after an access to ADDR..ADDR+LEN (default: a PA, 8 bytes, writes)")
+            s.add_argument("--catch", action="append", default=[],
+                           metavar="exception[:EC]|vm-exit|vm-entry|sysreg:REG|mmio[@vmid=N][@el=E][@core=C]",
+                           help="stop on an event (repeatable)")
         if name == "boot":
             s.add_argument("--run", action="store_true", help="start running at once (default: paused at reset)")
     return p
@@ -81,6 +94,34 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_GUEST
 
 
+def _debugger(board, args):
+    """The Debugger with the --break/--watch/--catch conditions, or None."""
+    specs = getattr(args, "breaks", []), getattr(args, "watch", []), getattr(args, "catch", [])
+    if not any(specs):
+        return None
+    from .machine.debug import Debugger
+    from .stopspec import SpecError, add_break, add_catch, add_watch
+    dbg = Debugger(board)
+    for adder, items in zip((add_break, add_watch, add_catch), specs):
+        for spec in items:
+            try:
+                adder(dbg, spec)
+            except SpecError as e:
+                raise UsageError(str(e)) from None
+    return dbg
+
+
+def stop_report(board, reason) -> str:
+    """Where a stop condition stopped the run: core, VMID, EL, PC with symbol, why, state."""
+    from .inspect_text import core_state_lines
+    core = board.cores[reason.core]
+    el, vmid = core.el, core.vmid()
+    ctx = f"VMID {vmid}" if vmid is not None else ("hypervisor" if el == 2 else f"EL{el}")
+    return (f"stopped: {reason.detail}\n"
+            f"  core {core.index}, EL{el}, {ctx}, PC {board.contexts.format(core, core.pc)}\n"
+            f"{core_state_lines(board, core)}")
+
+
 def _run(args) -> int:
     from .machine.board import Board
     from .inspect_text import REGIMES, InspectError, parse_address, parse_core, state_report, walk_report
@@ -95,8 +136,16 @@ def _run(args) -> int:
     board = Board()
     try:
         board.load(image, args.boot_el)
+    except ImageError as e:
+        raise UsageError(str(e)) from None
     except ValueError as e:
         raise UsageError(f"{path}: {e}") from None
+    for spec in args.symbols:
+        try:
+            board.contexts.attach_file(spec)
+        except (ImageError, ValueError) as e:
+            raise UsageError(f"--symbols {spec!r}: {e}" if "--symbols" not in str(e) else str(e)) from None
+    dbg = _debugger(board, args)
     if args.regime not in REGIMES:
         raise UsageError(f"--regime {args.regime!r}: choose one of {', '.join(REGIMES)}")
     try:
@@ -131,10 +180,13 @@ def _run(args) -> int:
         def stop() -> str | None:
             tail = "".join(text[-window:])
             return f"UART printed {target!r}" if target in tail else None
-    reason = board.run(max_insns=args.max_insns, stop=stop)
-    if walks or args.state:
+    reason = dbg.run(max_insns=args.max_insns, stop=stop) if dbg else board.run(max_insns=args.max_insns, stop=stop)
+    stopped = reason.core is not None and reason.kind not in ("max_insns", "halted", "idle")
+    if walks or args.state or stopped:
         if text and text[-1] != "\n":
             out.write("\n")
+        if stopped:
+            out.write(f"\n{stop_report(board, reason)}\n")
         for va in walks:
             out.write(f"\n{walk_report(board.cores[walk_core], va, args.regime)}\n")
         if args.state:

@@ -309,7 +309,7 @@ def core_state_lines(board, core) -> str:
     sp = f"SP_EL{el}" if pstate & 1 else "SP_EL0"
     fault = f" [{core.fault}]" if core.fault else ""
     lines = [f"core {core.index}: {cpsr.summary.split()[0]} (SP = {sp}), {core.state}, "
-             f"PC {board.symbols.format(core.pc)}, {core.instructions:,} instructions{fault}",
+             f"PC {board.contexts.format(core, core.pc)}, {core.instructions:,} instructions{fault}",
              f"  PSTATE    0x{pstate:x}: {cpsr.summary}"]
     regs = translation_regs(core)
     if el == 3:
@@ -353,6 +353,6 @@ def _exception_lines(board, core) -> list[str]:
     if rec.kind == "sync":
         esr = D.decode_esr(rec.esr)
         lines.append(f"    ESR_EL{rec.to_el} 0x{rec.esr:08x}: {esr.summary}")
-    lines.append(f"    ELR_EL{rec.to_el} {board.symbols.format(rec.elr)}"
+    lines.append(f"    ELR_EL{rec.to_el} {board.contexts.table(rec.vmid).format(rec.elr)}"
                  + (f"  FAR_EL{rec.to_el} 0x{rec.far:x}" if rec.far is not None else ""))
     return lines

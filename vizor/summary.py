@@ -15,7 +15,7 @@ def summary(board, reason) -> str:
     for c in board.cores:
         pc = c.pc
         vmid = c.vmid()
-        where = board.symbols.format(pc)
+        where = board.contexts.format(c, pc)
         extra = f" VMID {vmid}" if vmid is not None else ""
         fault = f"  [{c.fault}]" if c.fault else ""
         lines.append(f"   core {c.index}: EL{c.el}{extra} {c.state:<7} PC {where}  "

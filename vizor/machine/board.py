@@ -27,6 +27,7 @@ from .calibrate import emu_counter_offset
 from .clock import Clock
 from .core import HALTED, PARKED, RUNNING, WFI_IDLE, Core
 from .devices.base import IrqLine
+from .contexts import SymbolContexts
 from .loader import Image, Symbols
 from .mmu import BusError
 from .wiring import wire_devices
@@ -70,6 +71,7 @@ class Board:
         self.uart_listeners: list[Callable[[str, int], None]] = []
         self.exception_listeners: list[Callable[[Core, X.ExceptionRecord], None]] = []
         self.symbols = Symbols()
+        self.contexts = SymbolContexts()  # symbols per context: EL2 and each VMID
         self.cores: list[Core] = []
         ptr = ctypes.addressof(self._ram_buf)
         for i in range(4):
@@ -138,6 +140,8 @@ class Board:
             if memsz > len(data):
                 self.ram[pa + len(data):pa + memsz] = bytes(memsz - len(data))
         self.symbols = image.symbols
+        self.contexts = SymbolContexts(el2=image.symbols)
+        self.contexts.attach_manifest(image.path)
         # The firmware leaves UART0 (PL011) enabled for the kernel's console.
         self.bus.write(0x3F201030, 4, 0x301)
         if boot_el == 3:

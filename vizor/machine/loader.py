@@ -46,10 +46,8 @@ class Symbols:
         if i < 0:
             return None
         a, size, name = self._entries[i]
-        if size and addr >= a + size:
-            # past the end of a sized symbol: only accept if nothing better
-            if addr - a > 0x10000:
-                return None
+        if addr - a > 0x10000 and (size == 0 or addr >= a + size):
+            return None  # far past a label or a sized symbol: not "inside" anything
         return name, addr - a
 
     def format(self, addr: int) -> str:
@@ -133,6 +131,17 @@ def _load_elf(path: str, data: bytes) -> Image:
         raise
     except (ELFError, ValueError, KeyError, IndexError) as e:
         raise ImageError(f"{path}: corrupt ELF file ({e})") from None
+
+
+def load_symbols(path: str) -> Symbols:
+    """Only the symbol table of an AArch64 ELF (for a guest or extra symbols)."""
+    if not os.path.isfile(path):
+        raise ImageError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x7fELF":
+        raise ImageError(f"{path}: not an ELF file (symbols come from ELF files)")
+    return _load_elf(path, data).symbols
 
 
 def _load_raw(path: str, data: bytes, boot_el: int) -> Image:

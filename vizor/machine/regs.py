@@ -164,6 +164,7 @@ class Regs:
     def read(self, name: str) -> int:
         rid = DIRECT.get(name)
         if rid is not None:
+            self._val.value = 0  # PSTATE and NZCV are 32-bit: no stale upper half
             _lib.uc_reg_read(self._h, rid, self._pval)
             return self._val.value
         return self.read_enc(ENC[name])
