@@ -63,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--state", action="store_true", help="after the run, print each core's decoded state")
         s.add_argument("--symbols", action="append", default=[], metavar="FILE[@vmid=N|@el2]",
                        help="load an ELF's symbols for one VM or for the hypervisor (repeatable)")
+        s.add_argument("--sd", metavar="FILE", help="raw SD card image in the EMMC slot (vizor mksd makes one); "
+                                                    "writes stay in memory unless --sd-writable")
+        s.add_argument("--sd-writable", action="store_true", help="let the guest's writes reach the --sd file")
+        s.add_argument("--rng-seed", type=_int, default=None, metavar="N",
+                       help="seed of the hardware RNG's deterministic generator")
+        if name == "run":
+            s.add_argument("--screenshot", metavar="FILE.png",
+                           help="after the run, write what the framebuffer shows as a PNG")
         if name == "run":
             s.add_argument("--break", dest="breaks", action="append", default=[],
                            metavar="LOC[@vmid=N][@el=E][@core=C][@if=COND][@ignore=N]",
@@ -76,12 +84,73 @@ def _parser() -> argparse.ArgumentParser:
                            help="stop on an event (repeatable)")
         if name == "boot":
             s.add_argument("--run", action="store_true", help="start running at once (default: paused at reset)")
+    s = sub.add_parser("mksd", help="make a raw SD card image: MBR + one FAT32 partition with FILEs",
+                       description="make a raw SD card image: MBR + one FAT32 partition holding FILEs "
+                                   "(directories with their trees) at its root, long names kept")
+    s.add_argument("out", metavar="OUT.img")
+    s.add_argument("files", nargs="+", metavar="FILE")
     return p
+
+
+def _mksd(args) -> int:
+    from .mksd import MksdError, make_sd_image
+    try:
+        size = make_sd_image(args.out, args.files)
+    except MksdError as e:
+        raise UsageError(str(e)) from None
+    print(f"{args.out}: {size >> 20} MiB, FAT32 partition at sector 2048, {len(args.files)} item(s)")
+    return EXIT_OK
+
+
+def board_options(board, args) -> None:
+    """--sd, --sd-writable, --rng-seed on a built board (UsageError on bad input)."""
+    from .machine.devices.sd_card import SdImageError
+    from .machine.wiring import insert_sd
+    if getattr(args, "rng_seed", None) is not None:
+        rng = board.devices["rng"]
+        rng.seed = args.rng_seed
+        rng.reset()
+    if getattr(args, "sd_writable", False) and not getattr(args, "sd", None):
+        raise UsageError("--sd-writable needs --sd FILE")
+    if getattr(args, "sd", None):
+        try:
+            insert_sd(board, args.sd, args.sd_writable)
+        except SdImageError as e:
+            raise UsageError(f"--sd {e}") from None
+
+
+def _screenshot_path(path: str | None) -> str | None:
+    import os
+    if path is None:
+        return None
+    if not path.lower().endswith(".png"):
+        raise UsageError(f"--screenshot {path!r}: the file name must end in .png")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK) or os.path.isdir(path) \
+            or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"--screenshot {path!r}: cannot write there")
+    return path
+
+
+def _write_screenshot(board, path: str) -> bool:
+    from .screenshot import board_picture, png_bytes
+    picture = board_picture(board)
+    if picture is None:
+        print("vizor: no screenshot: the guest allocated no framebuffer", file=sys.stderr)
+        return False
+    try:
+        with open(path, "wb") as f:
+            f.write(png_bytes(*picture))
+    except OSError as e:
+        raise UsageError(f"--screenshot {path!r}: {e.strerror or e}") from None
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "mksd":
+            return _mksd(args)
         if args.command == "boot":
             from .app import main as boot_tui
             return boot_tui(args)
@@ -140,6 +209,8 @@ def _run(args) -> int:
         raise UsageError(str(e)) from None
     except ValueError as e:
         raise UsageError(f"{path}: {e}") from None
+    board_options(board, args)
+    shot = _screenshot_path(args.screenshot)
     for spec in args.symbols:
         try:
             board.contexts.attach_file(spec)
@@ -192,6 +263,12 @@ def _run(args) -> int:
         if args.state:
             out.write(f"\n{state_report(board)}\n")
     out.flush()
+    if reason.kind == "poweroff":
+        if text and text[-1] != "\n":
+            out.write("\n")
+        print("vizor: the guest powered the board off", flush=True)
+    if shot and not _write_screenshot(board, shot):
+        return EXIT_GUEST
     if not args.quiet:
         print(summary(board, reason), file=sys.stderr)
     if reason.kind == "halted":

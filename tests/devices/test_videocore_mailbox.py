@@ -115,7 +115,7 @@ def test_mac_serial_and_firmware_revision(ram, mbox):
 
 
 def test_unknown_tag_is_left_without_response_bit(ram, mbox):
-    put_request(ram, (0x00040001, 8), (0x00010002, 4))  # framebuffer alloc, then revision
+    put_request(ram, (0x000F0001, 8), (0x00010002, 4))  # a tag no firmware has, then revision
     call(mbox)
     assert word(ram, 1) == 0x80000000
     assert word(ram, 4) == 0  # untouched request code

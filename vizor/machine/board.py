@@ -53,7 +53,7 @@ WAKE_STEPS = 64
 
 @dataclass(frozen=True)
 class StopReason:
-    kind: str  # "max_insns", "stop", "halted", "idle", "step", "breakpoint"
+    kind: str  # "max_insns", "stop", "halted", "idle", "step", "breakpoint", "poweroff"
     detail: str = ""
     core: int | None = None  # the core that stopped (step, breakpoint)
     breakpoint: int | None = None  # the breakpoint's id
@@ -95,6 +95,9 @@ class Board:
         self.posted: list[StopReason] = []
         self.idle_limit = IDLE_LIMIT
         self._idle_since: int | None = None
+        self._boot: tuple[Image, int] | None = None
+        self.powered_off = False
+        self.power_cycles = 0
 
     # --- memory ----------------------------------------------------------------
 
@@ -142,6 +145,7 @@ class Board:
         self.symbols = image.symbols
         self.contexts = SymbolContexts(el2=image.symbols)
         self.contexts.attach_manifest(image.path)
+        self._boot = (image, boot_el)
         # The firmware leaves UART0 (PL011) enabled for the kernel's console.
         self.bus.write(0x3F201030, 4, 0x301)
         if boot_el == 3:
@@ -159,6 +163,27 @@ class Board:
                 c.reset(SPIN_STUB_ADDR, 2)
                 c.state = PARKED
         self.flush_code_caches()
+
+    def watchdog_reset(self, halt: bool) -> None:
+        """The power manager's watchdog ran out (a clock event, between slices):
+        power off for the firmware's halt partition, else restart as a power
+        cycle would — devices and cores back to their boot state, the
+        firmware loading the image again, the rest of RAM kept."""
+        if halt:
+            self.powered_off = True
+            return
+        self.power_cycles += 1
+        for name, dev in self.devices.items():
+            if name != "power_management":
+                dev.reset()
+        for c in self.cores:
+            if c.timer is not None:
+                c.timer.reset()
+            c.flush_tlb()
+        if self._boot is not None:
+            contexts = self.contexts  # symbols the user attached stay
+            self.load(*self._boot)
+            self.contexts = contexts
 
     # --- interrupts ----------------------------------------------------------------
 
@@ -237,8 +262,12 @@ class Board:
         limit = None if max_insns is None else self.instructions + max_insns
         clock = self.clock
         while True:
+            if self.powered_off:
+                return StopReason("poweroff", "the guest powered the board off (watchdog, halt partition)")
             if self._next_core == 0 and self._round_done == [0, 0, 0, 0]:
                 self._start_round()
+                if self.powered_off:
+                    continue
                 if self._round_end is None:
                     return StopReason("idle", "every core is waiting (WFI) and no event is pending")
                 if any(c.state == RUNNING for c in self.cores):

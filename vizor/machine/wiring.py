@@ -12,11 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .devices.arm_local import ArmLocal
+from .devices.emmc import Emmc
 from .devices.generic_timer import GenericTimer
 from .devices.gpio import Gpio
 from .devices.interrupt_controller import InterruptController
 from .devices.mini_uart import MiniUart
 from .devices.pl011 import Pl011Uart
+from .devices.power_management import PowerManagement
+from .devices.rng import Rng
+from .devices.sd_card import DiskImage, SdCard
 from .devices.system_timer import SystemTimer
 from .devices.videocore_mailbox import VideoCoreMailbox
 
@@ -28,9 +32,12 @@ ADDRESS_MAP = (
     ("system_timer", 0x3F003000, 0x20),
     ("interrupt_controller", 0x3F00B000, 0x400),
     ("videocore_mailbox", 0x3F00B880, 0x40),
+    ("power_management", 0x3F100000, 0x114),
+    ("rng", 0x3F104000, 0x14),
     ("gpio", 0x3F200000, 0xB4),
     ("pl011", 0x3F201000, 0x1000),
     ("mini_uart", 0x3F215000, 0x80),
+    ("emmc", 0x3F300000, 0x100),
     ("arm_local", 0x40000000, 0x100),
 )
 # GPU interrupt numbers (BCM2835 ARM Peripherals, 7.5)
@@ -38,6 +45,7 @@ IRQ_SYSTEM_TIMER = (0, 1, 2, 3)
 IRQ_AUX = 29
 IRQ_GPIO = (49, 50, 51, 52)
 IRQ_UART = 57
+IRQ_EMMC = 62
 BASIC_ARM_MAILBOX = 1
 
 
@@ -57,7 +65,20 @@ def wire_devices(board: "Board") -> dict[str, object]:
         "gpio": Gpio([intc.irq_input(n) for n in IRQ_GPIO]),
         "videocore_mailbox": VideoCoreMailbox(board.read_ram, board.write_ram,
                                               intc.basic_input(BASIC_ARM_MAILBOX)),
+        "power_management": PowerManagement(clock, board.watchdog_reset),
+        "rng": Rng(clock),
+        "emmc": Emmc(None, intc.irq_input(IRQ_EMMC)),
     }
     for name, base, size in ADDRESS_MAP:
         board.bus.attach(base, size, devices[name], name)
     return devices
+
+
+def insert_sd(board: "Board", path: str, writable: bool = False) -> SdCard:
+    """Put a card holding the raw image at ``path`` in the EMMC slot
+    (SdImageError if it cannot be opened)."""
+    card = SdCard(DiskImage(path, writable))
+    emmc = board.devices["emmc"]
+    emmc.card = card
+    emmc.reset()
+    return card

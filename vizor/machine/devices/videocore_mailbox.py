@@ -20,8 +20,9 @@ Optional ``irq`` (the ARM basic "ARM mailbox" interrupt) is high while
 mailbox 0 config bit 0 (data-available IRQ enable) is set and mailbox 0 is
 not empty.
 
-Not implemented: every channel but 8 (a write raises UnmodelledAccess), the
-framebuffer, GPU memory, DMA, GPIO-expander and display tags (left unanswered),
+Framebuffer tags (0x0004xxxx) go to ``Framebuffer`` (framebuffer.py).
+
+Not implemented: every channel but 8 (a write raises UnmodelledAccess), GPU memory, DMA, GPIO-expander and display tags (left unanswered),
 the other mailbox config bits.  Reading an empty mailbox 0 returns 0.
 """
 
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from vizor.machine.devices.base import IrqLine, UnmodelledAccess
+from vizor.machine.devices.framebuffer import Framebuffer, FramebufferState
 
 MBOX0_READ = 0x00
 MBOX0_PEEK = 0x10
@@ -106,6 +108,7 @@ class VideoCoreMailboxState:
     config: int
     clock_rates: tuple[tuple[int, int], ...]
     power: tuple[int, ...]
+    framebuffer: FramebufferState = FramebufferState()
 
 
 class VideoCoreMailbox:
@@ -120,6 +123,7 @@ class VideoCoreMailbox:
         self._irq = irq
         self._mac = bytes(mac)
         self._serial = serial
+        self.framebuffer = Framebuffer()
         self.reset()
 
     # ----------------------------------------------------------- lifecycle
@@ -128,17 +132,20 @@ class VideoCoreMailbox:
         self._config = 0
         self._rates = {cid: rate for cid, (rate, _, _) in CLOCKS.items()}
         self._power = [0] * POWER_DEVICES
+        self.framebuffer.reset()
         self._update_irqs()
 
     def state(self) -> VideoCoreMailboxState:
         return VideoCoreMailboxState(tuple(self._replies), self._config,
-                                     tuple(sorted(self._rates.items())), tuple(self._power))
+                                     tuple(sorted(self._rates.items())), tuple(self._power),
+                                     self.framebuffer.state())
 
     def restore(self, state: VideoCoreMailboxState) -> None:
         self._replies = deque(state.replies)
         self._config = state.config
         self._rates = dict(state.clock_rates)
         self._power = list(state.power)
+        self.framebuffer.restore(state.framebuffer)
         self._update_irqs()
 
     # ------------------------------------------------------------- access
@@ -219,6 +226,8 @@ class VideoCoreMailbox:
         words = struct.unpack_from(f"<{len(request) // 4}I", request)
         arg = lambda i: words[i] if i < len(words) else 0  # noqa: E731
         u32 = lambda *v: struct.pack(f"<{len(v)}I", *v)  # noqa: E731
+        if tag >> 16 == 0x0004:
+            return self.framebuffer.answer(tag, words)
         if tag == TAG_FIRMWARE_REVISION:
             return u32(FIRMWARE_REVISION)
         if tag == TAG_BOARD_MODEL:
