@@ -150,3 +150,9 @@ def test_state_round_trip(gpio):
     other.restore(saved)
     assert other.state() == saved
     assert other.read(GPLEV0, 4) == gpio.read(GPLEV0, 4)
+
+
+def test_gpfsel5_holds_the_functions_of_pins_50_to_53():
+    g = Gpio()
+    g.write(0x14, 4, 0xFFFFFFFF)  # GPFSEL5: FSEL50..FSEL53, bits 31:12 reserved
+    assert g.read(0x14, 4) == 0xFFF

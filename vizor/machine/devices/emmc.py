@@ -6,7 +6,8 @@ is an ``SdCard`` (``sd_card.py``), or None for an empty slot.
 
 Commands complete at once: writing CMDTM runs the command on the card,
 fills RESP0-3 and sets INTERRUPT.CMD_DONE, or, when the card does not answer
-(no card, unknown command, wrong state), CTO_ERR and ERR.  R2 (136-bit)
+(no card, unknown command, wrong state), CTO_ERR and ERR — except for a
+command with no response type, which completes either way.  R2 (136-bit)
 responses land as the SDHCI does it: RESP0-3 = response bits 127:8 (CRC
 dropped), RESP3 bits 31:24 zero.  A busy response (R1b) also sets DATA_DONE.
 A data command loads one block into the buffer and sets READ_RDY (card to
@@ -208,7 +209,9 @@ class Emmc:
         self._end_transfer()
         answer = None if self.card is None else self.card.command(index, self._regs[ARG1])
         if answer is None:
-            self._flag(CTO_ERR)
+            # no response: a timeout, unless the command expects none (the
+            # host cannot tell then: CMD0 "completes" with an empty slot)
+            self._flag(CTO_ERR if rtype else CMD_DONE)
             return
         response, data = answer
         if isinstance(response, bytes):

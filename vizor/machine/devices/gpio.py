@@ -175,7 +175,7 @@ class Gpio:
         value &= 0xFFFFFFFF
         bits = lambda high: (value << 32 if high else value) & PIN_MASK  # noqa: E731
         if offset <= 0x14:
-            self._fsel[offset >> 2] = value & (0x3F if offset == 0x14 else 0x3FFFFFFF)
+            self._fsel[offset >> 2] = value & (0xFFF if offset == 0x14 else 0x3FFFFFFF)  # GPFSEL5: pins 50-53
         elif offset in (GPSET0, GPSET1):
             self._output |= bits(offset == GPSET1)
         elif offset in (GPCLR0, GPCLR1):
