@@ -12,7 +12,8 @@ Virtual time, not entropy.  The words come from a deterministic generator
 (``Board(rng_seed=...)``, ``vizor run --rng-seed``; default ``DEFAULT_SEED``),
 so a replay reads exactly the same numbers.  The FIFO fills with virtual time
 once RBGEN is set: after the warm-up (``warmup / RNG_CLOCKS_PER_US`` µs)
-one word every ``WORD_MICROS`` µs, up to ``FIFO_DEPTH`` words.  Reading
+one word every ``WORD_MICROS`` µs, up to ``FIFO_DEPTH`` words; a read makes
+room, and filling starts again from the time of the read.  Reading
 RNG_DATA with the FIFO empty returns 0 and does not advance the generator.
 
 Not implemented: the interrupt (INT_OFF is stored; the line is not wired),
@@ -62,8 +63,9 @@ class RngState:
     seed: int
     generator: int         # SplitMix64 state
     spare: int | None      # the high word of the last 64-bit output, not read yet
-    enabled_at: int | None  # µs of virtual time RBGEN was set
-    taken: int             # words read since then
+    fill_from: int | None  # µs of virtual time words accrue from (None: generator off)
+    level: int             # words in the FIFO at fill_from
+    taken: int             # words read since power-on
 
 
 class Rng:
@@ -80,18 +82,19 @@ class Rng:
         self._int_mask = 0
         self._gen = self.seed
         self._spare: int | None = None
-        self._enabled_at: int | None = None
+        self._fill_from: int | None = None
+        self._level = 0
         self._taken = 0
 
     def state(self) -> RngState:
         return RngState(self._ctrl, self._warmup, self._ff_thres, self._int_mask, self.seed,
-                        self._gen, self._spare, self._enabled_at, self._taken)
+                        self._gen, self._spare, self._fill_from, self._level, self._taken)
 
     def restore(self, state: RngState) -> None:
         self._ctrl, self._warmup = state.ctrl, state.warmup
         self._ff_thres, self._int_mask = state.ff_thres, state.int_mask
         self.seed, self._gen, self._spare = state.seed, state.generator, state.spare
-        self._enabled_at, self._taken = state.enabled_at, state.taken
+        self._fill_from, self._level, self._taken = state.fill_from, state.level, state.taken
 
     @classmethod
     def from_state(cls, clock: Clock, state: RngState) -> "Rng":
@@ -101,11 +104,10 @@ class Rng:
 
     # ------------------------------------------------------------- access
     def words_available(self) -> int:
-        if self._enabled_at is None:
+        if self._fill_from is None:
             return 0
-        elapsed = self._clock.micros() - self._enabled_at - self._warmup // RNG_CLOCKS_PER_US
-        made = max(elapsed, 0) // WORD_MICROS
-        return max(min(made - self._taken, FIFO_DEPTH), 0)
+        made = max(self._clock.micros() - self._fill_from, 0) // WORD_MICROS
+        return min(self._level + made, FIFO_DEPTH)
 
     def read(self, offset: int, size: int) -> int:
         if size != 4:
@@ -115,8 +117,10 @@ class Rng:
         if offset == RNG_STATUS:
             return (self.words_available() << STATUS_WORDS_SHIFT) | self._warmup
         if offset == RNG_DATA:
-            if self.words_available() == 0:
+            level = self.words_available()
+            if level == 0:
                 return 0
+            self._level, self._fill_from = level - 1, self._clock.micros()
             self._taken += 1
             return self._next_word()
         if offset == RNG_FF_THRES:
@@ -134,10 +138,10 @@ class Rng:
             self._ctrl = value
             if value & CTRL_RBGEN and not was:
                 # the FIFO starts empty and fills after the warm-up
-                self._enabled_at = self._clock.micros()
-                self._taken = 0
+                self._fill_from = self._clock.micros() + self._warmup // RNG_CLOCKS_PER_US
+                self._level = 0
             elif not value & CTRL_RBGEN:
-                self._enabled_at = None
+                self._fill_from = None
         elif offset == RNG_STATUS:
             self._warmup = value & STATUS_WARMUP_MASK
         elif offset == RNG_FF_THRES:
