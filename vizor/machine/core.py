@@ -653,3 +653,28 @@ class Core:
 
     def flush_tb(self) -> None:
         self.uc.ctl_flush_tb()
+
+    # --- checkpoints (vizor/machine/checkpoint.py) --------------------------------
+
+    def save_context(self) -> bytes:
+        """Unicorn's whole CPU state of this core (general and system registers,
+        PSTATE, FP/SIMD, exclusive monitor), as bytes."""
+        return bytes(self.uc.context_save())
+
+    def restore_context(self, data: bytes) -> None:
+        """Load a state from ``save_context``.  Only the CPU part of ``data`` is
+        used: the context header (pointers of the instance that saved it) is
+        this instance's own."""
+        ctx = self.uc.context_save()
+        local = bytes(ctx)
+        if len(data) != len(local):
+            raise ValueError(f"a CPU context is {len(local)} bytes, not {len(data)}")
+        head = len(local) - int.from_bytes(local[:8], "little")
+        ctypes.memmove(ctx.context, local[:head] + data[head:], len(local))
+        self.uc.context_restore(ctx)
+        vbar = self.regs.read_enc(ENC["VBAR_EL1"])
+        self.regs.write_enc(ENC["VBAR_EL1"], vbar)  # any CP_REG write rebuilds QEMU's cached flags
+        self.flush_tlb()
+        self.flush_tb()
+        self.walk_cache.clear()
+        self.refresh_eret_watch()

@@ -1,0 +1,409 @@
+"""Saved sessions: the file format, and recording a run into it.
+
+The format is documented in docs/session-format.md: a magic string, then
+chunks (kind, length, payload, CRC-32) — a JSON header, the image, inputs,
+checkpoints with their RAM blocks, and an end record.  Nothing in it is
+code: JSON, zlib data and raw bytes, each chunk's size bounded before it is
+read.  ``load_session`` checks the whole file (checksums, order, sizes, the
+image's SHA-256) before anything is run, and raises ``SessionError`` with one
+line saying what is wrong.
+
+``Recorder`` records a live board: it takes a checkpoint at boot and every
+``interval`` instructions (runs go through ``Recorder.run``, which ends
+slices at the checkpoint counts), and notes every input with the exact
+place in the schedule where it arrived (``checkpoint.position``).
+Replaying is ``replay.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import zlib
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable
+
+from . import checkpoint as C
+from .board import Board, StopReason
+
+MAGIC = b"VIZORSES"
+FORMAT = 1
+VIZOR_VERSION = "0.1.0"
+DEFAULT_INTERVAL = 25_000_000
+KINDS = (b"HEAD", b"IMAG", b"INPT", b"CKPT", b"BLCK", b"END ")
+MAX_JSON = 64 << 20          # a JSON chunk (a checkpoint's state is ~100 KiB)
+MAX_IMAGE = C.RAM_MAPPED     # the image cannot be larger than RAM
+MAX_CHUNK = {b"IMAG": MAX_IMAGE + (1 << 20), b"BLCK": C.BLOCK + 1024, b"CKPT": MAX_JSON + (1 << 20)}
+MAX_CONTEXT = 1 << 16        # one core's CPU context (12,640 bytes on Unicorn 2.1.4)
+_HDR = struct.Struct("<4sI")
+
+
+class SessionError(Exception):
+    """A session file that cannot be read or replayed (one line)."""
+
+
+def uart_tag(uart: str) -> bytes:
+    return b"p" if uart == "pl011" else b"m"
+
+
+class UartLog:
+    """Bytes the board printed, as a count and a SHA-256 over (UART tag, byte)."""
+
+    def __init__(self, board: Board) -> None:
+        self.count = 0
+        self.hash = hashlib.sha256()
+        board.uart_listeners.append(self._on_uart)
+
+    def _on_uart(self, uart: str, byte: int) -> None:
+        self.count += 1
+        self.hash.update(uart_tag(uart) + bytes((byte,)))
+
+    def summary(self) -> dict:
+        return {"bytes": self.count, "sha256": self.hash.hexdigest()}
+
+
+# --- chunks ---------------------------------------------------------------------------
+
+def write_chunk(f: BinaryIO, kind: bytes, payload: bytes) -> None:
+    head = _HDR.pack(kind, len(payload))
+    f.write(head + payload + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))))
+
+
+def _json(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+
+
+def checkpoint_payload(cp: C.Checkpoint, uart: dict, inputs_before: int) -> bytes:
+    meta = _json({"meta": cp.meta, "digest": cp.digest, "uart": uart, "inputs_before": inputs_before,
+                  "contexts": [len(c) for c in cp.contexts]})
+    return struct.pack("<I", len(meta)) + meta + zlib.compress(b"".join(cp.contexts), 6)
+
+
+def block_payload(blk: int, data: bytes) -> bytes:
+    return struct.pack("<I", blk) + data
+
+
+def read_chunks(data: bytes) -> list[tuple[bytes, bytes, int]]:
+    """(kind, payload, offset) of every chunk; SessionError on any damage."""
+    if len(data) < len(MAGIC) or data[:len(MAGIC)] != MAGIC:
+        raise SessionError("not a vizor session file (bad magic)")
+    out, pos = [], len(MAGIC)
+    while pos < len(data):
+        if pos + _HDR.size > len(data):
+            raise SessionError(f"truncated: chunk header at byte {pos} is cut short")
+        kind, length = _HDR.unpack_from(data, pos)
+        if kind not in KINDS:
+            raise SessionError(f"corrupt: unknown chunk kind {kind!r} at byte {pos}")
+        if length > MAX_CHUNK.get(kind, MAX_JSON):
+            raise SessionError(f"oversized: {kind.decode().strip()} chunk of {length} bytes at byte {pos}")
+        end = pos + _HDR.size + length
+        if end + 4 > len(data):
+            raise SessionError(f"truncated: {kind.decode().strip()} chunk at byte {pos} is cut short")
+        payload = data[pos + _HDR.size:end]
+        (crc,) = struct.unpack_from("<I", data, end)
+        if zlib.crc32(payload, zlib.crc32(data[pos:pos + _HDR.size])) != crc:
+            raise SessionError(f"corrupt: checksum of the {kind.decode().strip()} chunk at byte {pos} fails")
+        out.append((kind, payload, pos))
+        pos = end + 4
+    return out
+
+
+def inflate(data: bytes, limit: int, what: str) -> bytes:
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, limit + 1)
+    except zlib.error as e:
+        raise SessionError(f"corrupt: {what}: {e}") from None
+    if len(out) > limit or d.unconsumed_tail:
+        raise SessionError(f"oversized: {what} inflates beyond {limit} bytes")
+    if not d.eof or d.unused_data:
+        raise SessionError(f"corrupt: {what}: the compressed data is incomplete or has trailing bytes")
+    return out
+
+
+# --- a loaded session -----------------------------------------------------------------------
+
+@dataclass
+class SavedCheckpoint:
+    instructions: int
+    meta: dict
+    digest: dict
+    uart: dict
+    inputs_before: int
+    contexts: list[bytes]
+    blocks: dict[int, bytes] = field(default_factory=dict)  # compressed
+
+
+@dataclass
+class Session:
+    header: dict
+    image: bytes
+    inputs: list[dict]
+    checkpoints: list[SavedCheckpoint]
+    end: dict
+
+    @property
+    def boot_el(self) -> int:
+        return self.header["boot"]["boot_el"]
+
+
+def _loads(payload: bytes, what: str) -> dict:
+    try:
+        obj = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise SessionError(f"corrupt: the {what} is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise SessionError(f"corrupt: the {what} is not a JSON object")
+    return obj
+
+
+def _need(obj: dict, key: str, kind, what: str):
+    v = obj.get(key)
+    if not isinstance(v, kind) or isinstance(v, bool) and kind is not bool:
+        raise SessionError(f"corrupt: {what} has no valid {key!r}")
+    return v
+
+
+def _position(p, what: str) -> list:
+    ok = (isinstance(p, list) and len(p) == 5 and all(isinstance(x, int) for x in p[:3])
+          and isinstance(p[3], list) and len(p[3]) == 4 and all(isinstance(x, int) for x in p[3])
+          and (p[4] is None or isinstance(p[4], int)))
+    if not ok:
+        raise SessionError(f"corrupt: {what} has no valid position")
+    return p
+
+
+def load_session(path: str) -> Session:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise SessionError(f"{path}: {e.strerror}") from None
+    chunks = read_chunks(data)
+    if not chunks or chunks[0][0] != b"HEAD":
+        raise SessionError("corrupt: the file does not start with a header")
+    header = _loads(chunks[0][1], "header")
+    fmt = _need(header, "format", int, "the header")
+    if fmt > FORMAT:
+        raise SessionError(f"session format {fmt} is newer than this vizor reads ({FORMAT}); "
+                           f"it was written by vizor {header.get('vizor', '?')}")
+    if fmt < 1:
+        raise SessionError(f"corrupt: session format {fmt}")
+    img = _need(header, "image", dict, "the header")
+    boot = _need(header, "boot", dict, "the header")
+    if _need(boot, "boot_el", int, "the boot options") not in (2, 3):
+        raise SessionError("corrupt: boot_el must be 2 or 3")
+    size = _need(img, "size", int, "the image record")
+    if not 0 < size <= MAX_IMAGE:
+        raise SessionError(f"oversized: image of {size} bytes")
+    if len(chunks) < 3 or chunks[1][0] != b"IMAG":
+        raise SessionError("truncated: the image chunk is missing")
+    image = inflate(chunks[1][1], size, "the image")
+    if len(image) != size or hashlib.sha256(image).hexdigest() != img.get("sha256"):
+        raise SessionError("the embedded image does not match its SHA-256 (corrupt or altered)")
+    if chunks[-1][0] != b"END ":
+        raise SessionError("truncated: the end record is missing (recording interrupted?)")
+    inputs, cps = [], []
+    for kind, payload, pos in chunks[2:-1]:
+        if kind == b"INPT":
+            inp = _loads(payload, f"input at byte {pos}")
+            _position(inp.get("at"), f"the input at byte {pos}")
+            if inp.get("kind") not in ("uart", "register", "memory", "breakpoint"):
+                raise SessionError(f"corrupt: unknown input kind at byte {pos}")
+            inputs.append(inp)
+        elif kind == b"CKPT":
+            cps.append(_checkpoint(payload, pos, len(inputs)))
+        elif kind == b"BLCK":
+            if not cps or len(payload) < 4:
+                raise SessionError(f"corrupt: RAM block at byte {pos} outside a checkpoint")
+            (blk,) = struct.unpack_from("<I", payload)
+            if blk >= C.NBLOCKS or blk in cps[-1].blocks:
+                raise SessionError(f"corrupt: RAM block number {blk} at byte {pos}")
+            cps[-1].blocks[blk] = payload[4:]
+        else:
+            raise SessionError(f"corrupt: a {kind.decode().strip()} chunk at byte {pos} out of place")
+    end = _loads(chunks[-1][1], "end record")
+    _need(end, "instructions", int, "the end record")
+    _need(end, "uart", dict, "the end record")
+    _position(end.get("position"), "the end record")
+    q = boot.get("quantum")
+    if not isinstance(q, int) or not 1 <= q <= 1 << 30:
+        raise SessionError("corrupt: the boot options have no valid quantum")
+    if not cps or cps[0].instructions != 0 and header.get("from_boot"):
+        raise SessionError("corrupt: the session has no starting checkpoint")
+    counts = [c.instructions for c in cps]
+    if counts != sorted(counts) or counts[-1] > end["instructions"]:
+        raise SessionError("corrupt: checkpoints are out of order")
+    ats = [i["at"][0] for i in inputs]
+    if ats != sorted(ats) or (ats and (ats[0] < counts[0] or ats[-1] > end["instructions"])):
+        raise SessionError("corrupt: inputs are out of order")
+    return Session(header, image, inputs, cps, end)
+
+
+def _checkpoint(payload: bytes, pos: int, inputs_before: int) -> SavedCheckpoint:
+    if len(payload) < 4:
+        raise SessionError(f"corrupt: checkpoint at byte {pos}")
+    (n,) = struct.unpack_from("<I", payload)
+    if 4 + n > len(payload):
+        raise SessionError(f"corrupt: checkpoint at byte {pos}")
+    obj = _loads(payload[4:4 + n], f"checkpoint at byte {pos}")
+    meta = _need(obj, "meta", dict, "a checkpoint")
+    _need(obj, "digest", dict, "a checkpoint")
+    _need(obj, "uart", dict, "a checkpoint")
+    lens = _need(obj, "contexts", list, "a checkpoint")
+    if not lens or not all(isinstance(x, int) and 0 < x <= MAX_CONTEXT for x in lens) or len(lens) > 16:
+        raise SessionError(f"corrupt: CPU contexts of the checkpoint at byte {pos}")
+    raw = inflate(payload[4 + n:], sum(lens), f"CPU contexts of the checkpoint at byte {pos}")
+    if len(raw) != sum(lens) or obj.get("inputs_before") != inputs_before:
+        raise SessionError(f"corrupt: checkpoint at byte {pos}")
+    ctxs, off = [], 0
+    for ln in lens:
+        ctxs.append(raw[off:off + ln])
+        off += ln
+    count = _need(meta, "instructions", int, "a checkpoint")
+    _position(meta.get("position"), f"the checkpoint at byte {pos}")
+    return SavedCheckpoint(count, meta, obj["digest"], obj["uart"], inputs_before, ctxs)
+
+
+# --- recording ----------------------------------------------------------------------------------
+
+class Recorder:
+    """Record a board into ``path``.  Create it right after ``board.load``
+    (or at any later stop: the first checkpoint is then the start), send
+    every run through ``run`` and every input through the ``note_*`` methods,
+    and ``close()`` at the end."""
+
+    def __init__(self, board: Board, path: str, image: bytes, *, image_name: str, boot_el: int,
+                 interval: int = DEFAULT_INTERVAL) -> None:
+        if interval <= 0:
+            raise ValueError("the checkpoint interval must be positive")
+        self.board = board
+        self.interval = interval
+        self.inputs = 0
+        self.checkpoints = 0
+        self.uart = UartLog(board)
+        self.tracker = C.RamTracker(board)
+        self._cut = True
+        self._pending: list = []
+        self._f = open(path, "wb")
+        self._f.write(MAGIC)
+        write_chunk(self._f, b"HEAD", _json({
+            "format": FORMAT, "vizor": VIZOR_VERSION, "from_boot": board.instructions == 0,
+            "image": {"name": image_name, "sha256": hashlib.sha256(image).hexdigest(), "size": len(image)},
+            "boot": {"boot_el": boot_el, "quantum": board.quantum},
+            "checkpoint_interval": interval}))
+        write_chunk(self._f, b"IMAG", zlib.compress(image, 6))
+        self.checkpoint()
+
+    @property
+    def next_checkpoint(self) -> int:
+        return (self.board.instructions // self.interval + 1) * self.interval
+
+    def checkpoint(self) -> C.Checkpoint:
+        cp = C.capture(self.board, self.tracker)
+        write_chunk(self._f, b"CKPT", checkpoint_payload(cp, self.uart.summary(), self.inputs))
+        for blk, data in sorted(cp.blocks.items()):
+            write_chunk(self._f, b"BLCK", block_payload(blk, data))
+        self.checkpoints += 1
+        return cp
+
+    def run(self, max_insns: int | None = None, stop: Callable[[], str | None] | None = None,
+            run: Callable[..., StopReason] | None = None, **kw) -> StopReason:
+        """``run(max_insns=..., stop=...)`` (Board.run or Debugger.run/step…),
+        cut at each checkpoint count."""
+        run = run or self.board.run
+        end = None if max_insns is None else self.board.instructions + max_insns
+        while True:
+            self._deliver()
+            target = self.next_checkpoint if end is None else min(end, self.next_checkpoint)
+            reason = run(max_insns=target - self.board.instructions, stop=stop, **kw)
+            self._cut = reason.kind in ("max_insns", "idle")
+            if reason.kind != "max_insns":
+                return reason
+            if self.board.instructions == target and target % self.interval == 0:
+                self.checkpoint()
+            if end is not None and self.board.instructions >= end:
+                return StopReason("max_insns", f"{max_insns} instructions")
+
+    # Inputs are delivered where a run cut by instruction count stops (or
+    # where the board went idle): only there does a replay, cutting its run
+    # at the same count, stand in exactly the same state.  A stop that ended
+    # a slice early (a breakpoint, a pause, a fault being taken) is not
+    # such a place, so an input noted there waits until the next run, which
+    # first executes one instruction (the next in the schedule) and then
+    # delivers it.
+    def _deliver(self) -> None:
+        if not self._pending:
+            return
+        board = self.board
+        if not self._cut:
+            saved = board.debug_check
+            board.debug_check = None
+            try:
+                board.run(max_insns=1)
+            finally:
+                board.debug_check = saved
+            self._cut = True
+        for kind, fields, apply in self._pending:
+            write_chunk(self._f, b"INPT", _json({"kind": kind, "at": C.position(board), **fields}))
+            self.inputs += 1
+            apply()
+        self._pending.clear()
+
+    def _note(self, kind: str, apply: Callable[[], None], **fields) -> None:
+        self._pending.append((kind, fields, apply))
+        if self._cut:
+            self._deliver()
+
+    @property
+    def pending_inputs(self) -> int:
+        """Inputs noted at a stop that is not a count cut, delivered by the next ``run``."""
+        return len(self._pending)
+
+    def note_uart(self, uart: str, data: bytes) -> None:
+        """Record bytes typed into ``uart`` ("pl011" or "mini") and deliver them."""
+        dev = self.board.devices["mini_uart" if uart == "mini" else "pl011"]
+        self._note("uart", lambda: dev.receive(data), uart=uart, data=data.hex())
+
+    def note_register(self, core: int, name: str, value: int) -> None:
+        """Record a register edit made from the debugger and make it."""
+        self._note("register", lambda: apply_register(self.board, core, name, value),
+                   core=core, name=name, value=value)
+
+    def note_memory(self, pa: int, data: bytes) -> None:
+        self._note("memory", lambda: self.board.write_ram(pa, data), pa=pa, data=data.hex())
+
+    def note_breakpoint(self, action: str, address: int, **filters) -> None:
+        """For the record only (breakpoints never change the run): written at once."""
+        write_chunk(self._f, b"INPT", _json({"kind": "breakpoint", "at": C.position(self.board),
+                                             "action": action, "address": address, **filters}))
+        self.inputs += 1
+
+    def close(self) -> None:
+        if self._f.closed:
+            return
+        if self._pending:
+            self._deliver()
+        cp = C.capture(self.board, None)
+        ram = self.tracker
+        ram.changes()
+        write_chunk(self._f, b"END ", _json({
+            "instructions": self.board.instructions, "position": C.position(self.board),
+            "uart": self.uart.summary(), "inputs": self.inputs, "checkpoints": self.checkpoints,
+            "digest": C.digest(self.board, cp.meta, cp.contexts, ram.ram_digest())}))
+        self._f.close()
+
+
+def apply_register(board: Board, core: int, name: str, value: int) -> None:
+    c = board.cores[core]
+    if name in ("HCR_EL2", "SCR_EL3") or name.startswith("SPSR_EL"):
+        c.set_sysreg(name, value)
+    else:
+        c.regs.write(name, value)
+
+
+def read_image_bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
