@@ -185,7 +185,9 @@ def test_firmware_path_on_qemu_releases_the_secondaries_from_the_spin_table(tmp_
         pytest.skip("qemu-system-aarch64 not installed")
     assert "hyp: vizor demo hypervisor, entered at EL2" in out
     assert "hyp: 4 cores up" in out
-    assert "hyp:  1   echo     waiting  -    <- console" in out
+    # The state and core are masked as in deterministic(): the echo guest may
+    # still be a few instructions short of its WFI when QEMU takes Ctrl-A l.
+    assert "hyp:  1   echo     * *    <- console" in deterministic(out)
 
 
 def test_three_echo_instances_each_read_their_own_vmid(tmp_path):
