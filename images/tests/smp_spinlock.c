@@ -56,16 +56,29 @@ int main(void)
 {
     pr("smp_spinlock: 4 cores x %d increments\n", N);
     work(0);
-    /* wait for cores 1-3, bounded so a failed release cannot hang the test */
-    u64 spins = 0;
+    /*
+     * Wait for cores 1-3, bounded so a failed release cannot hang the test.
+     * The bound is 2 s of the system counter, not a number of polls: on QEMU
+     * (one host thread per core) a poll count is host-scheduling time, and a
+     * core the host had not run for a few tens of ms was reported as lost
+     * increments.  The counter is read every 1024 polls.
+     */
+    isb();
+    u64 end = rd(cntpct_el0) + rd(cntfrq_el0) * 2, spins = 0;
     for (;;) {
         int all = 1;
         for (int c = 1; c < 4; c++)
             if (!checked_in[c])
                 all = 0;
-        if (all || ++spins > 5000000UL)
+        if (all)
             break;
+        if (!(++spins & 1023)) {
+            isb();
+            if (rd(cntpct_el0) >= end)
+                break;
+        }
     }
+    dsb();      /* the counter is read after the check-ins */
     u64 total = counter;
     if (total == 4 * N)
         pr("ok total %d\n", total);
