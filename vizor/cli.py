@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--uart", choices=("pl011", "mini"), default="pl011",
                        help="which UART --input feeds (default pl011)")
         s.add_argument("--quiet", action="store_true", help="no summary at the end")
+        s.add_argument("--record", metavar="FILE", help="save the session (image, inputs, checkpoints) "
+                                                        "for vizor replay")
         s.add_argument("--walk", action="append", metavar="VA", default=[],
                        help="after the run, print every step of the translation of VA "
                             "(hex, decimal, SYMBOL or SYMBOL+OFF); may be repeated")
@@ -84,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
                            help="stop on an event (repeatable)")
         if name == "boot":
             s.add_argument("--run", action="store_true", help="start running at once (default: paused at reset)")
+    s = sub.add_parser("replay", help="replay a session saved with --record",
+                       description="replay a session saved with --record (headless for now)")
+    s.add_argument("file", metavar="FILE")
+    s.add_argument("--verify", action="store_true",
+                   help="check that the replay reproduces the recording (exit 0) or name the first "
+                        "divergence (exit 1)")
+    s.add_argument("--quiet", action="store_true", help="no summary at the end")
     s = sub.add_parser("mksd", help="make a raw SD card image: MBR + one FAT32 partition with FILEs",
                        description="make a raw SD card image: MBR + one FAT32 partition holding FILEs "
                                    "(directories with their trees) at its root, long names kept")
@@ -149,6 +158,9 @@ def _write_screenshot(board, path: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "replay":
+            from .session_cli import replay_main
+            return replay_main(args)
         if args.command == "mksd":
             return _mksd(args)
         if args.command == "boot":
@@ -217,6 +229,11 @@ def _run(args) -> int:
         except (ImageError, ValueError) as e:
             raise UsageError(f"--symbols {spec!r}: {e}" if "--symbols" not in str(e) else str(e)) from None
     dbg = _debugger(board, args)
+    from .session_cli import start_recording
+    try:
+        rec = start_recording(board, args, path)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     if args.regime not in REGIMES:
         raise UsageError(f"--regime {args.regime!r}: choose one of {', '.join(REGIMES)}")
     try:
@@ -242,7 +259,10 @@ def _run(args) -> int:
             data = codecs.decode(args.input, "unicode_escape").encode("latin-1")
         except (UnicodeError, ValueError) as e:
             raise UsageError(f"--input: {e}") from None
-        board.devices[UART_DEVICES[args.uart]].receive(data)
+        if rec is not None:
+            rec.note_uart(args.uart, data)  # at instruction 0: the time a replay gives it too
+        else:
+            board.devices[UART_DEVICES[args.uart]].receive(data)
     stop = None
     if args.until_uart:
         target = args.until_uart
@@ -251,7 +271,13 @@ def _run(args) -> int:
         def stop() -> str | None:
             tail = "".join(text[-window:])
             return f"UART printed {target!r}" if target in tail else None
-    reason = dbg.run(max_insns=args.max_insns, stop=stop) if dbg else board.run(max_insns=args.max_insns, stop=stop)
+    if rec is not None:
+        try:
+            reason = rec.run(max_insns=args.max_insns, stop=stop, run=dbg.run if dbg else None)
+        finally:
+            rec.close()
+    else:
+        reason = dbg.run(max_insns=args.max_insns, stop=stop) if dbg else board.run(max_insns=args.max_insns, stop=stop)
     stopped = reason.core is not None and reason.kind not in ("max_insns", "halted", "idle")
     if walks or args.state or stopped:
         if text and text[-1] != "\n":

@@ -1,0 +1,66 @@
+"""``vizor run --record FILE`` and ``vizor replay FILE [--verify]`` (see cli.py).
+
+A bad or hostile session file is one line on stderr and exit status 2, with
+nothing run; ``--verify`` exits 0 when the replay is identical and 1 with the
+first divergence named.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_OK, EXIT_GUEST, EXIT_USAGE = 0, 1, 2
+
+
+def start_recording(board, args, path: str):
+    """A Recorder on a freshly loaded board for ``--record`` (None without it)."""
+    from .machine.session import Recorder
+    if not getattr(args, "record", None):
+        return None
+    if getattr(args, "sd", None):
+        raise ValueError("--record cannot embed an SD card image yet (drop --sd)")
+    if getattr(args, "rng_seed", None) is not None:
+        raise ValueError("--record does not carry --rng-seed yet (drop it)")
+    try:
+        with open(path, "rb") as f:
+            image = f.read()
+        return Recorder(board, args.record, image, image_name=path.rsplit("/", 1)[-1], boot_el=args.boot_el)
+    except OSError as e:
+        raise ValueError(f"--record {args.record}: {e.strerror}") from None
+
+
+def replay_main(args) -> int:
+    from .machine.replay import Replay
+    from .machine.session import SessionError, load_session
+    from .summary import summary
+    try:
+        session = load_session(args.file)
+        replay = Replay(session)
+    except SessionError as e:
+        print(f"vizor: {args.file}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.verify:
+        try:
+            bad = replay.verify()
+        except SessionError as e:
+            print(f"vizor: {args.file}: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        if bad is not None:
+            print(f"vizor: {args.file}: {bad}", file=sys.stderr)
+            return EXIT_GUEST
+        if not args.quiet:
+            print(f"vizor: {args.file}: identical: {len(session.checkpoints)} checkpoints, "
+                  f"{len(session.inputs)} inputs, {replay.board.instructions} instructions, "
+                  f"{replay.uart.count} UART bytes", file=sys.stderr)
+        return EXIT_OK
+    out = sys.stdout
+    replay.board.uart_listeners.append(lambda _u, b: out.write(chr(b)))
+    try:
+        reason = replay.run()
+    except SessionError as e:
+        print(f"vizor: {args.file}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    out.flush()
+    if not args.quiet:
+        print(summary(replay.board, reason), file=sys.stderr)
+    return EXIT_GUEST if reason.kind == "halted" else EXIT_OK
