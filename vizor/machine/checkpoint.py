@@ -33,6 +33,7 @@ import ctypes
 import dataclasses
 import hashlib
 import heapq
+import typing
 import zlib
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -173,10 +174,24 @@ def from_plain(value):
 
 
 def _state_of(cls, plain: dict):
+    """Rebuild a state dataclass (nested state dataclasses too) from ``to_plain`` data."""
     fields = {f.name for f in dataclasses.fields(cls)}
     if not isinstance(plain, dict) or set(plain) != fields:
         raise CheckpointError(f"saved {cls.__name__} has fields {sorted(plain) if isinstance(plain, dict) else plain!r}")
-    return cls(**{k: from_plain(v) for k, v in plain.items()})
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:
+        hints = {}
+    out = {}
+    for k, v in plain.items():
+        hint = hints.get(k)
+        inner = [t for t in typing.get_args(hint) if dataclasses.is_dataclass(t)] if hint is not None else []
+        kind = hint if dataclasses.is_dataclass(hint) else (inner[0] if inner else None)
+        if kind is not None and isinstance(v, dict) and "$b" not in v and "$d" not in v:
+            out[k] = _state_of(kind, v)
+        else:
+            out[k] = from_plain(v)
+    return cls(**out)
 
 
 # --- what belongs to the board ----------------------------------------------------------------
