@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
+from rich.console import Console, Group
 from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 from ..machine.loader import Symbols
 
@@ -17,13 +22,18 @@ class BadInput(ValueError):
     """Input the UI refuses; the message is shown to the user as it is."""
 
 
-class SnapshotPane(Static):
+class SnapshotPane(Widget):
     """A pane that renders ``snapshot`` (a frozen BoardState) when it is on screen.
 
-    Subclasses implement ``render_snapshot(snapshot) -> renderable``.  A pane
-    hidden in an inactive tab skips the work and renders when it is shown.
+    Subclasses implement ``render_snapshot(snapshot)`` returning a ``Group`` of
+    ``Text`` lines (``TextGrid`` lays out tables as such lines).  The pane keeps
+    one Strip per line and, on a new snapshot, converts and repaints only the
+    lines that changed: with the board running this is what keeps the UI
+    thread (and so its hold on the GIL) short.  A pane hidden in an inactive
+    tab skips the work and renders when it is shown.
     """
 
+    DEFAULT_CSS = "SnapshotPane { height: auto; }"
     snapshot = reactive(None, always_update=True, layout=False, repaint=False)
     selected = reactive(0, init=False)
 
@@ -32,9 +42,10 @@ class SnapshotPane(Static):
         self.symbols = symbols or Symbols()
         self._stale = False
         self._key = None
-        self._rendered = False
-        self._shape = None
-
+        self._texts: list = []
+        self._strips: list[Strip] = []
+        self.content = Group()         # what the pane shows now (a Group of Text lines)
+        self._style = None
 
     def watch_snapshot(self, _snapshot) -> None:
         self._refresh_view()
@@ -66,15 +77,49 @@ class SnapshotPane(Static):
         if key is not None and key == self._key:
             return                     # what this pane shows did not change: skip the render
         self._key = key
-        shape = self.shape_key(self.snapshot)
-        relayout = not self._rendered or shape is None or shape != self._shape
-        self._rendered, self._shape = True, shape
-        self.update(self.render_snapshot(self.snapshot), layout=relayout)
+        self.show_lines(self.render_snapshot(self.snapshot))
 
-    def shape_key(self, snapshot):
-        """What the pane's height depends on (None: unknown); while it stays equal,
-        updates skip Textual's layout pass, which is what costs most while running."""
-        return None
+    def show_lines(self, content) -> None:
+        """Show ``content`` (a Group of Text, a Text or a str), repainting changed lines only."""
+        self.content = content
+        texts = list(_flat(content))
+        old_texts, old = self._texts, self._strips
+        console = self.app.console if self.is_attached else _CONSOLE
+        strips, dirty = [], []
+        for y, t in enumerate(texts):
+            if y < len(old_texts) and old_texts[y] == t:
+                strips.append(old[y])
+            else:
+                strips.append(Strip(list(t.render(console)), t.cell_len))
+                dirty.append(y)
+        self._texts, self._strips = texts, strips
+        if not self.is_attached:
+            return
+        if len(texts) != len(old_texts):
+            height = self.styles.height
+            self.refresh(layout=height is None or height.is_auto)
+        elif dirty:
+            width = self.size.width
+            self.refresh(*(Region(0, y, width, 1) for y in dirty))
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return len(self._strips)
+
+    def get_content_width(self, container, viewport) -> int:
+        return max((s.cell_length for s in self._strips), default=0)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style = None
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        style = self._style
+        if style is None:
+            style = self._style = self.rich_style   # walks every ancestor: once, not per line
+        if y >= len(self._strips):
+            return Strip.blank(width, style)
+        return self._strips[y].crop_extend(0, width, style).apply_style(style)
 
     def view_key(self, snapshot):
         """What the pane's view depends on (None: always render); equal keys skip a render."""
@@ -82,6 +127,75 @@ class SnapshotPane(Static):
 
     def render_snapshot(self, snapshot):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+_CONSOLE = Console(width=200, file=io.StringIO())
+
+
+def _flat(content):
+    if isinstance(content, str):
+        yield from Text(content).split("\n")
+    elif isinstance(content, Text):
+        yield from content.split("\n") if "\n" in content.plain else (content,)
+    elif isinstance(content, Group):
+        for r in content.renderables:
+            yield from _flat(r)
+    elif isinstance(content, TextGrid):
+        yield from content.lines()
+    else:
+        raise TypeError(f"a pane shows Text lines, not {type(content).__name__}")
+
+
+class TextGrid:
+    """A table laid out as Text lines: columns as wide as their widest cell, one
+    space apart (rich's Table costs ~10x more to render, which matters 10 times a
+    second).  ``add_column``/``add_row``/``caption`` as in ``rich.table.Table``."""
+
+    def __init__(self, title: str = "", *, header: bool = True, padding: int = 1,
+                 title_style: str = "bold", header_style: str = "bold") -> None:
+        self.title, self.show_header, self.pad = title, header, padding
+        self.title_style, self.header_style = title_style, header_style
+        self.columns: list[tuple[str, str]] = []
+        self.rows: list[tuple[Text, ...]] = []
+        self.caption = ""
+
+    def add_column(self, name: str = "", *, style: str = "", **_ignored) -> None:
+        self.columns.append((name, style))
+
+    def add_row(self, *cells) -> None:
+        out = []
+        for i, c in enumerate(cells):
+            if not isinstance(c, Text):
+                c = Text(str(c), style=self.columns[i][1] if i < len(self.columns) else "")
+            out.append(c)
+        self.rows.append(tuple(out))
+
+    def lines(self) -> list[Text]:
+        rows = list(self.rows)
+        if self.show_header and any(n for n, _ in self.columns):
+            rows.insert(0, tuple(Text(n, style=self.header_style) for n, _ in self.columns))
+        widths = [0] * max((len(r) for r in rows), default=0)
+        for r in rows:
+            for i, c in enumerate(r):
+                widths[i] = max(widths[i], c.cell_len)
+        gap = " " * self.pad
+        out = [Text(self.title, style=self.title_style)] if self.title else []
+        for r in rows:
+            t = Text(no_wrap=True)
+            for i, c in enumerate(r):
+                if i:
+                    t.append(gap)
+                t.append_text(c)
+                if i < len(r) - 1:
+                    t.append(" " * (widths[i] - c.cell_len))
+            t.rstrip()
+            out.append(t)
+        if self.caption:
+            out.append(Text(self.caption, style="dim"))
+        return out
+
+    def __rich__(self):
+        return Group(*self.lines())
 
 
 def sym(symbols: Symbols, addr: int) -> str:

@@ -57,6 +57,7 @@ class ConsolePane(Vertical):
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self._shown_total = 0
+        self._status_text = ""
 
     def compose(self):
         yield Static("", id="console-status")
@@ -83,6 +84,8 @@ class ConsolePane(Vertical):
             self._shown_total = u.total
         other = [x for x in snap.uarts if x.name != self.uart]
         focus = "typing goes to the guest (Esc: back)" if log.has_focus else "c: type into the guest"
-        self.query_one("#console-status", Static).update(
-            f"{self.uart}: {u.total} bytes out, {u.rx_waiting} typed and unread  |  "
-            + "  ".join(f"{x.name}: {x.total} bytes" for x in other) + f"  |  u: switch UART  {focus}", layout=False)
+        text = (f"{self.uart}: {u.total} bytes out, {u.rx_waiting} typed and unread  |  "
+            + "  ".join(f"{x.name}: {x.total} bytes" for x in other) + f"  |  u: switch UART  {focus}")
+        if text != self._status_text:
+            self._status_text = text
+            self.query_one("#console-status", Static).update(text, layout=False)

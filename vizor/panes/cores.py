@@ -32,10 +32,6 @@ def nzcv_text(pstate: int) -> str:
 
 class CoresPane(SnapshotPane):
     DEFAULT_CSS = "CoresPane { height: auto; }"
-    def shape_key(self, snap):
-        # 20 lines for the selected core and one for each other; a fault adds one
-        return snap.cores[self.selected].fault is not None
-
     def __init__(self, *a, **kw) -> None:
         super().__init__(*a, **kw)
         self._baseline = None

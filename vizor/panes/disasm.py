@@ -28,9 +28,6 @@ def disassemble(addr: int, word: int | None) -> str:
 
 
 class DisassemblyPane(SnapshotPane):
-    def shape_key(self, snap):
-        return self.size.height
-
     def view_key(self, snap):
         c = snap.cores[self.selected]
         return (c.index, c.pc, c.code, snap.breakpoints, snap.stop_serial, id(self.code))

@@ -3,11 +3,10 @@ ESR in words.  A change of the VMID between a core's exceptions is shown as a VM
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 
 from ..machine import decode as D
-from .common import SnapshotPane, sym
+from .common import SnapshotPane, TextGrid, sym
 
 CPU_HZ = 1_200_000_000
 
@@ -21,14 +20,11 @@ def event_text(e) -> str:
 class EventsPane(SnapshotPane):
     MAX_ROWS = 60
 
-    def shape_key(self, snap):
-        return min(len(snap.events), self.MAX_ROWS)
-
     def view_key(self, snap):
         return (len(snap.events), snap.events[-1] if snap.events else None)
 
     def render_snapshot(self, snap):
-        t = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False, expand=True)
+        t = TextGrid()
         for col, kw in (("time", {"no_wrap": True}), ("core", {"no_wrap": True}),
                         ("VMID", {"no_wrap": True}), ("EL", {"no_wrap": True}),
                         ("what", {"overflow": "fold", "ratio": 1}), ("ELR", {"no_wrap": True})):

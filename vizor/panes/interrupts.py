@@ -5,11 +5,10 @@ core's generic timers.  Bits that changed since the previous refresh are highlig
 from __future__ import annotations
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from ..machine import decode as D
-from .common import CHANGED, SnapshotPane
+from .common import CHANGED, SnapshotPane, TextGrid
 
 _TIMERS = (("CNTP", "EL0"), ("CNTV", "EL0"), ("CNTHP", "EL2"), ("CNTPS", "EL1"))
 
@@ -27,9 +26,6 @@ class InterruptsPane(SnapshotPane):
         super().__init__(*a, **kw)
         self._prev = None
 
-    def shape_key(self, snap):
-        return 0
-
     def view_key(self, snap):
         return (snap.interrupts, tuple(tuple(c.timers.values()) for c in snap.cores))
 
@@ -42,8 +38,7 @@ class InterruptsPane(SnapshotPane):
             return Text(text, style=CHANGED if p is not None and now != before else "")
 
         local = i.arm_local
-        t = Table(title="ARM-local (0x40000000)", title_justify="left", title_style="bold",
-                  box=None, padding=(0, 1), header_style="bold", show_edge=False)
+        t = TextGrid("ARM-local (0x40000000)")
         for col in ("core", "IRQ source", "FIQ source", "timer ctl", "mbox ctl", "mailbox 0-3"):
             t.add_column(col, no_wrap=True)
         pl = p.arm_local if p is not None else None
@@ -68,8 +63,7 @@ class InterruptsPane(SnapshotPane):
                        style="dim")
         ic = i.controller
         pc = p.controller if p is not None else None
-        g = Table(title="BCM2835 interrupt controller (0x3F00B200)", title_justify="left",
-                  title_style="bold", box=None, padding=(0, 1), header_style="bold", show_edge=False)
+        g = TextGrid("BCM2835 interrupt controller (0x3F00B200)")
         g.add_column("register", no_wrap=True)
         g.add_column("value", no_wrap=True)
         g.add_column("set bits", overflow="fold")
@@ -86,8 +80,7 @@ class InterruptsPane(SnapshotPane):
         g.add_row("basic enable", cell(f"{ic.basic_enable:02x}", ic.basic_enable, pc and pc.basic_enable), "")
         g.add_row("FIQ control", cell(f"{ic.fiq_control:02x}", ic.fiq_control, pc and pc.fiq_control),
                   f"source {ic.fiq_control & 0x7F}" if ic.fiq_control & 0x80 else "FIQ off")
-        tm = Table(title="generic timers (CTL, TVAL)", title_justify="left", title_style="bold",
-                   box=None, padding=(0, 1), header_style="bold", show_edge=False)
+        tm = TextGrid("generic timers (CTL, TVAL)")
         tm.add_column("core", no_wrap=True)
         for name, _ in _TIMERS:
             tm.add_column(name, no_wrap=True)

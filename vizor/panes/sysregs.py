@@ -4,11 +4,10 @@ large), TCR, VBAR, ELR/SPSR/ESR/FAR per EL with ESR in words, MPIDR/VMPIDR."""
 from __future__ import annotations
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from ..machine import decode as D
-from .common import SnapshotPane, sym
+from .common import SnapshotPane, TextGrid, sym
 
 
 def _flags(value: int, layout) -> str:
@@ -23,10 +22,6 @@ def sctlr_words(value: int, el: int) -> str:
 
 
 class SysregsPane(SnapshotPane):
-    def shape_key(self, snap):
-        c = snap.cores[self.selected]
-        return (c.index, c.el, c.vmid is None)
-
     def view_key(self, snap):
         c = snap.cores[self.selected]
         last = next((e for e in reversed(snap.events) if e.core == c.index), None)
@@ -36,7 +31,7 @@ class SysregsPane(SnapshotPane):
         c = snap.cores[self.selected]
         r = c.sysregs
         el = c.el
-        rows = Table.grid(padding=(0, 1))
+        rows = TextGrid(header=False)
         rows.add_column(style="bold", no_wrap=True)
         rows.add_column(no_wrap=True)
         rows.add_column(overflow="fold")
@@ -72,9 +67,9 @@ class SysregsPane(SnapshotPane):
             t.append("stage 2 off (HCR_EL2.VM=0)")
         return t
 
-    def _per_el(self, c, snap) -> Table:
+    def _per_el(self, c, snap) -> TextGrid:
         last = next((e for e in reversed(snap.events) if e.core == c.index), None)
-        t = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
+        t = TextGrid()
         t.add_column("EL", no_wrap=True)
         t.add_column("ELR", no_wrap=True)
         t.add_column("SPSR", no_wrap=True)
