@@ -24,6 +24,7 @@ from .panes.console import UARTS, ConsoleLog, ConsolePane, ConsoleTyped
 from .panes.cores import CoresPane, el_text
 from .panes.disasm import DisassemblyPane
 from .panes.events import EventsPane
+from .panes.framebuffer import FramebufferPane
 from .panes.help import HelpScreen
 from .panes.interrupts import InterruptsPane
 from .panes.sysregs import SysregsPane
@@ -98,6 +99,8 @@ class VizorApp(App):
                     with TabPane("Events", id="tab-events"):
                         with VerticalScroll():
                             yield EventsPane(self.symbols, id="events")
+                    with TabPane("Framebuffer", id="tab-fb"):
+                        yield FramebufferPane(id="fb")
         yield Input(id="prompt")
         yield Static("", id="message")
         yield Footer()
@@ -114,30 +117,7 @@ class VizorApp(App):
         self.query_one("#console").border_title = "Console"
         self.query_one("#disasm").border_title = "Disassembly"
         self.query_one("#prompt").display = False
-        # looked up once: a CSS query per snapshot costs more than rendering one
-        self._panes = [self.query_one(f"#{n}") for n in ("cores", "disasm", "sysregs", "irq", "events")]
-        self._console = self.query_one(ConsolePane)
-        self._status_bar = self.query_one("#status", Static)
-        self._status_text = ""
-        screen = self.screen
-        for name in ("_compositor_refresh", "_refresh_layout"):
-            setattr(screen, name, self._in_one_burst(getattr(screen, name)))
         self.serve_machine()
-
-    # A render (~10 ms) interrupted every 0.1 ms hands the GIL back and forth a
-    # hundred times, and on a loaded host each hand-over can wait for a CPU:
-    # the UI renders in one burst (the machine thread waits once), then the
-    # short interval is back for the machine's callbacks.
-    BURST_INTERVAL = 0.02
-
-    def _in_one_burst(self, fn):
-        def burst(*a, **kw):
-            sys.setswitchinterval(self.BURST_INTERVAL)
-            try:
-                return fn(*a, **kw)
-            finally:
-                sys.setswitchinterval(self.SWITCH_INTERVAL)
-        return burst
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="machine")
     def serve_machine(self) -> None:
@@ -150,18 +130,12 @@ class VizorApp(App):
     # --- messages from the machine -------------------------------------------------------
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        sys.setswitchinterval(self.BURST_INTERVAL)
-        try:
-            self._show_snapshot(message.snapshot)
-        finally:
-            sys.setswitchinterval(self.SWITCH_INTERVAL)
-
-    def _show_snapshot(self, snap) -> None:
+        snap = message.snapshot
         new_stop = self.snapshot is None or snap.stop_serial != self.snapshot.stop_serial
         self.snapshot = snap
-        for pane in self._panes:
+        for pane in self.query("#cores, #sysregs, #irq, #events, #disasm, #fb"):
             pane.snapshot = snap
-        self._console.snapshot = snap
+        self.query_one(ConsolePane).snapshot = snap
         self._status(snap)
         if new_stop and not snap.running and self._walk_text is not None:
             self._request_walk(self._walk_text, quiet=True)
@@ -183,11 +157,9 @@ class VizorApp(App):
         c = snap.cores[self.selected]
         state = "[b green]RUNNING[/]" if snap.running else f"[b yellow]PAUSED[/] ({snap.reason})"
         vm = f"VMID {c.vmid}" if c.vmid is not None else "no guest"
-        text = (f"{state}  {snap.instructions:,} insns  t={snap.cycles / CPU_HZ * 1e3:,.3f} ms  │ "
-                f"core {c.index}: {el_text(c.pstate)} {c.state}, {vm}  │ {self.image}")
-        if text != self._status_text:
-            self._status_text = text
-            self._status_bar.update(text, layout=False)
+        self.query_one("#status", Static).update(
+            f"{state}  {snap.instructions:,} insns  t={snap.cycles / CPU_HZ * 1e3:,.3f} ms  │ "
+            f"core {c.index}: {el_text(c.pstate)} {c.state}, {vm}  │ {self.image}", layout=False)
 
     def say(self, text: str, *, error: bool = False) -> None:
         msg = self.query_one("#message", Static)

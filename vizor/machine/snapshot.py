@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 from . import exceptions as X
+import zlib
+
 from .devices.arm_local import ArmLocalState
+from .devices.framebuffer import FramebufferConfig, sample
 from .devices.generic_timer import GenericTimerState
 from .devices.interrupt_controller import InterruptControllerState
 from .devices.system_timer import SystemTimerState
@@ -42,6 +45,7 @@ TIMER_NAMES = (
 CODE_BEFORE, CODE_AFTER = 12, 20   # instruction words around the PC in each CoreState
 EVENTS_KEPT = 200                  # exceptions in a BoardState, newest last
 UART_KEPT = 32 * 1024              # bytes of each UART's output kept in a BoardState
+FB_SAMPLE = (200, 150)             # at most this many framebuffer pixels in a BoardState
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,17 @@ class UartState:
 
 
 @dataclass(frozen=True)
+class FramebufferState:
+    """What the framebuffer shows, scaled down to at most FB_SAMPLE pixels."""
+
+    config: FramebufferConfig      # geometry, depth, pixel order, base (the real size)
+    width: int                     # the sampled picture
+    height: int
+    rgb: bytes                     # width * height * 3 bytes, rows top to bottom
+    crc: int                       # CRC-32 of the visible buffer bytes (changes with the picture)
+
+
+@dataclass(frozen=True)
 class BreakpointState:
     id: int
     address: int
@@ -127,6 +142,7 @@ class BoardState:
     events: tuple[X.ExceptionRecord, ...]
     breakpoints: tuple[BreakpointState, ...] = ()
     image: str = ""
+    framebuffer: Optional[FramebufferState] = None   # None: no buffer allocated
 
     def uart(self, name: str) -> UartState:
         for u in self.uarts:
@@ -196,6 +212,24 @@ def interrupts_state(board) -> InterruptsState:
         system_timer=st.state(), system_timer_count=board.clock.micros() & 0xFFFFFFFFFFFFFFFF)
 
 
+_FB_CACHE: dict[int, FramebufferState] = {}
+
+
+def framebuffer_state(board) -> Optional[FramebufferState]:
+    """The framebuffer picture, sampled again only when its bytes or its configuration changed."""
+    c = board.devices["videocore_mailbox"].framebuffer.state()
+    if not c.allocated:
+        _FB_CACHE.pop(id(board), None)
+        return None
+    crc = zlib.crc32(board.read_ram(c.base, c.size))
+    old = _FB_CACHE.get(id(board))
+    if old is not None and old.config == c and old.crc == crc:
+        return old
+    w, h, rgb = sample(c, board.read_ram, *FB_SAMPLE)
+    _FB_CACHE[id(board)] = fb = FramebufferState(c, w, h, rgb, crc)
+    return fb
+
+
 def recent_events(board, n: int = EVENTS_KEPT) -> tuple[X.ExceptionRecord, ...]:
     recs = [r for c in board.cores for r in c.exceptions]
     recs.sort(key=lambda r: (r.cycles, r.core))
@@ -220,7 +254,8 @@ def board_state(board, *, serial: int = 0, stop_serial: int = 0, running: bool =
         serial=serial, stop_serial=stop_serial, running=running, reason=reason,
         instructions=board.instructions, cycles=board.clock.cycles,
         cores=tuple(core_state(c) for c in board.cores), interrupts=interrupts_state(board),
-        uarts=tuple(uarts), events=recent_events(board), breakpoints=bps, image=image)
+        uarts=tuple(uarts), events=recent_events(board), breakpoints=bps, image=image,
+        framebuffer=framebuffer_state(board))
 
 
 def walk_state(core, va: int, regime: str = "auto") -> WalkState:

@@ -51,7 +51,7 @@ PIXEL_BGR, PIXEL_RGB = 0, 1
 
 
 @dataclass(frozen=True)
-class FramebufferState:
+class FramebufferConfig:
     """The framebuffer's configuration (also what the snapshot carries)."""
 
     width: int = 640
@@ -89,12 +89,12 @@ class Framebuffer:
         self.reset()
 
     def reset(self) -> None:
-        self.config = FramebufferState()
+        self.config = FramebufferConfig()
 
-    def state(self) -> FramebufferState:
+    def state(self) -> FramebufferConfig:
         return self.config
 
-    def restore(self, state: FramebufferState) -> None:
+    def restore(self, state: FramebufferConfig) -> None:
         self.config = state
 
     # --------------------------------------------------------------- tags
@@ -146,7 +146,7 @@ class Framebuffer:
         return None
 
     @staticmethod
-    def _valid(c: FramebufferState) -> bool:
+    def _valid(c: FramebufferConfig) -> bool:
         return (c.depth in DEPTHS and c.pixel_order in (0, 1) and 0 < c.width <= 4096
                 and 0 < c.height <= 4096 and 0 < c.virtual_width <= 4096
                 and 0 < c.virtual_height <= 4096 and c.x_offset < c.virtual_width
@@ -165,7 +165,30 @@ class Framebuffer:
         return render(self.config, read_ram)
 
 
-def render(c: FramebufferState, read_ram: Callable[[int, int], bytes]) -> tuple[int, int, bytes] | None:
+def sample(c: FramebufferConfig, read_ram: Callable[[int, int], bytes], max_w: int,
+           max_h: int) -> tuple[int, int, bytes] | None:
+    """The visible picture scaled down (nearest pixel) to fit max_w x max_h,
+    as (width, height, RGB bytes); None when no buffer is allocated."""
+    if not c.allocated:
+        return None
+    w = min(c.width, c.virtual_width - c.x_offset)
+    h = min(c.height, c.virtual_height - c.y_offset)
+    if w <= max_w and h <= max_h:
+        return render(c, read_ram)
+    scale = max(w / max_w, h / max_h)
+    sw, sh = max(int(w / scale), 1), max(int(h / scale), 1)
+    xs = [int(i * scale) for i in range(sw)]
+    bpp = c.depth // 8
+    out = bytearray()
+    for j in range(sh):
+        row = read_ram(c.base + (c.y_offset + int(j * scale)) * c.pitch + c.x_offset * bpp, w * bpp)
+        picked = b"".join(row[x * bpp:(x + 1) * bpp] for x in xs)
+        one = replace(c, width=sw, height=1, virtual_width=sw, virtual_height=1, x_offset=0, y_offset=0)
+        out += render(one, lambda pa, n: picked[:n])[2]
+    return sw, sh, bytes(out)
+
+
+def render(c: FramebufferConfig, read_ram: Callable[[int, int], bytes]) -> tuple[int, int, bytes] | None:
     if not c.allocated:
         return None
     w = min(c.width, c.virtual_width - c.x_offset)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from vizor.machine.devices.base import IrqLine, UnmodelledAccess
-from vizor.machine.devices.framebuffer import Framebuffer, FramebufferState
+from vizor.machine.devices.framebuffer import Framebuffer, FramebufferConfig
 
 MBOX0_READ = 0x00
 MBOX0_PEEK = 0x10
@@ -108,7 +108,7 @@ class VideoCoreMailboxState:
     config: int
     clock_rates: tuple[tuple[int, int], ...]
     power: tuple[int, ...]
-    framebuffer: FramebufferState = FramebufferState()
+    framebuffer: FramebufferConfig = FramebufferConfig()
 
 
 class VideoCoreMailbox:
