@@ -306,7 +306,7 @@ class VizorApp(App):
 
 def main(args) -> int:
     """``vizor boot [IMAGE] [--boot-el 2|3] [--run]``; returns the exit status."""
-    from .cli import UsageError, bundled_image
+    from .cli import UsageError, board_options, bundled_image
     from .machine.board import Board
     from .machine.loader import ImageError, load_image
 
@@ -323,6 +323,7 @@ def main(args) -> int:
         board.load(image, args.boot_el)
     except ValueError as e:
         raise UsageError(f"{path}: {e}") from None
+    board_options(board, args)  # --sd, --sd-writable, --rng-seed
     runner = R.Runner(board, lambda _obj: None, image=path)
     VizorApp(runner, board.symbols, start_running=getattr(args, "run", False), image=path).run()
     return 0
