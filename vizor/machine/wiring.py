@@ -5,6 +5,9 @@ devices (which only know register offsets and their own lines):
 
     generic timers (per core) -> ArmLocal timer inputs -> core IRQ/FIQ
     GPU peripherals -> InterruptController -> ArmLocal GPU routing -> one core
+
+The EMMC slot starts empty; ``insert_sd`` puts a card (an image file) in it.
+The power manager's watchdog calls back into the board (``watchdog_reset``).
 """
 
 from __future__ import annotations

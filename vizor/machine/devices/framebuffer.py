@@ -179,13 +179,26 @@ def sample(c: FramebufferConfig, read_ram: Callable[[int, int], bytes], max_w: i
     sw, sh = max(int(w / scale), 1), max(int(h / scale), 1)
     xs = [int(i * scale) for i in range(sw)]
     bpp = c.depth // 8
-    out = bytearray()
+    rows = []
     for j in range(sh):
         row = read_ram(c.base + (c.y_offset + int(j * scale)) * c.pitch + c.x_offset * bpp, w * bpp)
-        picked = b"".join(row[x * bpp:(x + 1) * bpp] for x in xs)
-        one = replace(c, width=sw, height=1, virtual_width=sw, virtual_height=1, x_offset=0, y_offset=0)
-        out += render(one, lambda pa, n: picked[:n])[2]
-    return sw, sh, bytes(out)
+        rows.append(b"".join(row[x * bpp:(x + 1) * bpp] for x in xs))
+    picked = b"".join(rows)
+    small = replace(c, width=sw, height=sh, virtual_width=sw, virtual_height=sh, x_offset=0,
+                    y_offset=0, base=1)
+    return render(small, lambda pa, n: picked[pa - 1:pa - 1 + n])
+
+
+_RGB565: list[bytes] = []
+
+
+def _rgb565() -> list[bytes]:
+    """RGB bytes for every 16-bit RGB565 value (built once)."""
+    if not _RGB565:
+        for v in range(0x10000):
+            r, g, b = v >> 11, (v >> 5) & 0x3F, v & 0x1F
+            _RGB565.append(bytes(((r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2))))
+    return _RGB565
 
 
 def render(c: FramebufferConfig, read_ram: Callable[[int, int], bytes]) -> tuple[int, int, bytes] | None:
@@ -203,11 +216,8 @@ def render(c: FramebufferConfig, read_ram: Callable[[int, int], bytes]) -> tuple
             px[1::3] = row[1::bpp]
             px[2::3] = row[2::bpp]
         elif c.depth == 16:
-            px = bytearray(w * 3)
-            for x in range(w):
-                v = row[2 * x] | row[2 * x + 1] << 8
-                r, g, b = v >> 11, (v >> 5) & 0x3F, v & 0x1F
-                px[3 * x:3 * x + 3] = bytes(((r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2)))
+            table = _rgb565()
+            px = bytearray(b"".join(table[v] for v in struct.unpack(f"<{w}H", row)))
         else:
             px = bytearray()
             for v in row:
