@@ -81,10 +81,13 @@ def make_sd_image(out: str, paths: list[str]) -> int:
     content = sum(os.path.getsize(h) + 4096 for h, _ in files if os.path.isfile(h))
     size = image_size(content)
     part_bytes = size - PART_START * SECTOR
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PyFilesystem2 imports pkg_resources
-        from pyfatfs.PyFat import PyFat
-        from pyfatfs.PyFatFS import PyFatFS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PyFilesystem2 imports pkg_resources
+            from pyfatfs.PyFat import PyFat
+            from pyfatfs.PyFatFS import PyFatFS
+    except ImportError as e:
+        raise MksdError(f"the FAT library pyfatfs cannot be imported ({e}): pip install pyfatfs") from None
     fd, tmp = tempfile.mkstemp(prefix="vizor-mksd-", suffix=".fat")
     try:
         os.ftruncate(fd, part_bytes)
