@@ -212,3 +212,18 @@ def test_qemu_departs_from_the_board_only_where_listed(name, sd_image, tmp_path)
     differing = {check_name(a) for a, b in zip(qemu.splitlines(), expected(name).splitlines()) if a != b}
     for d in differing:
         assert d is not None and any(d.startswith(c) for c in QEMU_DEVIATIONS.get(name, ())), d
+
+
+def test_vizor_run_with_sd_reads_the_file_from_the_card(sd_image):
+    r = vizor("run", image("sdcard.elf"), "--sd", sd_image, "--until-uart", "DONE", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert 'ok file_long_name "A long file name.txt" size=15 text="long name body\\n"' in r.stdout
+
+
+def test_a_power_cycle_keeps_the_cards_blocks_and_resets_its_protocol(sd_image):
+    _, _, board = run_kernel("sdcard.elf", sd_image)
+    card = board.devices["emmc"].card
+    assert card.state != 0
+    board.watchdog_reset(False)
+    assert card.state == 0 and sorted(card.image.overlay) == [100, 200, 201]
+    assert board.power_cycles == 1 and board.cores[0].pc == board._boot[0].entry
