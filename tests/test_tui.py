@@ -134,7 +134,7 @@ async def test_interrupts_pane_names_the_source_bits():
 
 @pytest.mark.parametrize("typed, message", [
     ("zzz", "neither a number nor a symbol"),
-    ("0x80000 vmid=9", "VMID 9 does not exist"),
+    ("0x80000 vmid=256", "VMID 256 is out of range"),
     ("0x80000 vmid=x", "VMID 'x' is not a number"),
     ("0x80000 el=7", "EL7 does not exist"),
     ("0x80000 core=9", "there is no core 9"),
@@ -144,7 +144,7 @@ async def test_bad_breakpoint_input_shows_a_message_and_sends_nothing(typed, mes
     app, fake = make_app([guest_board()])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("b")
+        await pilot.press("t")
         await pilot.press(*typed)
         await pilot.press("enter")
         await settle(pilot)
@@ -158,12 +158,14 @@ async def test_breakpoint_prompt_sends_a_toggle_with_its_filters():
     app, fake = make_app([guest_board()])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("b", *"guest_main+4 vmid=5 el=1", "enter")
-        await pilot.press("b", "enter")               # empty: the selected core's PC
+        await pilot.press("t", *"guest_main+4 vmid=5 el=1", "enter")
+        await pilot.press("t", "enter")               # empty: the selected core's PC
+        await pilot.press("t", *"guest_main @vmid=3", "enter")   # a VM that has not run yet
         await settle(pilot)
     assert fake.commands_of(R.ToggleBreakpoint) == [
-        R.ToggleBreakpoint(0x81004, vmid=5, el=1, check_core=0),
-        R.ToggleBreakpoint(0x81004, check_core=0)]
+        R.ToggleBreakpoint(0x81004, vmid=5, el=1, check_core=None),
+        R.ToggleBreakpoint(0x81004, check_core=0),
+        R.ToggleBreakpoint(0x81000, vmid=3, check_core=None)]
 
 
 @sync

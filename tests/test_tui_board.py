@@ -76,14 +76,14 @@ async def test_a_breakpoint_toggled_in_the_ui_is_hit_and_shown():
     main = board.symbols.by_name["main"]
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None)
-        await pilot.press("b", *"main", "enter")
+        await pilot.press("t", *"main", "enter")
         await wait_for(pilot, lambda: app.snapshot.breakpoints)
         await pilot.press("space")
         await wait_for(pilot, lambda: paused(app) and "breakpoint" in app.snapshot.reason)
         assert app.snapshot.cores[0].pc == main
         assert "<main>" in shown(app, "#cores")
         assert "●▶" in shown(app, "#disasm")
-        await pilot.press("b", *"main", "enter")           # the same again removes it
+        await pilot.press("t", *"main", "enter")           # the same again removes it
         await wait_for(pilot, lambda: not app.snapshot.breakpoints)
 
 
@@ -103,7 +103,7 @@ async def test_a_breakpoint_outside_ram_is_refused_with_a_message():
     app, board = real_app("exc_levels.elf")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None)
-        await pilot.press("b", *"0x50000000", "enter")
+        await pilot.press("t", *"0x50000000", "enter")
         await wait_for(pilot, lambda: "outside RAM" in shown(app, "#message"))
         assert app.query_one("#message").has_class("error")
         await pilot.pause(0.1)
@@ -149,3 +149,26 @@ def test_vizor_boot_without_a_terminal_says_so_and_exits_2():
                        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "needs a terminal" in r.stderr
+
+
+@sync
+async def test_a_vmid_breakpoint_set_at_reset_stops_in_that_vm_with_its_symbol():
+    board = Board()
+    board.load(load_image("images/hyp/hyp.elf"))
+    runner = R.Runner(board, lambda _o: None, image="hyp.elf")
+    app = VizorApp(runner, board.contexts, image="hyp.elf")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        await pilot.press("t", *"schedule @vmid=3", "enter")   # VMID 3 has not run yet
+        await wait_for(pilot, lambda: app.snapshot.breakpoints)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: paused(app) and "breakpoint" in app.snapshot.reason)
+        stopped = [c for c in app.snapshot.cores if c.pc == board.contexts.resolve("schedule", 3)]
+        assert stopped and stopped[0].vmid == 3
+        await pilot.pause(0.1)
+        banner = shown(app, "#stop")
+        assert "VMID 3" in banner and "EL1" in banner and "<schedule>" in banner
+        await pilot.press("k")
+        await pilot.pause(0.1)
+        assert "1 breakpoint yes 1 break 0xffff000000002ea4 vmid=3" in app.query_one("#stops").text()
+        await pilot.press("q")

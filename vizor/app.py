@@ -15,11 +15,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
+from rich.text import Text
 
 from . import runner as R
 from .machine.loader import Symbols
-from .messages import CodeReady, NoticePosted, SnapshotReady, WalkReady, message_for
-from .panes.common import BadInput, parse_address, parse_number
+from .messages import (CodeReady, NoticePosted, SnapshotReady, StopReported, StopsChanged, WalkReady,
+                       message_for)
+from .panes.breakpoints import BreakpointsPane, StopEdited
+from .panes.common import BadInput, parse_address, parse_number, sym, table_of
 from .panes.console import UARTS, ConsoleLog, ConsolePane, ConsoleTyped
 from .panes.cores import CoresPane, el_text
 from .panes.disasm import DisassemblyPane
@@ -27,6 +30,7 @@ from .panes.events import EventsPane
 from .panes.framebuffer import FramebufferPane
 from .panes.help import HelpScreen
 from .panes.interrupts import InterruptsPane
+from .panes.stopdialog import DialogContext, StopDialog
 from .panes.sysregs import SysregsPane
 from .panes.translation import REGIMES, TranslationPane, WalkRequested
 
@@ -42,11 +46,19 @@ class VizorApp(App):
     BINDINGS = [
         Binding("space", "run_pause", "Run/Pause"),
         Binding("s", "step", "Step"),
+        Binding("n", "step_more('over')", "Over"),
+        Binding("o", "step_more('out')", "Out"),
+        Binding("v", "step_more('vm')", "In VM"),
+        Binding("r", "prompt('vmid')", "Until VMID", show=False),
         Binding("1", "select(0)", "Core 1", show=False),
         Binding("2", "select(1)", "Core 2", show=False),
         Binding("3", "select(2)", "Core 3", show=False),
         Binding("4", "select(3)", "Core 4", show=False),
-        Binding("b", "prompt('break')", "Breakpoint"),
+        Binding("b", "dialog('break')", "Break"),
+        Binding("t", "prompt('break')", "Toggle bp", show=False),
+        Binding("p", "dialog('watch')", "Watch", show=False),
+        Binding("e", "dialog('catch')", "Event stop", show=False),
+        Binding("k", "stops", "Stops"),
         Binding("g", "prompt('goto')", "Go to"),
         Binding("w", "walk", "Walk"),
         Binding("c", "console", "Console"),
@@ -56,8 +68,17 @@ class VizorApp(App):
     ]
     HELP = (("space", "run / pause the board (pauses within 100 ms)"),
             ("s", "step one instruction on the selected core"),
+            ("n", "step over: one instruction, a BL/BLR runs to its return"),
+            ("o", "step out: run until the current function returns"),
+            ("v", "step in VM: the selected core's next instruction in the same VM "
+                  "(the hypervisor and other VMs run in between)"),
+            ("r", "run until a VMID is scheduled on a core (asks the VMID)"),
             ("1 2 3 4", "select core 0, 1, 2, 3 (cores, registers, disassembly follow it)"),
-            ("b", "toggle a breakpoint: ADDR [vmid=N] [el=N] [core=N]"),
+            ("b", "breakpoint dialog: address or symbol, VMID, EL, core, condition, ignore count"),
+            ("t", "toggle a breakpoint quickly: ADDR [@vmid=N] [@el=N] [@core=N] (empty: the PC)"),
+            ("p", "watchpoint dialog: PA or VA, read/write/access, length, VMID, EL, core"),
+            ("e", "event stop dialog: exception, vm-exit, vm-entry, sysreg REG, mmio"),
+            ("k", "the Breakpoints tab: every stop condition with hits; Enter enables/disables, d deletes"),
             ("g", "go to an address: disassembly and translation walk"),
             ("w", "the Translation tab: type a VA, Enter walks it"),
             ("c", "focus the console: keys go to the guest's UART; Esc comes back"),
@@ -77,10 +98,12 @@ class VizorApp(App):
         self._prompt_kind = ""
         self._walk_text: str | None = None
         self._walk_stop = -1
+        self._stop_text = ""
         runner.publish = lambda obj: self.post_message(message_for(obj))
 
     def compose(self) -> ComposeResult:
         yield Static("starting…", id="status")
+        yield Static("", id="stop")
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield CoresPane(self.symbols, id="cores")
@@ -99,6 +122,8 @@ class VizorApp(App):
                     with TabPane("Events", id="tab-events"):
                         with VerticalScroll():
                             yield EventsPane(self.symbols, id="events")
+                    with TabPane("Breakpoints", id="tab-stops"):
+                        yield BreakpointsPane(id="stops")
                     with TabPane("Framebuffer", id="tab-fb"):
                         yield FramebufferPane(id="fb")
         yield Input(id="prompt")
@@ -117,7 +142,30 @@ class VizorApp(App):
         self.query_one("#console").border_title = "Console"
         self.query_one("#disasm").border_title = "Disassembly"
         self.query_one("#prompt").display = False
+        # looked up once: a CSS query per snapshot costs more than rendering one
+        self._panes = [self.query_one(f"#{n}") for n in ("cores", "disasm", "sysregs", "irq", "events", "fb")]
+        self._console = self.query_one(ConsolePane)
+        self._status_bar = self.query_one("#status", Static)
+        self._status_text = ""
+        screen = self.screen
+        for name in ("_compositor_refresh", "_refresh_layout"):
+            setattr(screen, name, self._in_one_burst(getattr(screen, name)))
         self.serve_machine()
+
+    # A render (~10 ms) interrupted every 0.1 ms hands the GIL back and forth a
+    # hundred times, and on a loaded host each hand-over can wait for a CPU:
+    # the UI renders in one burst (the machine thread waits once), then the
+    # short interval is back for the machine's callbacks.
+    BURST_INTERVAL = 0.02
+
+    def _in_one_burst(self, fn):
+        def burst(*a, **kw):
+            sys.setswitchinterval(self.BURST_INTERVAL)
+            try:
+                return fn(*a, **kw)
+            finally:
+                sys.setswitchinterval(self.SWITCH_INTERVAL)
+        return burst
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="machine")
     def serve_machine(self) -> None:
@@ -130,15 +178,75 @@ class VizorApp(App):
     # --- messages from the machine -------------------------------------------------------
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        snap = message.snapshot
+        sys.setswitchinterval(self.BURST_INTERVAL)
+        try:
+            self._show_snapshot(message.snapshot)
+        finally:
+            sys.setswitchinterval(self.SWITCH_INTERVAL)
+
+    def _show_snapshot(self, snap) -> None:
         new_stop = self.snapshot is None or snap.stop_serial != self.snapshot.stop_serial
         self.snapshot = snap
-        for pane in self.query("#cores, #sysregs, #irq, #events, #disasm, #fb"):
+        for pane in self._panes:
             pane.snapshot = snap
-        self.query_one(ConsolePane).snapshot = snap
+        self._console.snapshot = snap
         self._status(snap)
+        if snap.running and self._stop_text != "▶ running (space pauses)":
+            self._stop_text = "▶ running (space pauses)"
+            bar = self.query_one("#stop", Static)
+            bar.set_class(False, "hit")
+            bar.update(self._stop_text)
         if new_stop and not snap.running and self._walk_text is not None:
             self._request_walk(self._walk_text, quiet=True)
+
+    def on_stops_changed(self, message: StopsChanged) -> None:
+        self.query_one(BreakpointsPane).show(message.stops)
+
+    def on_stop_reported(self, message: StopReported) -> None:
+        r = message.report
+        parts = ["■ STOPPED"]
+        if r.core is not None:
+            parts.append(f"core {r.core}")
+            parts.append("no VM" if r.vmid is None else f"VMID {r.vmid}")
+            if r.el is not None:
+                parts.append(f"EL{r.el}")
+            if r.pc is not None:
+                name = sym(table_of(self.symbols, r.vmid), r.pc)
+                parts.append(f"PC {r.pc:#x}" + (f" <{name}>" if name else ""))
+        parts.append(r.text)
+        self._stop_text = "  │  ".join(parts)
+        bar = self.query_one("#stop", Static)
+        bar.set_class(r.kind not in ("pause", "stop", "max_insns", "step"), "hit")
+        bar.update(Text(self._stop_text))
+
+    @on(StopEdited)
+    def _stop_edited(self, event: StopEdited) -> None:
+        if event.action == "delete":
+            self.runner.send(R.RemoveStop(event.id))
+        else:
+            self.runner.send(R.EnableStop(event.id, event.action == "enable"))
+
+    def action_dialog(self, kind: str) -> None:
+        snap = self.snapshot
+        ctx = DialogContext(self.symbols, snap.cores[self.selected].pc if snap is not None else None,
+                            self.selected)
+
+        def done(cmd) -> None:
+            if cmd is not None:
+                self.runner.send(cmd)
+        self.push_screen(StopDialog(kind, ctx), done)
+
+    def action_stops(self) -> None:
+        self.query_one(TabbedContent).active = "tab-stops"
+        self.query_one("#stops-table").focus()
+
+    def action_step_more(self, how: str) -> None:
+        snap = self.snapshot
+        if how == "vm" and snap is not None and snap.cores[self.selected].vmid is None:
+            self.say(f"core {self.selected} is not running a VM (step in VM needs EL1/EL0 with stage 2 on)",
+                     error=True)
+            return
+        self.runner.send(R.StepMore(self.selected, how))
 
     def on_walk_ready(self, message: WalkReady) -> None:
         self.query_one(TranslationPane).walk = message.walk
@@ -157,9 +265,11 @@ class VizorApp(App):
         c = snap.cores[self.selected]
         state = "[b green]RUNNING[/]" if snap.running else f"[b yellow]PAUSED[/] ({snap.reason})"
         vm = f"VMID {c.vmid}" if c.vmid is not None else "no guest"
-        self.query_one("#status", Static).update(
-            f"{state}  {snap.instructions:,} insns  t={snap.cycles / CPU_HZ * 1e3:,.3f} ms  │ "
-            f"core {c.index}: {el_text(c.pstate)} {c.state}, {vm}  │ {self.image}", layout=False)
+        text = (f"{state}  {snap.instructions:,} insns  t={snap.cycles / CPU_HZ * 1e3:,.3f} ms  │ "
+                f"core {c.index}: {el_text(c.pstate)} {c.state}, {vm}  │ {self.image}")
+        if text != self._status_text:
+            self._status_text = text
+            self._status_bar.update(text, layout=False)
 
     def say(self, text: str, *, error: bool = False) -> None:
         msg = self.query_one("#message", Static)
@@ -211,8 +321,10 @@ class VizorApp(App):
     def action_prompt(self, kind: str) -> None:
         self._prompt_kind = kind
         prompt = self.query_one("#prompt", Input)
-        prompt.placeholder = ("breakpoint: ADDR [vmid=N] [el=N] [core=N]  (empty: PC; Esc cancels)"
-                              if kind == "break" else "go to: ADDR (hex, symbol, symbol+off; Esc cancels)")
+        prompt.placeholder = {
+            "break": "toggle breakpoint: ADDR [@vmid=N] [@el=N] [@core=N]  (empty: PC; Esc cancels)",
+            "vmid": "run until VMID (0-255) is scheduled on a core  (Esc cancels)",
+        }.get(kind, "go to: ADDR (hex, symbol, symbol+off; Esc cancels)")
         prompt.value = ""
         prompt.display = True
         prompt.focus()
@@ -234,6 +346,11 @@ class VizorApp(App):
         try:
             if self._prompt_kind == "break":
                 self.runner.send(self._breakpoint_command(event.value))
+            elif self._prompt_kind == "vmid":
+                vmid = parse_number(event.value, "VMID")
+                if not 0 <= vmid <= 255:
+                    raise BadInput(f"VMID {vmid} is out of range (0-255)")
+                self.runner.send(R.RunUntilVMID(vmid))
             else:
                 addr = parse_address(event.value, self.symbols)
                 self.runner.send(R.ShowCode(self.selected, addr))
@@ -242,7 +359,7 @@ class VizorApp(App):
             self.say(str(e), error=True)
 
     def _breakpoint_command(self, text: str) -> R.ToggleBreakpoint:
-        words = text.split()
+        words = text.replace("@", " ").split()
         filters = {}
         addr_words = [w for w in words if "=" not in w]
         for w in words:
@@ -256,7 +373,7 @@ class VizorApp(App):
             raise BadInput(f"one address please, not {' '.join(addr_words)!r}")
         snap = self.snapshot
         if addr_words:
-            addr = parse_address(addr_words[0], self.symbols)
+            addr = parse_address(addr_words[0], self.symbols, filters.get("vmid"))
         elif snap is not None:
             addr = snap.cores[self.selected].pc
         else:
@@ -267,13 +384,15 @@ class VizorApp(App):
         if core is not None and core not in range(4):
             raise BadInput(f"there is no core {core} (cores 0-3)")
         if vmid is not None:
-            known = snap.known_vmids if snap is not None else ()
-            if vmid not in known:
-                raise BadInput(f"VMID {vmid} does not exist on this board (VMIDs seen: "
-                               f"{', '.join(map(str, known)) or 'none yet'})")
+            # any VMID the architecture allows: the VM need not have run yet (set
+            # `schedule @vmid=3` at reset, before the guests start)
+            if not 0 <= vmid <= 255:
+                raise BadInput(f"VMID {vmid} is out of range (0-255 with 8-bit VMIDs)")
             if el is not None and el >= 2:
                 raise BadInput(f"a VMID filter needs EL0 or EL1, not EL{el}")
-        return R.ToggleBreakpoint(addr, vmid=vmid, el=el, core=core, check_core=self.selected)
+        # a guest VA is checked against the selected core's tables only when no VMID names the context
+        return R.ToggleBreakpoint(addr, vmid=vmid, el=el, core=core,
+                                  check_core=self.selected if vmid is None else None)
 
     @on(WalkRequested)
     def _walk_requested(self, event: WalkRequested) -> None:
@@ -325,5 +444,6 @@ def main(args) -> int:
         raise UsageError(f"{path}: {e}") from None
     board_options(board, args)  # --sd, --sd-writable, --rng-seed
     runner = R.Runner(board, lambda _obj: None, image=path)
-    VizorApp(runner, board.symbols, start_running=getattr(args, "run", False), image=path).run()
+    symbols = getattr(board, "contexts", None) or board.symbols   # per-VM tables when the board has them
+    VizorApp(runner, symbols, start_running=getattr(args, "run", False), image=path).run()
     return 0

@@ -13,7 +13,6 @@ import sys
 from importlib import resources
 
 EXIT_OK, EXIT_GUEST, EXIT_USAGE = 0, 1, 2
-DEFAULT_IMAGE = "exc_levels.elf"
 UART_DEVICES = {"pl011": "pl011", "mini": "mini_uart"}
 
 
@@ -21,8 +20,9 @@ class UsageError(Exception):
     pass
 
 
-def bundled_image(name: str = DEFAULT_IMAGE) -> str:
-    return str(resources.files("vizor.images.tests").joinpath(name))
+def bundled_image() -> str:
+    """The image `vizor boot` and `vizor run` use when none is named: the demo hypervisor."""
+    return str(resources.files("vizor.images.hyp").joinpath("hyp.elf"))
 
 
 def _int(text: str) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from .machine.snapshot import BoardState, CodeState, WalkState
-from .runner import Notice
+from .runner import Notice, StopReport, StopsState
 
 
 @dataclass
@@ -41,6 +41,16 @@ class NoticePosted(Message):
 
 
 @dataclass
+class StopsChanged(Message):
+    stops: StopsState
+
+
+@dataclass
+class StopReported(Message):
+    report: StopReport
+
+
+@dataclass
 class CoreSelected(Message):
     core: int
 
@@ -52,6 +62,10 @@ def message_for(obj: object) -> Message:
         return WalkReady(obj)
     if isinstance(obj, CodeState):
         return CodeReady(obj)
+    if isinstance(obj, StopsState):
+        return StopsChanged(obj)
+    if isinstance(obj, StopReport):
+        return StopReported(obj)
     if isinstance(obj, Notice):
         return NoticePosted(obj.text, obj.error)
     raise TypeError(f"no message for {type(obj).__name__}")

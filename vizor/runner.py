@@ -22,9 +22,30 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
+from .commands import (  # noqa: F401 - the runner's vocabulary, used as R.Run etc.
+    Run,
+    Pause,
+    Step,
+    ToggleBreakpoint,
+    AddBreakpoint,
+    AddWatchpoint,
+    AddEventStop,
+    RemoveStop,
+    EnableStop,
+    StepMore,
+    RunUntilVMID,
+    UartInput,
+    WalkVA,
+    ShowCode,
+    Quit,
+    Notice,
+    StopCondition,
+    StopsState,
+    StopReport,
+)
 from .machine.snapshot import BoardState, board_state, code_state, walk_state
 
 try:
@@ -34,66 +55,6 @@ except ImportError:  # pragma: no cover - until the debugger lands everywhere
 
 RAM_TOP = 0x3F000000
 SNAPSHOT_INTERVAL = 0.095  # seconds of wall time between snapshots while running (>= 10 per second)
-
-
-# --- commands (UI -> runner) ----------------------------------------------------------
-
-@dataclass(frozen=True)
-class Run:
-    max_insns: Optional[int] = None   # stop after this many more instructions (all cores)
-
-
-@dataclass(frozen=True)
-class Pause:
-    pass
-
-
-@dataclass(frozen=True)
-class Step:
-    core: int
-
-
-@dataclass(frozen=True)
-class ToggleBreakpoint:
-    """Remove the breakpoint with these filters at ``address``, or add one."""
-
-    address: int
-    vmid: Optional[int] = None
-    el: Optional[int] = None
-    core: Optional[int] = None
-    check_core: int = 0       # the core whose translation must reach RAM at ``address``
-
-
-@dataclass(frozen=True)
-class UartInput:
-    uart: str                 # "pl011" | "mini"
-    data: bytes
-
-
-@dataclass(frozen=True)
-class WalkVA:
-    core: int
-    va: int
-    regime: str = "auto"
-
-
-@dataclass(frozen=True)
-class ShowCode:
-    core: int
-    address: int
-
-
-@dataclass(frozen=True)
-class Quit:
-    pass
-
-
-# --- answers that are not snapshots ------------------------------------------------------
-
-@dataclass(frozen=True)
-class Notice:
-    text: str
-    error: bool = False
 
 
 class _BoardOnly:
@@ -146,6 +107,7 @@ class Runner:
         self._until: Optional[int] = None   # board.instructions at which a Run(max_insns) stops
         self._uart_out: dict[str, bytearray] = defaultdict(bytearray)
         self._uart_total: dict[str, int] = defaultdict(int)
+        self._stops_shown: Optional[StopsState] = None
         board.uart_listeners.append(self._on_uart)
 
     # --- called from any thread --------------------------------------------------------
@@ -174,12 +136,27 @@ class Runner:
 
     def _publish_snapshot(self) -> None:
         self._last = self._clock()
+        self._publish_stops()
         self.publish(self.snapshot())
 
-    def _stopped(self, reason: str) -> None:
+    def _publish_stops(self) -> None:
+        conds = getattr(self.debugger, "stops", ())
+        state = StopsState(tuple(StopCondition(c.id, _KIND.get(type(c).__name__, "catch"), c.describe(),
+                                               c.enabled, c.hits) for c in conds))
+        if state != self._stops_shown:
+            self._stops_shown = state
+            self.publish(state)
+
+    def _stopped(self, reason: str, stop=None) -> None:
         self.running = False
         self.reason = reason
         self._stop_serial += 1
+        core = getattr(stop, "core", None)
+        report = StopReport(self._stop_serial, getattr(stop, "kind", "pause"), reason, core)
+        if core is not None:
+            c = self.board.cores[core]
+            report = replace(report, el=c.el, vmid=c.vmid(), pc=c.pc)
+        self.publish(report)
         self._publish_snapshot()
 
     def _stop_check(self) -> Optional[str]:
@@ -217,7 +194,7 @@ class Runner:
                     self._waiting.wait()
                     continue
                 self._until = None
-                self._stopped(_reason_text(reason))
+                self._stopped(_reason_text(reason), reason)
             else:
                 self._waiting.wait()
                 if not self._drain():
@@ -236,6 +213,8 @@ class Runner:
                 return False
             try:
                 self._handle(cmd)
+            except (ValueError, KeyError) as e:   # the engine refused it: say why
+                self.publish(Notice(str(e).strip("'\""), error=True))
             except Exception as e:  # noqa: BLE001 - a bad command must not kill the machine thread
                 self.publish(Notice(f"{type(cmd).__name__}: {e}", error=True))
 
@@ -254,10 +233,22 @@ class Runner:
         elif isinstance(cmd, Step):
             was = self.running
             self.running = False
-            reason = self.debugger.step(cmd.core, stop=lambda: "pause" if self._pause.is_set() else None)
+            reason = self.debugger.step(cmd.core, stop=self._pause_check)
             self._pause.clear()
             self._stopped(_reason_text(reason) if reason.kind != "step" or was
-                          else f"stepped core {cmd.core}")
+                          else f"stepped core {cmd.core}", reason)
+        elif isinstance(cmd, (StepMore, RunUntilVMID)):
+            self._step_more(cmd)
+        elif isinstance(cmd, (AddBreakpoint, AddWatchpoint, AddEventStop)):
+            self._add_stop(cmd)
+        elif isinstance(cmd, RemoveStop):
+            self.debugger.remove(cmd.id)
+            self.publish(Notice(f"stop condition {cmd.id} deleted"))
+            self._publish_snapshot()
+        elif isinstance(cmd, EnableStop):
+            c = self.debugger.set_enabled(cmd.id, cmd.enabled)
+            self.publish(Notice(f"{c.describe()}"))
+            self._publish_snapshot()
         elif isinstance(cmd, ToggleBreakpoint):
             self._toggle(cmd)
         elif isinstance(cmd, UartInput):
@@ -272,6 +263,54 @@ class Runner:
         else:
             raise ValueError(f"unknown command {cmd!r}")
 
+    def _pause_check(self) -> Optional[str]:
+        return "pause" if self._pause.is_set() or self._waiting.is_set() else None
+
+    def _step_more(self, cmd) -> None:
+        """Step over/out/in VM, run until a VMID: these may run for long, so
+        they are interruptible (a pause or any other command ends them)."""
+        self.running = True
+        self.reason = ""
+        self._publish_snapshot()
+        dbg = self.debugger
+        try:
+            if isinstance(cmd, RunUntilVMID):
+                reason = dbg.run_until_vmid(cmd.vmid, stop=self._refreshing_pause_check)
+            else:
+                fn = {"over": dbg.step_over, "out": dbg.step_out, "vm": dbg.step_in_vm}[cmd.how]
+                reason = fn(cmd.core, stop=self._refreshing_pause_check)
+        except ValueError:
+            self.running = False
+            self._publish_snapshot()
+            raise
+        self._pause.clear()
+        self._stopped(_reason_text(reason), reason)
+
+    def _refreshing_pause_check(self) -> Optional[str]:
+        why = self._pause_check()
+        if why is None and self._clock() - self._last >= self.interval:
+            self._publish_snapshot()
+        return why
+
+    def _add_stop(self, cmd) -> None:
+        dbg = self.debugger
+        if isinstance(cmd, AddBreakpoint):
+            if cmd.check_core is not None:
+                problem = self._not_in_ram(cmd.check_core, cmd.address)
+                if problem:
+                    raise ValueError(problem)
+            c = dbg.add_breakpoint(cmd.address, vmid=cmd.vmid, el=cmd.el, core=cmd.core,
+                                   condition=cmd.condition, ignore=cmd.ignore)
+        elif isinstance(cmd, AddWatchpoint):
+            where = {"pa": cmd.address} if cmd.space == "pa" else {"va": cmd.address, "via_core": cmd.via_core}
+            c = dbg.add_watchpoint(length=cmd.length, reads=cmd.reads, writes=cmd.writes,
+                                   vmid=cmd.vmid, el=cmd.el, core=cmd.core, **where)
+        else:
+            c = dbg.add_event_stop(cmd.kind, ec=cmd.ec, exc_kind=cmd.exc_kind, vmid=cmd.vmid,
+                                   to_el=cmd.to_el, register=cmd.register, core=cmd.core)
+        self.publish(Notice(f"{c.id}: {c.describe()}"))
+        self._publish_snapshot()
+
     def _toggle(self, cmd: ToggleBreakpoint) -> None:
         dbg = self.debugger
         for bp in dbg.breakpoints:
@@ -280,7 +319,7 @@ class Runner:
                 self.publish(Notice(f"breakpoint {bp.id} at {cmd.address:#x} removed"))
                 self._publish_snapshot()
                 return
-        problem = self._not_in_ram(cmd.check_core, cmd.address)
+        problem = "" if cmd.check_core is None else self._not_in_ram(cmd.check_core, cmd.address)
         if problem:
             self.publish(Notice(problem, error=True))
             return
@@ -298,6 +337,9 @@ class Runner:
             return ""
         return (f"{va:#x} is outside RAM (0-{RAM_TOP - 1:#x}) and core {core}'s tables "
                 f"do not map it to RAM")
+
+
+_KIND = {"Breakpoint": "breakpoint", "Watchpoint": "watchpoint", "EventStop": "catch"}
 
 
 def _reason_text(reason) -> str:

@@ -198,9 +198,23 @@ class TextGrid:
         return Group(*self.lines())
 
 
-def sym(symbols: Symbols, addr: int) -> str:
-    """``name+0x10`` for an address near a symbol, else ''."""
-    hit = symbols.lookup(addr)
+def table_of(symbols, vmid: int | None = None) -> Symbols:
+    """The symbol table of one context.  ``symbols`` is a plain ``Symbols`` or the
+    board's ``SymbolContexts`` (EL2's table, one per VMID); a VMID without a
+    table of its own falls back to the image's."""
+    return symbols.table(vmid) if hasattr(symbols, "table") else symbols
+
+
+def symbol_of(symbols, core, addr: int) -> tuple[str, int] | None:
+    """The symbol of ``addr`` on ``core`` (a CoreState): looked up in the context
+    that core runs — its VM's table at EL1/EL0 under stage 2, the hypervisor's
+    otherwise.  Every pane asks this one function."""
+    return table_of(symbols, core.vmid if core is not None else None).lookup(addr)
+
+
+def sym(symbols, addr: int, core=None) -> str:
+    """``name+0x10`` for an address near a symbol (in ``core``'s context), else ''."""
+    hit = symbol_of(symbols, core, addr)
     if hit is None or hit[1] >= _NEAR:
         return ""
     name, off = hit
@@ -222,8 +236,9 @@ def parse_number(text: str, what: str) -> int:
         raise BadInput(f"{what} {text.strip()!r} is not a number") from None
 
 
-def parse_address(text: str, symbols: Symbols) -> int:
-    """A VA as hex/decimal, an ELF symbol, or ``symbol+offset``."""
+def parse_address(text: str, symbols, vmid: int | None = None) -> int:
+    """A VA as hex/decimal, an ELF symbol, or ``symbol+offset`` (a symbol of VMID
+    ``vmid``'s context when given, else wherever it is unique)."""
     s = text.strip()
     if not s:
         raise BadInput("no address given")
@@ -231,7 +246,14 @@ def parse_address(text: str, symbols: Symbols) -> int:
         value = int(s.replace("_", ""), 0)
     except ValueError:
         name, _, off = s.partition("+")
-        addr = symbols.by_name.get(name.strip())
+        name = name.strip()
+        if hasattr(symbols, "resolve"):
+            try:
+                addr = symbols.resolve(name, vmid)
+            except ValueError as e:
+                raise BadInput(f"address {s!r} is neither a number nor a known symbol ({e})") from None
+        else:
+            addr = table_of(symbols, vmid).by_name.get(name)
         if addr is None:
             raise BadInput(f"address {s!r} is neither a number nor a symbol of the image") from None
         try:

@@ -72,7 +72,7 @@ class CoresPane(SnapshotPane):
             lines.append(Text(f"fault: {c.fault}", style="bold red"))
         pc = Text("PC ")
         pc.append(hex64(c.pc), style=CHANGED if changed(lambda s: s.pc) else "bold")
-        name = sym(self.symbols, c.pc)
+        name = sym(self.symbols, c.pc, c)
         if name:
             pc.append(f" <{name}>", style="cyan")
         lines.append(pc)
@@ -100,7 +100,7 @@ class CoresPane(SnapshotPane):
         t.append(f"{el_text(c.pstate).split()[0]:<5} ")
         t.append(f"{c.state:<7}", style=_STATE_STYLE.get(c.state, ""))
         t.append(f" PC {c.pc:#x}")
-        name = sym(self.symbols, c.pc)
+        name = sym(self.symbols, c.pc, c)
         if name:
             t.append(f" <{name}>", style="cyan")
         t.append(f"  VMID {'-' if c.vmid is None else c.vmid}", style="magenta")

@@ -7,7 +7,7 @@ from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 from rich.console import Group
 from rich.text import Text
 
-from .common import SnapshotPane
+from .common import SnapshotPane, symbol_of
 
 _cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
 _cache: dict[tuple[int, int], str] = {}
@@ -67,7 +67,7 @@ class DisassemblyPane(SnapshotPane):
         start = max(0, min(idx - rows // 3, len(words) - rows))
         lines = [Text(title, style="dim")]
         for addr, word in words[start:start + rows - 1]:
-            hit = self.symbols.lookup(addr)
+            hit = symbol_of(self.symbols, core, addr)
             if hit is not None and hit[1] == 0:
                 lines.append(Text(f"<{hit[0]}>:", style="cyan"))
             bp = bps.get(addr)

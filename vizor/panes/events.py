@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ..machine import decode as D
-from .common import SnapshotPane, TextGrid, sym
+from .common import SnapshotPane, TextGrid, sym, table_of
 
 CPU_HZ = 1_200_000_000
 
@@ -45,7 +45,7 @@ class EventsPane(SnapshotPane):
                           Text(f"VM switch: core {e.core} now runs VMID {e.vmid} (was {before})",
                                style="bold magenta"), "")
                 continue
-            name = sym(self.symbols, e.elr)
+            name = sym(table_of(self.symbols, e.vmid if e.from_el < 2 else None), e.elr)
             style = "yellow" if e.kind != "sync" else ""
             t.add_row(us, str(e.core), "-" if e.vmid is None else str(e.vmid),
                       f"{e.from_el}→{e.to_el}", Text(event_text(e), style=style),

@@ -79,7 +79,7 @@ class SysregsPane(SnapshotPane):
         for el in (1, 2, 3):
             elr, spsr, esr, far = (r[f"{n}_EL{el}"] for n in ("ELR", "SPSR", "ESR", "FAR"))
             mark = "▶" if last is not None and last.to_el == el else " "
-            name = sym(self.symbols, elr)
+            name = sym(self.symbols, elr, c if el == 1 else None)
             esr_text = f"{esr:08x} {D.decode_esr(esr).summary}" if esr else "0"
             t.add_row(f"{mark}EL{el}", f"{elr:#x}" + (f" <{name}>" if name else ""),
                       D.decode_cpsr(spsr).summary.split()[0] if spsr else "0", esr_text, f"{far:#x}")

@@ -16,6 +16,7 @@ from textual.widgets import Input, Static
 
 from ..machine import decode as D
 from ..machine.mmu import stage2_enabled
+from .common import table_of
 
 REGIMES = ("auto", "el10", "el2", "s2")
 
@@ -65,7 +66,7 @@ def render_walk(w, symbols=None):
     parts = []
     where = ""
     if symbols is not None:
-        hit = symbols.lookup(w.va)
+        hit = table_of(symbols).lookup(w.va)
         if hit is not None and hit[1] < 0x1000:
             where = f" <{hit[0]}+{hit[1]:#x}>"
     if w.regime == "s2":
