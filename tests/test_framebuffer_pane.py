@@ -64,3 +64,31 @@ async def test_the_framebuffer_tab_draws_the_picture():
         assert lines[0].startswith("8x8 32 bpp RGB")
         assert UPPER_HALF in lines[1]
         await pilot.press("q")
+
+
+@sync
+async def test_the_framebuffer_tab_follows_the_real_board():
+    from vizor import runner as R
+    from vizor.machine.board import Board
+    from vizor.machine.loader import load_image
+    from conformance import image
+    import time
+
+    board = Board()
+    board.load(load_image(image("framebuffer.elf")))
+    app = VizorApp(R.Runner(board, lambda _o: None, image="framebuffer.elf"), board.symbols,
+                   image="framebuffer.elf")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#tabs").active = "tab-fb"
+        pane = app.query_one(FramebufferPane)
+        end = time.monotonic() + 20
+        while not pane.content.renderables and time.monotonic() < end:
+            await pilot.pause(0.05)
+        assert "no framebuffer" in pane.content.renderables[0].plain
+        await pilot.press("space")   # run
+        while not (pane.content.renderables and pane.content.renderables[0].plain.startswith("64x48")):
+            assert time.monotonic() < end, "the pane never showed the guest's framebuffer"
+            await pilot.pause(0.05)
+        lines = pane.content.renderables[1:]
+        assert lines and lines[2].spans[0].style.color.triplet == RED   # the red band on top
+        await pilot.press("q")
