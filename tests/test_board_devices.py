@@ -227,3 +227,11 @@ def test_a_power_cycle_keeps_the_cards_blocks_and_resets_its_protocol(sd_image):
     board.watchdog_reset(False)
     assert card.state == 0 and sorted(card.image.overlay) == [100, 200, 201]
     assert board.power_cycles == 1 and board.cores[0].pc == board._boot[0].entry
+
+
+def test_rng_seed_option_seeds_the_boards_generator():
+    from argparse import Namespace
+    from vizor.cli import board_options
+    board = Board()
+    board_options(board, Namespace(rng_seed=42, sd=None, sd_writable=False))
+    assert board.devices["rng"].state().seed == 42
