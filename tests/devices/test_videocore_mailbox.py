@@ -179,3 +179,19 @@ def test_state_round_trip(ram, mbox):
     other.restore(saved)
     assert other.state() == saved
     assert other.read(MBOX0_READ, 4) == BUF | 8
+
+
+def test_temperature_tags_answer_the_sensor_id_and_thousandths_of_a_degree(ram, mbox):
+    put_request(ram, (0x00030006, 8, 0), (0x0003000A, 8, 0))
+    call(mbox)
+    assert (word(ram, 4), word(ram, 5), word(ram, 6)) == (0x80000008, 0, 45_000)
+    assert word(ram, 11) == 85_000
+
+
+def test_framebuffer_tags_reach_the_framebuffer(ram, mbox):
+    put_request(ram, (0x00048003, 8, 32, 16), (0x00040001, 8, 16), (0x00040008, 4))
+    call(mbox)
+    assert (word(ram, 5), word(ram, 6)) == (32, 16)
+    assert word(ram, 10) & 0x3FFFFFFF == 0x3C100000 and word(ram, 11) == 32 * 16 * 2
+    assert word(ram, 15) == 64
+    assert mbox.state().framebuffer.allocated

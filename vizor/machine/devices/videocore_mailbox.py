@@ -20,7 +20,9 @@ Optional ``irq`` (the ARM basic "ARM mailbox" interrupt) is high while
 mailbox 0 config bit 0 (data-available IRQ enable) is set and mailbox 0 is
 not empty.
 
-Framebuffer tags (0x0004xxxx) go to ``Framebuffer`` (framebuffer.py).
+Framebuffer tags (0x0004xxxx) go to ``Framebuffer`` (framebuffer.py).  The
+temperature tags (0x00030006, 0x0003000A) answer a fixed 45 °C and 85 °C (the
+thermal sensor is the firmware's; vizor has no host sensor and no heat).
 
 Not implemented: every channel but 8 (a write raises UnmodelledAccess), GPU memory, DMA, GPIO-expander and display tags (left unanswered),
 the other mailbox config bits.  Reading an empty mailbox 0 returns 0.
@@ -72,6 +74,8 @@ TAG_GET_CLOCK_RATE = 0x00030002
 TAG_SET_CLOCK_RATE = 0x00038002
 TAG_GET_MAX_CLOCK_RATE = 0x00030004
 TAG_GET_MIN_CLOCK_RATE = 0x00030007
+TAG_GET_TEMPERATURE = 0x00030006
+TAG_GET_MAX_TEMPERATURE = 0x0003000A
 
 FIRMWARE_REVISION = 0x5F5E1000   # a fixed build date, 2020-09-13
 BOARD_REVISION_PI3B = 0xA02082
@@ -79,6 +83,8 @@ ARM_MEMORY = (0x00000000, 0x3C000000)
 VC_MEMORY = (0x3C000000, 0x04000000)
 DEFAULT_MAC = bytes((0xB8, 0x27, 0xEB, 0x00, 0x00, 0x01))  # Raspberry Pi OUI
 DEFAULT_SERIAL = 0x00000000_12345678
+TEMPERATURE = 45_000        # SoC temperature in thousandths of a degree C (fixed: no host sensor)
+MAX_TEMPERATURE = 85_000    # the firmware's throttling limit
 
 # clock id -> (reset rate, min, max) in Hz
 CLOCKS = {
@@ -253,6 +259,8 @@ class VideoCoreMailbox:
             rate = {TAG_GET_MAX_CLOCK_RATE: high,
                     TAG_GET_MIN_CLOCK_RATE: low}.get(tag, self._rates[cid])
             return u32(cid, rate)
+        if tag in (TAG_GET_TEMPERATURE, TAG_GET_MAX_TEMPERATURE):
+            return u32(arg(0), TEMPERATURE if tag == TAG_GET_TEMPERATURE else MAX_TEMPERATURE)
         if tag in (TAG_GET_POWER_STATE, TAG_SET_POWER_STATE):
             dev = arg(0)
             if dev >= POWER_DEVICES:
