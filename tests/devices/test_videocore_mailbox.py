@@ -189,9 +189,10 @@ def test_temperature_tags_answer_the_sensor_id_and_thousandths_of_a_degree(ram, 
 
 
 def test_framebuffer_tags_reach_the_framebuffer(ram, mbox):
-    put_request(ram, (0x00048003, 8, 32, 16), (0x00040001, 8, 16), (0x00040008, 4))
+    put_request(ram, (0x00048003, 8, 32, 16), (0x00048004, 8, 32, 16), (0x00040001, 8, 16),
+                (0x00040008, 4))
     call(mbox)
-    assert (word(ram, 5), word(ram, 6)) == (32, 16)
-    assert word(ram, 10) & 0x3FFFFFFF == 0x3C100000 and word(ram, 11) == 32 * 16 * 2
-    assert word(ram, 15) == 64
+    assert (word(ram, 5), word(ram, 6), word(ram, 10), word(ram, 11)) == (32, 16, 32, 16)
+    assert word(ram, 15) & 0x3FFFFFFF == 0x3C100000 and word(ram, 16) == 32 * 16 * 2  # 16 bpp
+    assert word(ram, 20) == 64
     assert mbox.state().framebuffer.allocated
