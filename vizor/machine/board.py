@@ -99,6 +99,10 @@ class Board:
         self.powered_off = False
         self.power_cycles = 0
 
+    def symbols_for(self, core: Core) -> Symbols:
+        """The symbol table of the context ``core`` runs in (its VM's, or EL2's)."""
+        return self.contexts.for_core(core)
+
     # --- memory ----------------------------------------------------------------
 
     def read_phys(self, pa: int, size: int) -> int:

@@ -43,6 +43,7 @@ from .bus import UnmodelledRecord
 from .clock import Event
 from .devices.base import IrqLine
 from .exceptions import ExceptionRecord
+from .pmu import CycleCounterState
 
 BLOCK = 1 << 16
 NBLOCKS = RAM_MAPPED // BLOCK
@@ -288,6 +289,8 @@ def _core_state(c) -> dict:
         "stuck": [list(c._stuck_sig) if c._stuck_sig is not None else None, c._stuck_n],
         "exceptions": [to_plain(r) for r in c.exceptions],
         "exception_counts": sorted([k, v] for k, v in c.exception_counts.items()),
+        "cycle_counter": to_plain(c.cycle_counter.state()),
+        "wake_steps": c.wake_steps,
     }
 
 
@@ -386,6 +389,8 @@ def _restore_core(c, st: dict) -> None:
     c._stuck_n = n
     c.exceptions = deque((_state_of(ExceptionRecord, r) for r in st["exceptions"]), maxlen=c.exceptions.maxlen)
     c.exception_counts = Counter({k: v for k, v in st["exception_counts"]})
+    c.cycle_counter.restore(_state_of(CycleCounterState, st["cycle_counter"]))
+    c.wake_steps = st["wake_steps"]
     c.refresh_eret_watch()
     carriers = c.carriers
     carriers.arrival = None

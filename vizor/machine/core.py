@@ -32,6 +32,7 @@ from . import exceptions as X
 from .carriers import Carriers
 from .faults import classify_abort
 from .mmu import UnsupportedGranule
+from .pmu import PMCCNTR_EL0, PMU_REGS, CycleCounter
 from .insn import WFE, WFI, decode_sys, exception_imm16
 from .regs import ENC, Regs, add_insn_hook
 from .traps import is_trappable, traps_to_el2
@@ -119,6 +120,7 @@ class Core:
         # Breakpoint and watchpoint carriers (exits, page protection).
         self.carriers = Carriers(self)
         self.single_step = False  # the debugger wants every instruction of this core
+        self.cycle_counter = CycleCounter()  # PMCCNTR_EL0 in virtual time (pmu.py)
         self.wake_steps = 0  # instructions left to run one by one after a masked wake (board.py)
         self._exit_trap = False  # the last stop was an exit that Unicorn reported as a WFI trap
         self._fix_hcr = False  # HCR_EL2 was written with TWI: QEMU's copy needs it cleared
@@ -534,6 +536,9 @@ class Core:
             name = TIMER_REGS.get(enc)
             if name is not None:
                 return self._timer_access(name, enc, reg, None)
+            if enc == PMCCNTR_EL0 and self._pmu_allowed():
+                self.regs.write_id(reg, self.cycle_counter.read(self.now()))
+                return True
             if enc == HCR and self.hcr & X.HCR_TWI:
                 if (self.regs.read("PSTATE") >> 2) & 3 >= 2:
                     self.regs.write_id(reg, self.hcr)  # the value with TWI, not QEMU's copy
@@ -552,6 +557,14 @@ class Core:
             self._halt(f"internal error in MRS hook: {e!r}")
             self._stop()
             return True
+
+    def _pmu_allowed(self) -> bool:
+        """PMU access permitted here without a trap (else QEMU decides and traps):
+        not EL0 without PMUSERENR_EL0.EN, not EL0/EL1 under MDCR_EL2.TPM."""
+        cur = (self.regs.read("PSTATE") >> 2) & 3
+        if cur < 2 and X.el2_enabled(self.scr) and self.regs.read_enc((3, 4, 1, 1, 1)) & (1 << 6):
+            return False
+        return cur > 0 or bool(self.regs.read_enc((3, 3, 9, 14, 0)) & 1)
 
     def _on_msr(self, reg: int, cp) -> bool:
         handled = self._msr(reg, cp)
@@ -590,6 +603,9 @@ class Core:
             name = TIMER_REGS.get(enc)
             if name is not None:
                 return self._timer_access(name, enc, reg, cp.val)
+            if enc in PMU_REGS and self._pmu_allowed():
+                self.cycle_counter.write(enc, cp.val, self.now())
+                return enc == PMCCNTR_EL0  # the control registers are QEMU's too
             if is_trappable(enc):
                 if self._trap(enc, _RT.get(reg, 31), False):
                     return True
