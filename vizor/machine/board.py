@@ -213,6 +213,7 @@ class Board:
         if hit is not None:
             fiq, target = hit
             core.wake_steps = 0
+            core.wake_window_spent = False
             core.take_exception(target, X.VEC_FIQ if fiq else X.VEC_IRQ, 0, core.pc)
 
     def _wakes(self, core: Core) -> bool:
@@ -342,8 +343,12 @@ class Board:
 
     def _wake(self, core: Core) -> None:
         core.state = RUNNING
-        if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level):
+        if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level) \
+                and not core.wake_window_spent:
+            # once per interrupt: code that sleeps again without unmasking
+            # (an idle loop polling with IRQs masked) is not the idiom
             core.wake_steps = WAKE_STEPS
+            core.wake_window_spent = True
 
     def _step_done(self, core: Core) -> StopReason:
         """A step that ends on a breakpoint reports it (and continuing then

@@ -290,7 +290,7 @@ def _core_state(c) -> dict:
         "exceptions": [to_plain(r) for r in c.exceptions],
         "exception_counts": sorted([k, v] for k, v in c.exception_counts.items()),
         "cycle_counter": to_plain(c.cycle_counter.state()),
-        "wake_steps": c.wake_steps,
+        "wake_steps": c.wake_steps, "wake_window_spent": c.wake_window_spent,
     }
 
 
@@ -391,6 +391,7 @@ def _restore_core(c, st: dict) -> None:
     c.exception_counts = Counter({k: v for k, v in st["exception_counts"]})
     c.cycle_counter.restore(_state_of(CycleCounterState, st["cycle_counter"]))
     c.wake_steps = st["wake_steps"]
+    c.wake_window_spent = st["wake_window_spent"]
     c.refresh_eret_watch()
     carriers = c.carriers
     carriers.arrival = None

@@ -121,7 +121,8 @@ class Core:
         self.carriers = Carriers(self)
         self.single_step = False  # the debugger wants every instruction of this core
         self.cycle_counter = CycleCounter()  # PMCCNTR_EL0 in virtual time (pmu.py)
-        self.wake_steps = 0  # instructions left to run one by one after a masked wake (board.py)
+        self.wake_steps = 0
+        self.wake_window_spent = False  # the masked-wake window was used for the pending interrupt  # instructions left to run one by one after a masked wake (board.py)
         self._exit_trap = False  # the last stop was an exit that Unicorn reported as a WFI trap
         self._fix_hcr = False  # HCR_EL2 was written with TWI: QEMU's copy needs it cleared
         self.walk_cache: dict = {}  # faults.walk_for: validated walks of faulting accesses
