@@ -238,7 +238,7 @@ def _run(args) -> int:
         raise UsageError(f"--regime {args.regime!r}: choose one of {', '.join(REGIMES)}")
     try:
         walk_core = parse_core(args.core, len(board.cores))
-        walks = [parse_address(v, board.symbols) for v in args.walk]
+        walks = [parse_address(v, board.contexts) for v in args.walk]
     except InspectError as e:
         raise UsageError(str(e)) from None
     text: list[str] = []

@@ -89,6 +89,21 @@ class SymbolContexts:
 
     # --- looking up ----------------------------------------------------------------
 
+    @property
+    def by_name(self) -> dict[str, int]:
+        """Every name that means one address whatever the context (EL2 names first)."""
+        names: dict[str, int] = {}
+        clash: set[str] = set()
+        for table in self.vms.values():
+            for n, a in table.by_name.items():
+                if names.get(n, a) != a:
+                    clash.add(n)
+                names[n] = a
+        for n in clash:
+            del names[n]
+        names.update(self.el2.by_name)
+        return names
+
     def table(self, vmid: int | None) -> Symbols:
         """The table of a context: a VMID's if it has one, else the EL2 table."""
         if vmid is not None and vmid in self.vms:
