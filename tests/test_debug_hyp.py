@@ -131,3 +131,27 @@ def test_stops_in_guests_do_not_change_the_run():
                 dbg.step_in_vm(reason.core, max_insns=4_000_000 - board.instructions)
     assert n >= 4
     assert machine_hash(board) == machine_hash(plain)
+
+
+def test_a_breakpoint_by_pa_finds_the_guest_va_that_maps_it():
+    board, dbg = boot()
+    entry = dbg.add_breakpoint(KERNEL_ENTRY, vmid=3)  # VM 3's MMU is on from here
+    assert dbg.run(max_insns=40_000_000).kind == "breakpoint"
+    dbg.remove(entry.id)
+    # VM 3's RAM is at PA 0x03000000 (images/README.md); the kernel runs at 0xffff000000000000 | IPA
+    pa = 0x03000000 + (SCHEDULE & 0xFFFFFF)
+    bps = dbg.add_physical_breakpoint(pa, "pa", vmid=3)
+    assert SCHEDULE in [bp.address for bp in bps]
+    ipa_bps = dbg.add_physical_breakpoint(SCHEDULE & 0xFFFFFF, "ipa", vmid=3)
+    assert SCHEDULE in [bp.address for bp in ipa_bps]
+    reason = dbg.run(max_insns=40_000_000)
+    assert reason.kind == "breakpoint" and board.cores[reason.core].vmid() == 3
+
+
+def test_a_pa_breakpoint_needs_the_vm_to_be_running():
+    board, dbg = boot()
+    import pytest
+    with pytest.raises(ValueError, match="VMID 3 is not running on any core now"):
+        dbg.add_physical_breakpoint(0x03002000, "pa", vmid=3)
+    with pytest.raises(ValueError, match="name the VM"):
+        dbg.add_physical_breakpoint(0x2000, "ipa")

@@ -1,6 +1,7 @@
 """Stop conditions written as text, for the command line and the TUI.
 
     --break LOC[@vmid=N][@el=E][@core=C][@if=COND][@ignore=N]
+    --break pa:ADDR|ipa:ADDR[@vmid=N]...   (at every VA that maps to it, now)
     --watch [pa:|va:]ADDR[+LEN][@r|@w|@rw][@vmid=N][@el=E][@core=C]
     --catch KIND[:ARG][@vmid=N][@el=E][@core=C]
 
@@ -102,10 +103,17 @@ def add_break(dbg, spec: str):
     cond = opts.pop("if", None)
     ignore = _number(opts.pop("ignore"), f"--break {spec!r} @ignore") if "ignore" in opts else 0
     _leftover(opts, flags, spec, "--break")
-    address = resolve_location(dbg.board, loc, filt.get("vmid"), spec=spec)
     try:
+        if loc[:3].lower() == "pa:" or loc[:4].lower() == "ipa:":
+            space, _, text = loc.partition(":")
+            found = dbg.add_physical_breakpoint(_number(text, f"--break {spec!r}"), space.lower(),
+                                                condition=cond, ignore=ignore, **filt)
+            return found[0]
+        address = resolve_location(dbg.board, loc, filt.get("vmid"), spec=spec)
         return dbg.add_breakpoint(address, condition=cond, ignore=ignore, **filt)
     except ValueError as e:
+        if isinstance(e, SpecError):
+            raise
         raise SpecError(f"--break {spec!r}: {e}") from None
 
 

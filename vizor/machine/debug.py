@@ -102,6 +102,43 @@ class Debugger:
         return self._add(Breakpoint(self._next_id, address, filters, condition, ignore,
                                     temporary=temporary))
 
+    def add_physical_breakpoint(self, address: int, space: str, *, vmid: int | None = None,
+                                el: int | None = None, core: int | None = None,
+                                condition: str | Condition | None = None, ignore: int = 0) -> list[Breakpoint]:
+        """Breakpoints at every VA that maps to a PA or (with a VMID) an IPA.
+
+        With a VMID, the VM's stage 2 (PA -> IPA) and stage 1 (IPA -> VA) are
+        read backwards on a core that runs that VM now; without, the
+        hypervisor's EL2 tables.  The mapping is the one in force now."""
+        from .faults import translation_regs
+        from .revmap import RevmapError, el2_vas_for_pa, ipas_for_pa, vas_for_ipa
+        if space not in ("pa", "ipa"):
+            raise ValueError(f"unknown address space {space!r}")
+        Filters(vmid, el, core).check(len(self.board.cores))
+        read = self.board.read_phys
+        try:
+            if vmid is None:
+                if space == "ipa":
+                    raise ValueError("an IPA is a guest's address: name the VM with a VMID filter")
+                host = self.board.cores[core if core is not None else 0]
+                vas = el2_vas_for_pa(translation_regs(host), read, address)
+                el = 2 if el is None else el
+            else:
+                host = next((c for c in self.board.cores if c.vmid() == vmid), None)
+                if host is None:
+                    raise ValueError(f"VMID {vmid} is not running on any core now; stop where it runs "
+                                     f"(e.g. run until VMID {vmid} is scheduled) and set the breakpoint there")
+                regs = translation_regs(host)
+                ipas = ipas_for_pa(regs, read, address) if space == "pa" else [address]
+                vas = sorted({va for ipa in ipas for va in vas_for_ipa(regs, read, ipa)})
+        except RevmapError as e:
+            raise ValueError(str(e)) from None
+        if not vas:
+            where = f"VMID {vmid}" if vmid is not None else "the EL2 tables"
+            raise ValueError(f"{space.upper()} {address:#x} is not mapped by {where}")
+        return [self.add_breakpoint(va, vmid=vmid, el=el, core=core, condition=condition, ignore=ignore)
+                for va in vas]
+
     def add_watchpoint(self, *, pa: int | None = None, va: int | None = None, length: int = 8,
                        reads: bool = False, writes: bool = True, vmid: int | None = None,
                        el: int | None = None, core: int | None = None,
