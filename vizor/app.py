@@ -15,14 +15,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
-from rich.text import Text
 
 from . import runner as R
 from .machine.loader import Symbols
-from .messages import (CodeReady, NoticePosted, SnapshotReady, StopReported, StopsChanged, WalkReady,
-                       message_for)
-from .panes.breakpoints import BreakpointsPane, StopEdited
-from .panes.common import BadInput, parse_address, parse_number, sym, table_of
+from .messages import CodeReady, NoticePosted, SnapshotReady, WalkReady, message_for
+from .app_stops import StopControls
+from .panes.breakpoints import BreakpointsPane
+from .panes.common import BadInput, parse_address, parse_number
 from .panes.console import UARTS, ConsoleLog, ConsolePane, ConsoleTyped
 from .panes.cores import CoresPane, el_text
 from .panes.disasm import DisassemblyPane
@@ -30,14 +29,13 @@ from .panes.events import EventsPane
 from .panes.framebuffer import FramebufferPane
 from .panes.help import HelpScreen
 from .panes.interrupts import InterruptsPane
-from .panes.stopdialog import DialogContext, StopDialog
 from .panes.sysregs import SysregsPane
 from .panes.translation import REGIMES, TranslationPane, WalkRequested
 
 CPU_HZ = 1_200_000_000
 
 
-class VizorApp(App):
+class VizorApp(StopControls, App):
     CSS_PATH = "app.tcss"
     TITLE = "vizor"
     AUTO_FOCUS = None
@@ -191,62 +189,16 @@ class VizorApp(App):
             pane.snapshot = snap
         self._console.snapshot = snap
         self._status(snap)
+        if not snap.running and not self._stop_text:
+            self._stop_text = f"■ {snap.reason}"
+            self.query_one("#stop", Static).update(self._stop_text)
         if snap.running and self._stop_text != "▶ running (space pauses)":
             self._stop_text = "▶ running (space pauses)"
             bar = self.query_one("#stop", Static)
             bar.set_class(False, "hit")
-            bar.update(self._stop_text)
+            bar.update(self._stop_text, layout=False)
         if new_stop and not snap.running and self._walk_text is not None:
             self._request_walk(self._walk_text, quiet=True)
-
-    def on_stops_changed(self, message: StopsChanged) -> None:
-        self.query_one(BreakpointsPane).show(message.stops)
-
-    def on_stop_reported(self, message: StopReported) -> None:
-        r = message.report
-        parts = ["■ STOPPED"]
-        if r.core is not None:
-            parts.append(f"core {r.core}")
-            parts.append("no VM" if r.vmid is None else f"VMID {r.vmid}")
-            if r.el is not None:
-                parts.append(f"EL{r.el}")
-            if r.pc is not None:
-                name = sym(table_of(self.symbols, r.vmid), r.pc)
-                parts.append(f"PC {r.pc:#x}" + (f" <{name}>" if name else ""))
-        parts.append(r.text)
-        self._stop_text = "  │  ".join(parts)
-        bar = self.query_one("#stop", Static)
-        bar.set_class(r.kind not in ("pause", "stop", "max_insns", "step"), "hit")
-        bar.update(Text(self._stop_text))
-
-    @on(StopEdited)
-    def _stop_edited(self, event: StopEdited) -> None:
-        if event.action == "delete":
-            self.runner.send(R.RemoveStop(event.id))
-        else:
-            self.runner.send(R.EnableStop(event.id, event.action == "enable"))
-
-    def action_dialog(self, kind: str) -> None:
-        snap = self.snapshot
-        ctx = DialogContext(self.symbols, snap.cores[self.selected].pc if snap is not None else None,
-                            self.selected)
-
-        def done(cmd) -> None:
-            if cmd is not None:
-                self.runner.send(cmd)
-        self.push_screen(StopDialog(kind, ctx), done)
-
-    def action_stops(self) -> None:
-        self.query_one(TabbedContent).active = "tab-stops"
-        self.query_one("#stops-table").focus()
-
-    def action_step_more(self, how: str) -> None:
-        snap = self.snapshot
-        if how == "vm" and snap is not None and snap.cores[self.selected].vmid is None:
-            self.say(f"core {self.selected} is not running a VM (step in VM needs EL1/EL0 with stage 2 on)",
-                     error=True)
-            return
-        self.runner.send(R.StepMore(self.selected, how))
 
     def on_walk_ready(self, message: WalkReady) -> None:
         self.query_one(TranslationPane).walk = message.walk
@@ -357,42 +309,6 @@ class VizorApp(App):
                 self._request_walk(event.value.strip())
         except BadInput as e:
             self.say(str(e), error=True)
-
-    def _breakpoint_command(self, text: str) -> R.ToggleBreakpoint:
-        words = text.replace("@", " ").split()
-        filters = {}
-        addr_words = [w for w in words if "=" not in w]
-        for w in words:
-            if "=" in w:
-                key, _, value = w.partition("=")
-                key = key.strip().lower()
-                if key not in ("vmid", "el", "core"):
-                    raise BadInput(f"unknown breakpoint filter {key!r} (vmid=, el=, core=)")
-                filters[key] = parse_number(value, key.upper() if key != "core" else "core")
-        if len(addr_words) > 1:
-            raise BadInput(f"one address please, not {' '.join(addr_words)!r}")
-        snap = self.snapshot
-        if addr_words:
-            addr = parse_address(addr_words[0], self.symbols, filters.get("vmid"))
-        elif snap is not None:
-            addr = snap.cores[self.selected].pc
-        else:
-            raise BadInput("no address given")
-        el, core, vmid = filters.get("el"), filters.get("core"), filters.get("vmid")
-        if el is not None and el not in (0, 1, 2, 3):
-            raise BadInput(f"EL{el} does not exist (EL0-EL3)")
-        if core is not None and core not in range(4):
-            raise BadInput(f"there is no core {core} (cores 0-3)")
-        if vmid is not None:
-            # any VMID the architecture allows: the VM need not have run yet (set
-            # `schedule @vmid=3` at reset, before the guests start)
-            if not 0 <= vmid <= 255:
-                raise BadInput(f"VMID {vmid} is out of range (0-255 with 8-bit VMIDs)")
-            if el is not None and el >= 2:
-                raise BadInput(f"a VMID filter needs EL0 or EL1, not EL{el}")
-        # a guest VA is checked against the selected core's tables only when no VMID names the context
-        return R.ToggleBreakpoint(addr, vmid=vmid, el=el, core=core,
-                                  check_core=self.selected if vmid is None else None)
 
     @on(WalkRequested)
     def _walk_requested(self, event: WalkRequested) -> None:

@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable, Optional
 
 from .commands import (  # noqa: F401 - the runner's vocabulary, used as R.Run etc.
@@ -194,7 +194,9 @@ class Runner:
                     self._waiting.wait()
                     continue
                 self._until = None
-                self._stopped(_reason_text(reason), reason)
+                text = (f"ran to instruction {self.board.instructions:,}" if reason.kind == "max_insns"
+                        else _reason_text(reason))
+                self._stopped(text, reason)
             else:
                 self._waiting.wait()
                 if not self._drain():

@@ -51,7 +51,7 @@ class ConsolePane(Vertical):
     ConsolePane #console-status { height: 1; color: $text-muted; }
     ConsolePane ConsoleLog { height: 1fr; }
     """
-    snapshot = reactive(None, always_update=True, layout=False)
+    snapshot = reactive(None, always_update=True, layout=False, repaint=False)
     uart = reactive("pl011", init=False)
 
     def __init__(self, **kw) -> None:

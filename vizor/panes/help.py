@@ -9,8 +9,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 PROMPTS = (
-    ("breakpoint (b)", "ADDR [vmid=N] [el=N] [core=N] — ADDR hex, decimal, symbol or symbol+off; "
-                       "empty: the selected core's PC; the same again removes it"),
+    ("toggle (t)", "ADDR [@vmid=N] [@el=N] [@core=N] — ADDR hex, decimal, symbol or symbol+off "
+                   "(in VMID N's symbols when given); VMID 0-255, the VM need not have run yet; "
+                   "empty: the selected core's PC; the same again removes it"),
+    ("dialogs (b p e)", "Tab moves between fields, Enter sets the condition, Esc cancels; "
+                        "a refused field says why and nothing is set"),
+    ("run until (r)", "VMID 0-255 — runs until a core is scheduled into that VM"),
     ("go to (g)", "ADDR — disassembly and translation of ADDR on the selected core"),
     ("translation input", "VA [el10|el2|s2] — empty: the selected core's PC"),
 )

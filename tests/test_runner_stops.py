@@ -1,0 +1,73 @@
+"""The runner's stop-condition commands on a real board (no UI): what the dialogs and
+the Breakpoints tab send is set, listed with hit counts, enabled, deleted, stepped."""
+
+from __future__ import annotations
+
+import threading
+
+from vizor import runner as R
+from vizor.machine.board import Board
+from vizor.machine.loader import load_image
+
+
+def start(image: str):
+    board = Board()
+    board.load(load_image(image))
+    got: list = []
+    cv = threading.Condition()
+
+    def publish(obj) -> None:
+        with cv:
+            got.append(obj)
+            cv.notify_all()
+    runner = R.Runner(board, publish, image=image)
+    thread = threading.Thread(target=runner.serve, daemon=True)
+    thread.start()
+
+    def wait(pred, timeout: float = 20.0):
+        with cv:
+            assert cv.wait_for(lambda: any(pred(o) for o in got), timeout), "no such answer"
+            return next(o for o in reversed(got) if pred(o))
+    return board, runner, got, wait, thread
+
+
+def stops_of(got):
+    return next(o for o in reversed(got) if isinstance(o, R.StopsState)).stops
+
+
+def test_conditions_set_listed_hit_disabled_and_deleted_and_a_stop_reported():
+    board, runner, got, wait, thread = start("images/hyp/hyp.elf")
+    sched = board.contexts.resolve("schedule", 3)
+    runner.send(R.AddBreakpoint(sched, vmid=3, condition="x0 != 0x12345", ignore=1))
+    runner.send(R.AddEventStop("sysreg", register="VTTBR_EL2"))
+    runner.send(R.AddWatchpoint(0x1000, "pa", 8, False, True))
+    wait(lambda o: isinstance(o, R.StopsState) and len(o.stops) == 3)
+    kinds = [(s.id, s.kind, s.enabled) for s in stops_of(got)]
+    assert kinds == [(1, "breakpoint", True), (2, "catch", True), (3, "watchpoint", True)]
+    runner.send(R.EnableStop(2, False))
+    runner.send(R.RemoveStop(3))
+    wait(lambda o: isinstance(o, R.StopsState) and len(o.stops) == 2 and not o.stops[1].enabled)
+    runner.send(R.Run())
+    report = wait(lambda o: isinstance(o, R.StopReport) and o.kind == "breakpoint")
+    assert report.vmid == 3 and report.el == 1 and report.pc == sched
+    bp = stops_of(got)[0]
+    assert bp.hits == 2                                   # the first hit was ignored
+    assert board.cores[report.core].vmid() == 3
+    runner.send(R.StepMore(report.core, "vm"))
+    step = wait(lambda o: isinstance(o, R.StopReport) and o.stop_serial > report.stop_serial)
+    assert step.vmid == 3 and step.core == report.core and step.pc == sched + 4
+    runner.send(R.Quit())
+    thread.join(5)
+
+
+def test_a_refused_condition_is_a_notice_and_sets_nothing():
+    board, runner, got, wait, thread = start("images/hyp/hyp.elf")
+    runner.send(R.AddWatchpoint(0x3F000000, "pa"))           # MMIO, not RAM
+    runner.send(R.AddEventStop("sysreg", register="NOT_A_REG"))
+    runner.send(R.StepMore(0, "vm"))                          # core 0 is at EL2: no VM
+    notices = [wait(lambda o, t=t: isinstance(o, R.Notice) and o.error and t in o.text)
+               for t in ("is not RAM", "unknown system register", "not running a VM")]
+    assert len(notices) == 3
+    assert not [o for o in got if isinstance(o, R.StopsState) and o.stops]
+    runner.send(R.Quit())
+    thread.join(5)
