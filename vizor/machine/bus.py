@@ -2,9 +2,10 @@
 
 A small bus in the manner of rust-vmm's vm-device: ranges may not overlap,
 accesses are checked against the range, and an access no device implements is
-*recorded* (address, size, core, EL, PC, direction) and then reads as zero /
-is ignored, so a kernel poking an unmodelled register is visible in the
-inspector instead of silent.
+*recorded* (address, size, core, EL, PC, direction) and then reads as zero
+(or as the reset value a stub in devices/reset_values.py gives) / is ignored,
+so a kernel poking an unmodelled register is visible in the inspector instead
+of silent.
 """
 
 from __future__ import annotations
@@ -67,13 +68,14 @@ class Bus:
 
     def read(self, pa: int, size: int, core=None) -> int:
         m = self.find(pa)
+        value = 0
         if m is not None and pa + size <= m.base + m.size:
             try:
                 return m.device.read(pa - m.base, size) & ((1 << (8 * size)) - 1)
-            except UnmodelledAccess:
-                pass
+            except UnmodelledAccess as e:
+                value = e.reads_as & ((1 << (8 * size)) - 1)  # a stub's reset value
         self._record(pa, size, core, False, None)
-        return 0
+        return value
 
     def write(self, pa: int, size: int, value: int, core=None) -> None:
         m = self.find(pa)

@@ -6,7 +6,8 @@ devices (which only know register offsets and their own lines):
     generic timers (per core) -> ArmLocal timer inputs -> core IRQ/FIQ
     GPU peripherals -> InterruptController -> ArmLocal GPU routing -> one core
 
-The EMMC slot starts empty; ``insert_sd`` puts a card (an image file) in it.
+Unmodelled blocks kernels commonly probe (DMA, USB, clock manager, thermal
+sensor) are reset-value stubs (devices/reset_values.py).  The EMMC slot starts empty; ``insert_sd`` puts a card (an image file) in it.
 The power manager's watchdog calls back into the board (``watchdog_reset``).
 """
 
@@ -23,6 +24,7 @@ from .devices.mini_uart import MiniUart
 from .devices.pl011 import Pl011Uart
 from .devices.power_management import PowerManagement
 from .devices.rng import Rng
+from .devices.reset_values import RESET_VALUE_BLOCKS, ResetValueStub
 from .devices.sd_card import DiskImage, SdCard
 from .devices.system_timer import SystemTimer
 from .devices.videocore_mailbox import VideoCoreMailbox
@@ -74,6 +76,10 @@ def wire_devices(board: "Board") -> dict[str, object]:
     }
     for name, base, size in ADDRESS_MAP:
         board.bus.attach(base, size, devices[name], name)
+    # stateless reset-value stubs: on the bus (and in its unmodelled log), not in
+    # board.devices, so checkpoints and resets do not see them
+    for name, base, size, values in RESET_VALUE_BLOCKS:
+        board.bus.attach(base, size, ResetValueStub(name, values), name)
     return devices
 
 

@@ -25,7 +25,13 @@ from typing import Callable
 
 
 class UnmodelledAccess(Exception):
-    """Raised by a device for a register offset it does not model."""
+    """Raised by a device for a register offset it does not model.  A read
+    raising it returns ``reads_as`` (0 unless the device gives a reset value)
+    once the bus has recorded the access."""
+
+    def __init__(self, *args: object, reads_as: int = 0) -> None:
+        super().__init__(*args)
+        self.reads_as = reads_as
 
 
 class IrqLine:
