@@ -172,6 +172,10 @@ class Carriers:
         self.fault = None
         core = self.core
         pc, el = core.pc, core.el
+        if kind == "read" and self._is_store(pc):
+            # QEMU performs a store-exclusive as compare-and-swap: its read
+            # reaches a read-watched page first, but the access is a store.
+            kind = "write"
         pa, size = self._whole_access(pc, pa, size)
         old = self._peek(pa, size)
         self._unprotect()
@@ -183,6 +187,11 @@ class Carriers:
             self._protect()
         self.hit = WatchAccess(kind, pa, size, old, self._peek(pa, size), pc, el)
         return min(core._counter.value, 1)
+
+    def _is_store(self, pc: int) -> bool:
+        word = self.core.read_insn(pc)
+        ls = decode_load_store(word) if word is not None else None
+        return ls is not None and not ls.is_load
 
     def _whole_access(self, pc: int, pa: int, size: int) -> tuple[int, int]:
         """The hook reports one element of a pair (LDP/STP): widen to both."""
