@@ -13,6 +13,7 @@ import os
 from test_determinism import machine_hash
 from vizor.machine import exceptions as X
 from vizor.machine.board import Board
+from vizor.machine.clock import counter_at
 from vizor.machine.debug import Debugger
 from vizor.machine.loader import load_image
 from vizor.machine.regs import ENC
@@ -155,3 +156,42 @@ def test_a_pa_breakpoint_needs_the_vm_to_be_running():
         dbg.add_physical_breakpoint(0x03002000, "pa", vmid=3)
     with pytest.raises(ValueError, match="name the VM"):
         dbg.add_physical_breakpoint(0x2000, "ipa")
+
+
+def _to_worker_near_tick(dbg):
+    """Stop VM 2's EL0 worker and bring that core's CNTHP tick (the
+    hypervisor's 2 ms scheduling tick) to 30 counter ticks (~1,900 of the
+    core's instructions) away — a debugger edit, made identically on the
+    boards compared."""
+    worker = dbg.add_breakpoint(MINIOS_SYMS["user_worker"] + 0x44, vmid=2)
+    reason = dbg.run(max_insns=60_000_000)
+    assert reason.kind == "breakpoint", reason
+    dbg.remove(worker.id)
+    core = dbg.board.cores[reason.core]
+    assert core.timer.read_sysreg("CNTHP_CTL_EL2") & 1  # the tick is armed
+    core.timer.write_sysreg("CNTHP_CVAL_EL2", counter_at(core.now()) + 30)  # the core's own time
+    return core
+
+
+def test_step_in_vm_across_a_timer_interrupt_lands_on_the_guests_next_instructions():
+    board, dbg = boot()
+    core = _to_worker_near_tick(dbg)
+    ref_board, ref = boot()
+    ref_core = _to_worker_near_tick(ref)
+    assert ref_core.index == core.index and ref_board.instructions == board.instructions
+    irqs = []
+    board.exception_listeners.append(lambda c, r: irqs.append(r) if c is core and r.kind == "irq" else None)
+    landed = []
+    for _ in range(4_000):
+        reason = dbg.step_in_vm(core.index, max_insns=20_000_000)
+        assert reason.kind == "step" and core.vmid() == 2 and core.el < 2, reason
+        landed.append(core.pc)
+        if irqs and len(landed) > len(irqs) + 20:
+            break
+    assert irqs and irqs[0].to_el == 2 and irqs[0].vmid == 2  # the tick went through EL2
+    expected = []  # the same run, one instruction at a time, keeping VM 2's instructions on that core
+    while len(expected) < len(landed):
+        ref.step(ref_core.index)
+        if ref_core.el < 2 and ref_core.vmid() == 2:
+            expected.append(ref_core.pc)
+    assert landed == expected

@@ -63,6 +63,7 @@ class Board:
     def __init__(self, *, quantum: int = QUANTUM) -> None:
         self.quantum = quantum
         self.clock = Clock()
+        self.clock.on_earlier = self.request_stop  # see run(): the round is shortened
         self.emu_counter_offset = emu_counter_offset()
         self._mem = mmap.mmap(-1, RAM_SIZE)
         self._ram_buf = (ctypes.c_char * RAM_SIZE).from_buffer(self._mem)
@@ -285,6 +286,7 @@ class Board:
                         return StopReason("idle", f"every core is waiting (WFI) and nothing wakes one "
                                                   f"within {self.idle_limit // 1_200_000_000} virtual seconds")
             budget = self._round_end - clock.base
+            clock.round_end = self._round_end
             for i in range(self._next_core, 4):
                 core = self.cores[i]
                 self._next_core = i
@@ -311,7 +313,7 @@ class Board:
                     if core.single_step:
                         left = 1
                     self.running = core
-                    clock.offset = core._counter_value
+                    clock.offset = core._time_in_round
                     try:
                         n = core.run(left, clock.base + self._round_done[i])
                     finally:
@@ -319,6 +321,13 @@ class Board:
                         self.running = None
                     self._round_done[i] += n
                     self.instructions += n
+                    nd = clock.next_deadline()
+                    if nd is not None and nd < self._round_end:
+                        # an event scheduled during the round (a timer the running
+                        # core just programmed): the round ends there instead
+                        self._round_end = max(nd, clock.base + 1)
+                        clock.round_end = self._round_end
+                        budget = self._round_end - clock.base
                     if core.state == HALTED:
                         self._round_done[i] = budget
                         return StopReason("halted", f"core {i}: {core.fault}")

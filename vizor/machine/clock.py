@@ -72,6 +72,10 @@ class Clock:
         # While a core runs its slice, time inside the slice is the slice's
         # start plus the instructions that core has executed so far.
         self.offset: Callable[[], int] | None = None
+        # The end of the board's current round, and what to call when an event
+        # is scheduled before it (the board then shortens the round).
+        self.round_end: int | None = None
+        self.on_earlier: Callable[[], None] | None = None
 
     @property
     def cycles(self) -> int:
@@ -95,6 +99,8 @@ class Clock:
         ev = Event(max(when, self.cycles), self._seq, callback)
         self._seq += 1
         heapq.heappush(self._queue, ev)
+        if self.round_end is not None and ev.when < self.round_end and self.on_earlier is not None:
+            self.on_earlier()
         return ev
 
     @staticmethod

@@ -217,6 +217,12 @@ class Core:
     def _counter_value(self) -> int:
         return self._counter.value
 
+    def _time_in_round(self) -> int:
+        """Cycles from the start of the board's round to this core's current
+        instruction (the clock's offset while this core runs): the slices it
+        already ran in this round plus the instructions of this one."""
+        return self._slice_start - self.board.clock.base + self._counter.value
+
     def now(self) -> int:
         """Virtual time of this core's current instruction."""
         return self._slice_start + self._counter.value
