@@ -99,11 +99,13 @@ def normalise_bytes(b: bytes) -> bytes:
     return bytes(b).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
-def run_qemu_script(steps, image: str = HYP, timeout: float = 20.0) -> str | None:
-    """Run the script on QEMU raspi3b; None when QEMU is not installed."""
+def run_qemu_script(steps, image: str = HYP, timeout: float = 20.0,
+                    sd: str | None = None) -> str | None:
+    """Run the script on QEMU raspi3b (``sd``: a raw card image, which QEMU may
+    write to); None when QEMU is not installed."""
     if not qemu_available():
         return None
-    proc = subprocess.Popen(qemu_command(image), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(qemu_command(image, sd=sd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     out = bytearray()
     fd = proc.stdout.fileno()

@@ -35,10 +35,10 @@ def test_break_with_a_condition_and_an_ignore_count(capsys):
 
 
 def test_watch_a_pa_reports_the_write_with_old_and_new_value(capsys):
-    # the demo hypervisor's VM 1 stage-2 table (VTTBR_EL2 base 0x9f000, images/README.md)
-    code, out, _ = run(capsys, HYP, "--watch", "pa:0x9f000+8@w", "--max-insns", "20000000")
+    # the demo hypervisor's VM 1 stage-2 table (VTTBR_EL2 base 0xa0000, images/README.md)
+    code, out, _ = run(capsys, HYP, "--watch", "pa:0xa0000+8@w", "--max-insns", "20000000")
     assert code == 0
-    assert "stopped: watchpoint 1: core 0 EL2" in out and "at PA 0x9f000" in out and "(was 0x0)" in out
+    assert "stopped: watchpoint 1: core 0 EL2" in out and "at PA 0xa0000" in out and "(was 0x0)" in out
 
 
 def test_catch_an_exception_class_from_one_vm(capsys):

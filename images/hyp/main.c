@@ -2,6 +2,8 @@
  * vizor demo hypervisor: boot.  Core 0 builds the EL2 identity map and one VM
  * per entry of hyp_vm_images (guests.S), releases cores 1-3, waits for them,
  * then every core schedules vCPUs (sched.c).  Memory map: images/README.md.
+ * A VM's image comes from the SD card when its FAT32 partition 1 holds
+ * <NAME>.BIN for the VM's guest (ECHO.BIN, MINIOS.BIN), else built in.
  */
 #include "hyp.h"
 
@@ -10,6 +12,8 @@ int nvms;
 volatile u64 hyp_release;
 volatile u64 hyp_cores_up;
 static u64 entry_el;
+static int sd_state;                /* SD_NONE, SD_NO_FAT, SD_MOUNTED */
+enum { SD_NONE, SD_NO_FAT, SD_MOUNTED };
 
 extern u64 hyp_l1[512], hyp_l2[512];
 extern char _start[], __hyp_end[];
@@ -82,6 +86,45 @@ static void clean_to_poc(u64 start, u64 len)
     __asm__ volatile("dsb sy\n ic iallu\n dsb sy\n isb" ::: "memory");
 }
 
+static int streq(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+/* the file name on the card: "minios" -> "MINIOS.BIN" (dot = 1) or the
+ * directory entry's "MINIOS  BIN" (dot = 0); names of up to 8 characters */
+static void file_name(const char *name, char *out, int dot)
+{
+    int k = 0, o = 0;
+    for (; k < 8 && name[k]; k++)
+        out[o++] = name[k] >= 'a' && name[k] <= 'z' ? name[k] - 'a' + 'A' : name[k];
+    while (!dot && o < 8)
+        out[o++] = ' ';
+    if (dot)
+        out[o++] = '.';
+    out[o++] = 'B';
+    out[o++] = 'I';
+    out[o++] = 'N';
+    out[o] = 0;
+}
+
+/* VM i's image from the card into its RAM: its size, or -1 */
+static s64 load_from_sd(int i, const char *name)
+{
+    char n83[12];
+    for (int j = 0; j < i; j++)                     /* another instance read it already */
+        if (vms[j].sd_bytes >= 0 && streq(vms[j].name, name)) {
+            memcpy((void *)GUEST_PA(i), (void *)vms[j].pa, vms[j].sd_bytes);
+            return vms[j].sd_bytes;
+        }
+    file_name(name, n83, 0);
+    return fat_load(n83, (u8 *)GUEST_PA(i), GUEST_MAX_IMAGE);
+}
+
 static void vm_create(int i, const struct guest_image *img)
 {
     struct vm *vm = &vms[i];
@@ -90,11 +133,16 @@ static void vm_create(int i, const struct guest_image *img)
     vm->vmid = i + 1;
     vm->name = img->name;
     vm->pa = GUEST_PA(i);
-    if (size > GUEST_MAX_IMAGE)
-        hyp_panic("guest image larger than 1 MiB");
     /* Guest RAM beyond the image is not cleared (guest_contract.md): each
      * DC on vizor is a hooked instruction, and the boards start zeroed. */
-    memcpy((void *)vm->pa, img->start, size);
+    vm->sd_bytes = sd_state == SD_MOUNTED ? load_from_sd(i, img->name) : -1;
+    if (vm->sd_bytes >= 0) {
+        size = vm->sd_bytes;
+    } else {
+        if (size > GUEST_MAX_IMAGE)
+            hyp_panic("guest image larger than 1 MiB");
+        memcpy((void *)vm->pa, img->start, size);
+    }
     clean_to_poc(vm->pa, size);
 
     /* IPA 0-16 MiB -> vm->pa, 2 MiB blocks; the device window stays unmapped */
@@ -129,6 +177,21 @@ static void banner(void)
     con_puts(" VMs, ");
     con_dec(1000 / TICK_HZ);
     con_puts(" ms time slice\n");
+    con_hyp_line();
+    int from_sd = 0;
+    for (int i = 0; i < nvms; i++)
+        from_sd += vms[i].sd_bytes >= 0;
+    if (sd_state == SD_NONE)
+        con_puts("guests: built in (no SD card)\n");
+    else if (sd_state == SD_NO_FAT)
+        con_puts("guests: built in (no FAT32 in partition 1 of the SD card)\n");
+    else {
+        con_puts("guests: ");
+        con_dec(from_sd);
+        con_puts(" of ");
+        con_dec(nvms);
+        con_puts(" VMs from the SD card\n");
+    }
     for (int i = 0; i < nvms; i++) {
         struct vm *vm = &vms[i];
         con_hyp_line();
@@ -141,6 +204,24 @@ static void banner(void)
         con_puts(", VTTBR_EL2 0x");
         con_hex(vm->vttbr, 16);
         con_putc('\n');
+        if (sd_state != SD_MOUNTED)
+            continue;
+        char file[16];
+        file_name(vm->name, file, 1);
+        con_hyp_line();
+        con_puts("VM ");
+        con_dec(vm->vmid);
+        if (vm->sd_bytes >= 0) {
+            con_puts(": ");
+            con_puts(file);
+            con_puts(" from the SD card, ");
+            con_dec(vm->sd_bytes);
+            con_puts(" bytes\n");
+        } else {
+            con_puts(": no ");
+            con_puts(file);
+            con_puts(" on the SD card, built in\n");
+        }
     }
 }
 
@@ -182,6 +263,7 @@ void hyp_main(u64 el)
     mmu_build();
     mmu_enable();
     con_init();
+    sd_state = sd_init() ? SD_NONE : fat_mount() ? SD_NO_FAT : SD_MOUNTED;
     nvms = hyp_nvms > MAX_VMS ? MAX_VMS : hyp_nvms;
     for (int i = 0; i < nvms; i++)
         vm_create(i, &hyp_vm_images[i]);
