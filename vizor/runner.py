@@ -54,7 +54,7 @@ except ImportError:  # pragma: no cover - until the debugger lands everywhere
     Debugger = None
 
 RAM_TOP = 0x3F000000
-SNAPSHOT_INTERVAL = 0.095  # seconds of wall time between snapshots while running (>= 10 per second)
+SNAPSHOT_INTERVAL = 0.098  # seconds of wall time between snapshots while running (>= 10 per second)
 
 
 class _BoardOnly:

@@ -90,7 +90,7 @@ class SnapshotPane(Widget):
             if y < len(old_texts) and old_texts[y] == t:
                 strips.append(old[y])
             else:
-                strips.append(Strip(list(t.render(console)), t.cell_len))
+                strips.append(Strip(list(t.render(console, end="")), t.cell_len))
                 dirty.append(y)
         self._texts, self._strips = texts, strips
         if not self.is_attached:

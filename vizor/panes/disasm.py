@@ -36,6 +36,7 @@ class DisassemblyPane(SnapshotPane):
         self.code = None           # a CodeState from "go to", shown until the next stop
         self._code_stop = -1
         self.height_hint = 12
+        self._first = None         # the address at the top of the window
 
     def show_code(self, code, stop_serial: int) -> None:
         self.code = code
@@ -63,8 +64,16 @@ class DisassemblyPane(SnapshotPane):
             if bp.core is None or bp.core == core.index:
                 bps.setdefault(bp.address, bp)
         rows = max(4, (self.size.height or self.height_hint))
-        idx = next((i for i, (a, _) in enumerate(words) if a == (center & ~3)), 0)
-        start = max(0, min(idx - rows // 3, len(words) - rows))
+        addrs = [a for a, _ in words]
+        idx = next((i for i, a in enumerate(addrs) if a == (center & ~3)), 0)
+        # the window stays put while the PC moves inside it (a loop repaints two lines,
+        # not all of them); it re-centres when the PC leaves its middle part
+        first = self._first
+        if first in addrs and first <= center < first + 4 * (rows - 3):
+            start = addrs.index(first)
+        else:
+            start = max(0, min(idx - rows // 3, len(words) - rows))
+        self._first = addrs[start] if addrs else None
         lines = [Text(title, style="dim")]
         for addr, word in words[start:start + rows - 1]:
             hit = symbol_of(self.symbols, core, addr)
