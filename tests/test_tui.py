@@ -254,3 +254,26 @@ async def test_quit_stops_the_machine_thread():
         await settle(pilot)
         await pilot.press("q")
     assert isinstance(fake.commands[-1], R.Quit)
+
+
+@sync
+async def test_the_disassembly_window_stays_put_while_the_pc_moves_inside_it():
+    first = guest_board()
+    moved = replace(first, serial=2, stop_serial=1, reason="stepped core 0",
+                    cores=(replace(first.cores[0], pc=0x81008),) + first.cores[1:])
+    far = replace(first, serial=3, stop_serial=2, reason="stepped core 0",
+                  cores=(replace(first.cores[0], pc=0x81040,
+                                 code=tuple((0x81000 + 4 * i, 0xD503201F) for i in range(32))),)
+                  + first.cores[1:])
+    app, _ = make_app([first, moved, far])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        top = shown(app, "#disasm").splitlines()[1]
+        await pilot.press("s")
+        await settle(pilot)
+        text = shown(app, "#disasm")
+        assert text.splitlines()[1] == top                       # same first line
+        assert "▶0000081008" in text
+        await pilot.press("s")                                   # far below: re-centred
+        await settle(pilot)
+        assert shown(app, "#disasm").splitlines()[1] != top

@@ -359,6 +359,11 @@ def main(args) -> int:
     except ValueError as e:
         raise UsageError(f"{path}: {e}") from None
     board_options(board, args)  # --sd, --sd-writable, --rng-seed
+    for spec in getattr(args, "symbols", []):   # --symbols FILE[@vmid=N|@el2]
+        try:
+            board.contexts.attach_file(spec)
+        except (ImageError, ValueError) as e:
+            raise UsageError(f"--symbols {spec!r}: {e}" if "--symbols" not in str(e) else str(e)) from None
     runner = R.Runner(board, lambda _obj: None, image=path)
     symbols = getattr(board, "contexts", None) or board.symbols   # per-VM tables when the board has them
     VizorApp(runner, symbols, start_running=getattr(args, "run", False), image=path).run()
