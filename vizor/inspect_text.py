@@ -23,10 +23,8 @@ from typing import Optional
 
 from .machine import decode as D
 from .machine.faults import translation_regs
-from .machine.mmu import (
-    TranslationRegs, UnsupportedGranule, Walk, WalkStep, stage2_enabled, translate_el10,
-    walk_stage1, walk_stage2,
-)
+from .machine.mmu import TranslationRegs, Walk, WalkStep, stage2_enabled
+from .machine.snapshot import walk_state
 from .machine.mmu_fields import mair_lookup
 
 REGIMES = ("auto", "el10", "el2", "s2")
@@ -87,26 +85,13 @@ def _hex(v: int) -> str:
 
 def walk_report(core, va: int, regime: str = "auto") -> str:
     """Every step of the walk of ``va`` on ``core`` as it stands, as text."""
-    el = core.el
-    if regime == "auto":
-        if el == 3:
-            return (f"walk of VA 0x{va:x} on core {core.index}: the core is at EL3, whose "
-                    f"translation regime vizor does not model (use --regime el2, el10 or s2)")
-        regime = "el2" if el == 2 else "el10"
-    regs = translation_regs(core)
-    read = core.board.read_phys
-    s1 = None
-    try:
-        if regime == "el2":
-            walk = s1 = walk_stage1(va, regs, read, "el2", "r", 2)
-        elif regime == "s2":
-            walk = walk_stage2(va, regs, read, "r")
-        else:
-            s1 = walk_stage1(va, regs, read, "el10", "r", 0 if el == 0 else 1)
-            walk = translate_el10(va, regs, read, "r", 0 if el == 0 else 1)
-    except UnsupportedGranule as e:
-        return f"walk of 0x{va:x} on core {core.index}: {e}"
-    return render_walk(walk, s1, regs, core.index, el, regime, core.board.symbols)
+    ws = walk_state(core, va, regime)
+    if ws.walk is None:
+        if ws.el == 3 and regime == "auto":
+            return (f"walk of VA 0x{va:x} on core {core.index}: {ws.error} "
+                    f"(use --regime el2, el10 or s2)")
+        return f"walk of 0x{va:x} on core {core.index}: {ws.error}"
+    return render_walk(ws.walk, ws.stage1, ws.regs, core.index, ws.el, ws.regime, core.board.symbols)
 
 
 def render_walk(walk: Walk, s1: Optional[Walk], regs: TranslationRegs, core: int, el: int,
