@@ -1,6 +1,6 @@
 """One Cortex-A53 core: a Unicorn instance plus the architecture Unicorn leaves out.
 
-All Unicorn calls of vizor live here and in ``regs.py``.  Everything else
+All Unicorn calls of vizor live here and in ``regs.py`` and ``carriers.py``.  Everything else
 talks to a ``Core`` in architectural terms: ``core.el``, ``core.sysreg(name)``,
 ``core.take_exception(...)``, ``core.run(budget)``.
 
@@ -9,11 +9,13 @@ What this adds to Unicorn (see DESIGN.md for the measurements behind it):
 * synchronous exceptions taken architecturally (``_on_intr``): Unicorn only
   reports QEMU's exception number; vizor classifies it, builds ESR/FAR/HPFAR,
   writes ELR/SPSR, sets PSTATE and jumps to the vector;
-* HCR_EL2 trap bits for MRS/MSR/SYS applied in the instruction hooks;
+* HCR_EL2 trap bits for MRS/MSR/SYS applied in the instruction hooks
+  (``sysreg_hooks.py``, a mixin of Core);
 * the generic timer registers served from virtual time (Unicorn would read the
   host clock);
 * physical IRQ/FIQ taken between slices (``deliver_interrupts``);
-* TLBI ...IS and IC maintenance reaching the other cores' instances.
+* TLBI ...IS and IC maintenance reaching the other cores' instances;
+* the illegal-state exception after an illegal ERET (``eret_watch.py``).
 """
 
 from __future__ import annotations
@@ -30,27 +32,20 @@ from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
 from . import exceptions as X
 from .carriers import Carriers
+from .corestate import HALTED, PARKED, RUNNING, WFI_IDLE  # noqa: F401 (PARKED re-exported)
+from .eret_watch import EretWatch
 from .faults import classify_abort
-from .mmu import UnsupportedGranule
-from .pmu import PMCCNTR_EL0, PMU_REGS, CycleCounter
 from .insn import WFE, WFI, decode_sys, exception_imm16
+from .mmu import UnsupportedGranule
+from .pmu import CycleCounter
 from .regs import ENC, Regs, add_insn_hook
-from .traps import is_trappable, traps_to_el2
+from .sysreg_hooks import HCR, SCR, SPSR_ENC, SysregHooks
+from .traps import traps_to_el2
 
 if TYPE_CHECKING:
     from .board import Board
 
-RUNNING, WFI_IDLE, PARKED, HALTED = "running", "wfi", "parked", "halted"
 
-TIMER_REGS = {
-    (3, 3, 14, 0, 0): "CNTFRQ_EL0", (3, 3, 14, 0, 1): "CNTPCT_EL0", (3, 3, 14, 0, 2): "CNTVCT_EL0",
-    (3, 3, 14, 2, 0): "CNTP_TVAL_EL0", (3, 3, 14, 2, 1): "CNTP_CTL_EL0", (3, 3, 14, 2, 2): "CNTP_CVAL_EL0",
-    (3, 3, 14, 3, 0): "CNTV_TVAL_EL0", (3, 3, 14, 3, 1): "CNTV_CTL_EL0", (3, 3, 14, 3, 2): "CNTV_CVAL_EL0",
-    (3, 0, 14, 1, 0): "CNTKCTL_EL1", (3, 4, 14, 1, 0): "CNTHCTL_EL2", (3, 4, 14, 0, 3): "CNTVOFF_EL2",
-    (3, 4, 14, 2, 0): "CNTHP_TVAL_EL2", (3, 4, 14, 2, 1): "CNTHP_CTL_EL2", (3, 4, 14, 2, 2): "CNTHP_CVAL_EL2",
-    (3, 7, 14, 2, 0): "CNTPS_TVAL_EL1", (3, 7, 14, 2, 1): "CNTPS_CTL_EL1", (3, 7, 14, 2, 2): "CNTPS_CVAL_EL1",
-}
-MPIDR = (3, 0, 0, 0, 5)
 # Cortex-A53 IMPLEMENTATION DEFINED registers that QEMU 5 (inside Unicorn)
 # lacks, with the values the Pi 3 firmware leaves (A53 TRM, 4.3):
 # L2CTLR (4 cores), L2ECTLR, CPUACTLR, CPUECTLR (SMPEN set), CPUMERRSR, L2MERRSR.
@@ -58,12 +53,6 @@ IMPDEF_RESET = {
     (3, 1, 11, 0, 2): 0x3000000, (3, 1, 11, 0, 3): 0, (3, 1, 15, 2, 0): 0,
     (3, 1, 15, 2, 1): 0x40, (3, 1, 15, 2, 2): 0, (3, 1, 15, 2, 3): 0,
 }
-HCR = ENC["HCR_EL2"]
-SCR = ENC["SCR_EL3"]
-SPSR_ENC = {1: ENC["SPSR_EL1"], 2: ENC["SPSR_EL2"], 3: ENC["SPSR_EL3"]}
-SPSR_EL_OF = {enc: el for el, enc in SPSR_ENC.items()}
-_RT = {A.UC_ARM64_REG_X0 + i: i for i in range(29)}
-_RT.update({A.UC_ARM64_REG_X29: 29, A.UC_ARM64_REG_X30: 30, A.UC_ARM64_REG_XZR: 31})
 STUCK_LIMIT = 200  # identical exceptions in a row, each raised by its own handler
 _vmem_read = _uclib.uc_vmem_read
 _KIND_NAMES = {X.VEC_SYNC: "sync", X.VEC_IRQ: "irq", X.VEC_FIQ: "fiq", X.VEC_SERROR: "serror"}
@@ -77,7 +66,7 @@ class GuestStuck(Exception):
     """A core keeps taking the same exception from its own handler."""
 
 
-class Core:
+class Core(SysregHooks, EretWatch):
     """One core of the board.  ``index`` is Aff0 of its MPIDR."""
 
     def __init__(self, index: int, board: "Board") -> None:
@@ -325,46 +314,6 @@ class Core:
         """Make ``run`` stop when PC reaches any of ``addresses`` (breakpoints)."""
         self.carriers.set_exits(addresses)
 
-    # --- illegal exception returns ---------------------------------------------
-    #
-    # Unicorn (QEMU 5) performs an illegal ERET as the architecture says (it
-    # sets PSTATE.IL and continues at ELR in the same EL) but never raises the
-    # illegal-state exception the next instruction must take: the IL bit does
-    # not reach QEMU's cached translation flags.  ERET has no hook, but its
-    # legality depends only on SPSR_ELx, HCR_EL2 and SCR_EL3, whose writes vizor
-    # sees.  While the SPSR of the current EL holds a value an ERET could not
-    # legally return to, the core runs one instruction per slice and PSTATE.IL
-    # is checked before each: the exception is then taken exactly at the
-    # instruction ERET returned to.  Only code that has written such an SPSR
-    # (a bug being debugged) runs slowly.
-
-    def refresh_eret_watch(self) -> None:
-        """Re-read SPSR_EL1..3 from the CPU (after reset or a state restore)."""
-        for el, enc in SPSR_ENC.items():
-            self._spsr[el] = self.regs.read_enc(enc)
-        self._update_eret_watch()
-
-    def _update_eret_watch(self) -> None:
-        """Recompute the watch; from a hook, stop the slice when it turns on so
-        that the next instruction already runs under it."""
-        hcr, scr, spsr = self.hcr, self.scr, self._spsr
-        was = self._eret_watch
-        self._eret_watch = any(X.eret_may_be_illegal(spsr[el], el, hcr, scr) for el in (1, 2, 3))
-        if self._eret_watch and not was and self.board.running is self:
-            self._stop()
-
-    def _watch_eret(self, budget: int) -> int:
-        pstate = self.regs.read("PSTATE")
-        cur = (pstate >> 2) & 3
-        if pstate & X.PSTATE_IL:
-            self.take_exception(X.sync_target_el(cur, self.hcr, self.scr), X.VEC_SYNC,
-                                X.esr(X.EC_ILLEGAL_STATE), self.regs.read("PC"))
-            pstate = self.regs.read("PSTATE")
-            cur = (pstate >> 2) & 3
-        if cur and X.eret_may_be_illegal(self._spsr[cur], cur, self.hcr, self.scr):
-            return min(budget, 1)
-        return budget
-
     def _stop(self) -> None:
         """Stop emulation after the current instruction (from inside a hook)."""
         if self._stop_count is None:
@@ -523,143 +472,6 @@ class Core:
             self.regs.write("PC", pc + 4)
             return
         self.take_exception(X.sync_target_el(cur, self.hcr, self.scr), X.VEC_SYNC, X.esr(X.EC_UNKNOWN), pc)
-
-    # --- system register hooks -------------------------------------------------
-
-    def _trap(self, enc, rt: int, is_read: bool) -> bool:
-        """If an EL0/EL1 access traps to EL2, arrange the exception and stop."""
-        if not X.el2_enabled(self.scr):
-            return False
-        cur = (self.regs.read("PSTATE") >> 2) & 3
-        if cur >= 2 or not traps_to_el2(enc, is_read, cur, self.hcr):
-            return False
-        self._pending_sync = (2, X.esr_sysreg(*enc, rt, is_read), self.regs.read("PC"), None)
-        self._stop()
-        return True
-
-    def _on_mrs(self, reg: int, cp) -> bool:
-        try:
-            enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
-            name = TIMER_REGS.get(enc)
-            if name is not None:
-                return self._timer_access(name, enc, reg, None)
-            if enc == PMCCNTR_EL0 and self._pmu_allowed():
-                self.regs.write_id(reg, self.cycle_counter.read(self.now()))
-                return True
-            if enc == HCR and self.hcr & X.HCR_TWI:
-                if (self.regs.read("PSTATE") >> 2) & 3 >= 2:
-                    self.regs.write_id(reg, self.hcr)  # the value with TWI, not QEMU's copy
-                    return True
-            if enc == MPIDR:
-                cur = (self.regs.read("PSTATE") >> 2) & 3
-                if cur >= 2 or not X.el2_enabled(self.scr):
-                    self.regs.write_id(reg, self.mpidr)
-                    return True
-                return False  # QEMU answers VMPIDR_EL2 to EL1
-            if is_trappable(enc):
-                if self._trap(enc, _RT.get(reg, 31), True):
-                    return True
-            return False
-        except Exception as e:
-            self._halt(f"internal error in MRS hook: {e!r}")
-            self._stop()
-            return True
-
-    def _pmu_allowed(self) -> bool:
-        """PMU access permitted here without a trap (else QEMU decides and traps):
-        not EL0 without PMUSERENR_EL0.EN, not EL0/EL1 under MDCR_EL2.TPM."""
-        cur = (self.regs.read("PSTATE") >> 2) & 3
-        if cur < 2 and X.el2_enabled(self.scr) and self.regs.read_enc((3, 4, 1, 1, 1)) & (1 << 6):
-            return False
-        return cur > 0 or bool(self.regs.read_enc((3, 3, 9, 14, 0)) & 1)
-
-    def _on_msr(self, reg: int, cp) -> bool:
-        handled = self._msr(reg, cp)
-        if self.msr_watch:
-            enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
-            watch = self.msr_watch.get(enc)
-            if watch is not None and self._pending_sync is None and self.state != HALTED:
-                try:
-                    watch(self, enc, cp.val)  # the write happens (it did not trap)
-                except Exception as e:
-                    self._halt(f"internal error in a system register watch: {e!r}")
-                    self._stop()
-        return handled
-
-    def _msr(self, reg: int, cp) -> bool:
-        try:
-            enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
-            if enc == HCR:
-                if self._trap(enc, 0, False):
-                    return True
-                self.hcr = cp.val
-                self._update_eret_watch()
-                if cp.val & X.HCR_TWI:  # QEMU must not see TWI: strip it right after the write
-                    self._fix_hcr = True
-                    self._stop()
-                return False
-            if enc == SCR:
-                self.scr = cp.val
-                self._update_eret_watch()
-                return False
-            el = SPSR_EL_OF.get(enc)
-            if el is not None:
-                self._spsr[el] = cp.val
-                self._update_eret_watch()
-                return False
-            name = TIMER_REGS.get(enc)
-            if name is not None:
-                return self._timer_access(name, enc, reg, cp.val)
-            if enc in PMU_REGS and self._pmu_allowed():
-                self.cycle_counter.write(enc, cp.val, self.now())
-                return enc == PMCCNTR_EL0  # the control registers are QEMU's too
-            if is_trappable(enc):
-                if self._trap(enc, _RT.get(reg, 31), False):
-                    return True
-            return False
-        except Exception as e:
-            self._halt(f"internal error in MSR hook: {e!r}")
-            self._stop()
-            return True
-
-    def _on_sys(self, reg: int, cp) -> bool:
-        try:
-            enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
-            if self._trap(enc, _RT.get(reg, 31), False):
-                return True
-            if cp.crn == 8 and cp.crm in (3, 0) and cp.op0 == 1:  # TLBI ...IS (CRm 3; CRm 0 for IPAS2..IS)
-                if cp.crm == 3 or (cp.op1 == 4 and cp.crm == 0):
-                    self.board.broadcast_tlb_flush(self)
-            elif cp.crn == 7 and cp.crm in (1, 5) and cp.op2 in (0, 1):  # IC IALLUIS, IALLU, IVAU
-                self._flush_tb = True
-                self._stop()
-            return False
-        except Exception as e:
-            self._halt(f"internal error in SYS hook: {e!r}")
-            self._stop()
-            return True
-
-    def _timer_access(self, name: str, enc, reg: int, value: int | None) -> bool:
-        """Serve a generic-timer register from virtual time (Unicorn would read the host clock)."""
-        timer = self.timer
-        cur = (self.regs.read("PSTATE") >> 2) & 3
-        if cur < 3:
-            ns = bool(self.scr & X.SCR_NS)
-            verdict = timer.access(name, cur, self.hcr, el2_enabled=ns, secure=not ns,
-                                   scr_st=bool(self.scr & (1 << 11)))
-            if not verdict.allowed:
-                if verdict.ec == X.EC_SYSREG:
-                    syn = X.esr_sysreg(*enc, _RT.get(reg, 31), value is None)
-                else:
-                    syn = X.esr(X.EC_UNKNOWN)
-                self._pending_sync = (verdict.target_el, syn, self.regs.read("PC"), None)
-                self._stop()
-                return True
-        if value is None:
-            self.regs.write_id(reg, timer.read_sysreg(name))
-        else:
-            timer.write_sysreg(name, value)
-        return True
 
     def _on_invalid(self, uc, access, address, size, value, _ud) -> bool:
         # UC_MEM_{READ,WRITE,FETCH}_UNMAPPED = 19, 20, 21; _PROT = 23, 22, 24
