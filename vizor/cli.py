@@ -305,4 +305,7 @@ def _run(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as `python -m vizor.cli`: use the package's module, so that the
+    # UsageError other modules raise is the one main() catches
+    from vizor.cli import main as package_main
+    sys.exit(package_main())
