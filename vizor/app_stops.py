@@ -32,8 +32,11 @@ class StopControls:
         parts.append(r.text)
         self._stop_text = "  │  ".join(parts)
         bar = self.query_one("#stop", Static)
-        bar.set_class(r.kind not in ("pause", "stop", "max_insns", "step"), "hit")
+        hit = r.kind not in ("pause", "stop", "max_insns", "step")
+        bar.set_class(hit, "hit")
         bar.update(Text(self._stop_text), layout=False)
+        if hit and r.core is not None and r.core != self.selected:
+            self.action_select(r.core)  # show the core that stopped
 
     def on_stop_edited(self, event: StopEdited) -> None:
         if event.action == "delete":
