@@ -20,6 +20,7 @@ from . import runner as R
 from .machine.loader import Symbols
 from .messages import CodeReady, NoticePosted, SnapshotReady, WalkReady, message_for
 from .app_stops import StopControls
+from .app_session import SESSION_BINDINGS, SESSION_HELP, SessionControls
 from .panes.breakpoints import BreakpointsPane
 from .panes.common import BadInput, parse_address, parse_number
 from .panes.console import UARTS, ConsoleLog, ConsolePane, ConsoleTyped
@@ -30,12 +31,13 @@ from .panes.framebuffer import FramebufferPane
 from .panes.help import HelpScreen
 from .panes.interrupts import InterruptsPane
 from .panes.sysregs import SysregsPane
+from .panes.timeline import Timeline
 from .panes.translation import REGIMES, TranslationPane, WalkRequested
 
 CPU_HZ = 1_200_000_000
 
 
-class VizorApp(StopControls, App):
+class VizorApp(SessionControls, StopControls, App):
     CSS_PATH = "app.tcss"
     TITLE = "vizor"
     AUTO_FOCUS = None
@@ -63,7 +65,7 @@ class VizorApp(StopControls, App):
         Binding("u", "switch_uart", "UART", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_vizor", "Quit"),
-    ]
+    ] + SESSION_BINDINGS
     HELP = (("space", "run / pause the board (pauses within 100 ms)"),
             ("s", "step one instruction on the selected core"),
             ("n", "step over: one instruction, a BL/BLR runs to its return"),
@@ -82,10 +84,10 @@ class VizorApp(StopControls, App):
             ("c", "focus the console: keys go to the guest's UART; Esc comes back"),
             ("u", "switch the console between the PL011 and the mini UART"),
             ("tab / shift+tab", "move the focus; the tab bar switches panes"),
-            ("?", "this help"), ("q", "quit"))
+            *SESSION_HELP, ("?", "this help"), ("q", "quit"))
 
     def __init__(self, runner, symbols: Symbols | None = None, *, start_running: bool = False,
-                 image: str = "") -> None:
+                 image: str = "", timeline=None, record_path: str | None = None) -> None:
         super().__init__()
         self.runner = runner
         self.symbols = symbols or Symbols()
@@ -97,11 +99,16 @@ class VizorApp(StopControls, App):
         self._walk_text: str | None = None
         self._walk_stop = -1
         self._stop_text = ""
+        self.timeline = timeline          # a TimelineInfo in `vizor replay`, else None
+        self.recording: str | None = getattr(runner, "recorder_path", None) if getattr(runner, "recorder", None) else None
+        self.record_path = record_path
         runner.publish = lambda obj: self.post_message(message_for(obj))
 
     def compose(self) -> ComposeResult:
         yield Static("starting…", id="status")
         yield Static("", id="stop")
+        if self.timeline is not None:
+            yield Timeline(self.timeline, id="timeline")
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield CoresPane(self.symbols, id="cores")
@@ -189,6 +196,8 @@ class VizorApp(StopControls, App):
             pane.snapshot = snap
         self._console.snapshot = snap
         self._status(snap)
+        if self.timeline is not None:
+            self.query_one(Timeline).now = snap.instructions
         if not snap.running and not self._stop_text:
             self._stop_text = f"■ {snap.reason}"
             self.query_one("#stop", Static).update(self._stop_text)
@@ -217,7 +226,7 @@ class VizorApp(StopControls, App):
         c = snap.cores[self.selected]
         state = "[b green]RUNNING[/]" if snap.running else f"[b yellow]PAUSED[/] ({snap.reason})"
         vm = f"VMID {c.vmid}" if c.vmid is not None else "no guest"
-        text = (f"{state}  {snap.instructions:,} insns  t={snap.cycles / CPU_HZ * 1e3:,.3f} ms  │ "
+        text = (f"{self._session_status()}{state}  {snap.instructions:,} insns  t={snap.cycles / CPU_HZ * 1e3:,.3f} ms  │ "
                 f"core {c.index}: {el_text(c.pstate)} {c.state}, {vm}  │ {self.image}")
         if text != self._status_text:
             self._status_text = text
@@ -276,6 +285,8 @@ class VizorApp(StopControls, App):
         prompt.placeholder = {
             "break": "toggle breakpoint: ADDR [@vmid=N] [@el=N] [@core=N]  (empty: PC; Esc cancels)",
             "vmid": "run until VMID (0-255) is scheduled on a core  (Esc cancels)",
+            "record": "record the session to FILE  (Esc cancels)",
+            "seek": "jump to instruction count N  (Esc cancels)",
         }.get(kind, "go to: ADDR (hex, symbol, symbol+off; Esc cancels)")
         prompt.value = ""
         prompt.display = True
@@ -296,7 +307,9 @@ class VizorApp(StopControls, App):
         event.stop()
         self._close_prompt()
         try:
-            if self._prompt_kind == "break":
+            if self._session_prompt(self._prompt_kind, event.value):
+                pass
+            elif self._prompt_kind == "break":
                 self.runner.send(self._breakpoint_command(event.value))
             elif self._prompt_kind == "vmid":
                 vmid = parse_number(event.value, "VMID")
@@ -365,6 +378,18 @@ def main(args) -> int:
         except (ImageError, ValueError) as e:
             raise UsageError(f"--symbols {spec!r}: {e}" if "--symbols" not in str(e) else str(e)) from None
     runner = R.Runner(board, lambda _obj: None, image=path)
+    runner.boot_el = args.boot_el
+    if getattr(args, "sd", None) or getattr(args, "rng_seed", None) is not None:
+        runner.record_refusal = "recording cannot carry --sd or --rng-seed yet"
+    record = getattr(args, "record", None)
+    if record:
+        from .session_runner import start_recording
+        try:
+            start_recording(runner, record)   # before the machine thread starts: at reset
+        except ValueError as e:
+            raise UsageError(f"--record: {e}") from None
     symbols = getattr(board, "contexts", None) or board.symbols   # per-VM tables when the board has them
-    VizorApp(runner, symbols, start_running=getattr(args, "run", False), image=path).run()
+    VizorApp(runner, symbols, start_running=getattr(args, "run", False), image=path,
+             record_path=record).run()
+    runner.done.wait(5)          # the machine thread closes the recording as it quits
     return 0

@@ -87,11 +87,14 @@ def _parser() -> argparse.ArgumentParser:
         if name == "boot":
             s.add_argument("--run", action="store_true", help="start running at once (default: paused at reset)")
     s = sub.add_parser("replay", help="replay a session saved with --record",
-                       description="replay a session saved with --record (headless for now)")
+                       description="replay a session saved with --record in the TUI (headless with "
+                                   "--headless, --verify or without a terminal)")
     s.add_argument("file", metavar="FILE")
     s.add_argument("--verify", action="store_true",
                    help="check that the replay reproduces the recording (exit 0) or name the first "
                         "divergence (exit 1)")
+    s.add_argument("--headless", action="store_true",
+                   help="no TUI: print the UART output of the replayed run, like vizor run")
     s.add_argument("--quiet", action="store_true", help="no summary at the end")
     s = sub.add_parser("mksd", help="make a raw SD card image: MBR + one FAT32 partition with FILEs",
                        description="make a raw SD card image: MBR + one FAT32 partition holding FILEs "

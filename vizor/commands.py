@@ -121,6 +121,42 @@ class Quit:
     pass
 
 
+@dataclass(frozen=True)
+class StartRecording:
+    path: str                 # the session file (overwritten)
+
+
+@dataclass(frozen=True)
+class StopRecording:
+    pass
+
+
+@dataclass(frozen=True)
+class Seek:
+    """Replay only: go to instruction count ``instructions``."""
+
+    instructions: int
+
+
+@dataclass(frozen=True)
+class StepBack:
+    """Replay only: back to where ``core`` had executed one instruction fewer."""
+
+    core: int
+
+
+@dataclass(frozen=True)
+class ReverseContinue:
+    """Replay only: back to the previous breakpoint hit."""
+
+
+@dataclass(frozen=True)
+class ReverseStepInVM:
+    """Replay only: back to the core's previous instruction in the VM it is in."""
+
+    core: int
+
+
 # --- answers that are not snapshots ------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -143,6 +179,26 @@ class StopsState:
     """Every stop condition set, in the order they were set (published when it changes)."""
 
     stops: tuple[StopCondition, ...]
+
+
+@dataclass(frozen=True)
+class RecordingState:
+    """Published when recording starts or stops (``path`` None: not recording)."""
+
+    path: Optional[str]
+    inputs: int = 0
+    checkpoints: int = 0
+
+
+@dataclass(frozen=True)
+class TimelineInfo:
+    """What a replay's timeline shows besides the current position: where the
+    recording starts and ends, its inputs (count, kind) and checkpoints."""
+
+    start: int
+    end: int
+    inputs: tuple[tuple[int, str], ...]
+    checkpoints: tuple[int, ...]
 
 
 @dataclass(frozen=True)

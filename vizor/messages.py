@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from .machine.snapshot import BoardState, CodeState, WalkState
-from .runner import Notice, StopReport, StopsState
+from .runner import Notice, RecordingState, StopReport, StopsState
 
 
 @dataclass
@@ -51,6 +51,11 @@ class StopReported(Message):
 
 
 @dataclass
+class RecordingChanged(Message):
+    state: RecordingState
+
+
+@dataclass
 class CoreSelected(Message):
     core: int
 
@@ -66,6 +71,8 @@ def message_for(obj: object) -> Message:
         return StopsChanged(obj)
     if isinstance(obj, StopReport):
         return StopReported(obj)
+    if isinstance(obj, RecordingState):
+        return RecordingChanged(obj)
     if isinstance(obj, Notice):
         return NoticePosted(obj.text, obj.error)
     raise TypeError(f"no message for {type(obj).__name__}")

@@ -41,50 +41,30 @@ from .commands import (  # noqa: F401 - the runner's vocabulary, used as R.Run e
     WalkVA,
     ShowCode,
     Quit,
+    StartRecording,
+    StopRecording,
+    Seek,
+    StepBack,
+    ReverseContinue,
+    ReverseStepInVM,
     Notice,
+    RecordingState,
+    TimelineInfo,
     StopCondition,
     StopsState,
     StopReport,
 )
+from .machine.board import StopReason
 from .machine.snapshot import BoardState, board_state, code_state, walk_state
 
-try:
-    from .machine.debug import Debugger
-except ImportError:  # pragma: no cover - until the debugger lands everywhere
-    Debugger = None
+from .machine.debug import Debugger
 
 RAM_TOP = 0x3F000000
 SNAPSHOT_INTERVAL = 0.098  # seconds of wall time between snapshots while running (>= 10 per second)
 
 
-class _BoardOnly:
-    """Stand-in with the Debugger's interface for a tree without vizor.machine.debug."""
-
-    def __init__(self, board) -> None:
-        self.board = board
-        self.breakpoints = ()
-
-    def run(self, max_insns=None, stop=None):
-        return self.board.run(max_insns=max_insns, stop=stop)
-
-    def step(self, core: int, stop=None):
-        c = self.board.cores[core]
-        start = c.instructions
-        for _ in range(1_000_000):
-            reason = self.board.run(max_insns=1)
-            if c.instructions > start or reason.kind in ("halted", "idle"):
-                return reason
-        return reason
-
-    def add_breakpoint(self, address, vmid=None, el=None, core=None):
-        raise ValueError("breakpoints need vizor.machine.debug")
-
-    def remove_breakpoint(self, bp_id):
-        raise KeyError(bp_id)
-
-
 def make_debugger(board):
-    return Debugger(board) if Debugger is not None else _BoardOnly(board)
+    return Debugger(board)
 
 
 class Runner:
@@ -108,6 +88,11 @@ class Runner:
         self._uart_out: dict[str, bytearray] = defaultdict(bytearray)
         self._uart_total: dict[str, int] = defaultdict(int)
         self._stops_shown: Optional[StopsState] = None
+        self.recorder = None                 # a session.Recorder while recording (session_runner.py)
+        self.boot_el = 2                     # what a recording started from the TUI writes down
+        self.record_refusal = ""             # why this board cannot be recorded ("" if it can)
+        self.record_interval: Optional[int] = None
+        self.done = threading.Event()        # set when serve() has returned (a recording is closed)
         board.uart_listeners.append(self._on_uart)
 
     # --- called from any thread --------------------------------------------------------
@@ -170,6 +155,12 @@ class Runner:
 
     def serve(self, start_running: bool = False) -> None:
         """Serve commands until Quit; run the board whenever it is running."""
+        try:
+            self._serve(start_running)
+        finally:
+            self.done.set()
+
+    def _serve(self, start_running: bool) -> None:
         self._publish_snapshot()
         if start_running:
             self.send(Run())
@@ -180,7 +171,7 @@ class Runner:
                         return
                     continue
                 left = None if self._until is None else max(self._until - self.board.instructions, 0)
-                reason = self.debugger.run(max_insns=left, stop=self._stop_check)
+                reason = self._advance(self.debugger.run, max_insns=left, stop=self._stop_check)
                 if reason.kind == "stop":
                     if reason.detail == "pause":
                         self._pause.clear()
@@ -188,6 +179,9 @@ class Runner:
                         self._stopped("paused")
                     elif reason.detail == "refresh":
                         self._publish_snapshot()
+                    elif reason.detail != "command":   # e.g. the end of a replayed recording
+                        self._until = None
+                        self._stopped(_reason_text(reason), reason)
                     continue
                 if reason.kind == "idle":
                     self._publish_snapshot()    # still "running": waiting for an event
@@ -212,6 +206,7 @@ class Runner:
                 return True
             if isinstance(cmd, Quit):
                 self.running = False
+                self._finish()
                 return False
             try:
                 self._handle(cmd)
@@ -235,7 +230,7 @@ class Runner:
         elif isinstance(cmd, Step):
             was = self.running
             self.running = False
-            reason = self.debugger.step(cmd.core, stop=self._pause_check)
+            reason = self._advance(self._step_fn(cmd.core), stop=self._pause_check)
             self._pause.clear()
             self._stopped(_reason_text(reason) if reason.kind != "step" or was
                           else f"stepped core {cmd.core}", reason)
@@ -244,7 +239,10 @@ class Runner:
         elif isinstance(cmd, (AddBreakpoint, AddWatchpoint, AddEventStop)):
             self._add_stop(cmd)
         elif isinstance(cmd, RemoveStop):
+            bp = next((b for b in self.debugger.breakpoints if b.id == cmd.id), None)
             self.debugger.remove(cmd.id)
+            if bp is not None:
+                self._note_breakpoint("remove", bp)
             self.publish(Notice(f"stop condition {cmd.id} deleted"))
             self._publish_snapshot()
         elif isinstance(cmd, EnableStop):
@@ -254,16 +252,55 @@ class Runner:
         elif isinstance(cmd, ToggleBreakpoint):
             self._toggle(cmd)
         elif isinstance(cmd, UartInput):
-            dev = {"pl011": "pl011", "mini": "mini_uart"}[cmd.uart]
-            self.board.devices[dev].receive(cmd.data)
+            if self.recorder is not None:
+                self.recorder.note_uart(cmd.uart, cmd.data)   # delivered where a replay can
+            else:
+                dev = {"pl011": "pl011", "mini": "mini_uart"}[cmd.uart]
+                self.board.devices[dev].receive(cmd.data)
             if not self.running:
                 self._publish_snapshot()
         elif isinstance(cmd, WalkVA):
             self.publish(walk_state(self.board.cores[cmd.core], cmd.va, cmd.regime))
         elif isinstance(cmd, ShowCode):
             self.publish(code_state(self.board.cores[cmd.core], cmd.address))
-        else:
+        elif isinstance(cmd, (StartRecording, StopRecording)):
+            from . import session_runner
+            if isinstance(cmd, StartRecording):
+                session_runner.start_recording(self, cmd.path)
+            else:
+                session_runner.stop_recording(self)
+        elif not self._handle_more(cmd):
             raise ValueError(f"unknown command {cmd!r}")
+
+    def _handle_more(self, cmd) -> bool:
+        """Commands of a subclass (the replay's reverse keys); False: unknown."""
+        return False
+
+    def _advance(self, fn, max_insns=None, stop=None) -> StopReason:
+        """Every run of the board: ``fn(max_insns=, stop=)`` (the Debugger's run, a
+        step…), through the Recorder while recording."""
+        if self.recorder is not None:
+            return self.recorder.run(max_insns=max_insns, stop=stop, run=fn)
+        return fn(max_insns=max_insns, stop=stop)
+
+    def _step_fn(self, core: int):
+        """One instruction of ``core`` as a run that may be cut and resumed."""
+        target = self.board.cores[core].instructions + 1
+        dbg = self.debugger
+
+        def step(max_insns=None, stop=None, **_kw):
+            return dbg.step(core, count=target - self.board.cores[core].instructions,
+                            max_insns=max_insns, stop=stop)
+        return step
+
+    def _finish(self) -> None:
+        if self.recorder is not None:
+            from . import session_runner
+            session_runner.stop_recording(self)
+
+    def _note_breakpoint(self, action: str, bp) -> None:
+        if self.recorder is not None:
+            self.recorder.note_breakpoint(action, bp.address, vmid=bp.vmid, el=bp.el, core=bp.core)
 
     def _pause_check(self) -> Optional[str]:
         return "pause" if self._pause.is_set() or self._waiting.is_set() else None
@@ -277,16 +314,25 @@ class Runner:
         dbg = self.debugger
         try:
             if isinstance(cmd, RunUntilVMID):
-                reason = dbg.run_until_vmid(cmd.vmid, stop=self._refreshing_pause_check)
+                def fn(max_insns=None, stop=None, **_kw):
+                    return dbg.run_until_vmid(cmd.vmid, stop=stop)
             else:
-                fn = {"over": dbg.step_over, "out": dbg.step_out, "vm": dbg.step_in_vm}[cmd.how]
-                reason = fn(cmd.core, stop=self._refreshing_pause_check)
+                how = {"over": dbg.step_over, "out": dbg.step_out, "vm": dbg.step_in_vm}[cmd.how]
+
+                def fn(max_insns=None, stop=None, **_kw):
+                    return how(cmd.core, stop=stop)
+            reason = self._advance_once(fn, stop=self._refreshing_pause_check)
         except ValueError:
             self.running = False
             self._publish_snapshot()
             raise
         self._pause.clear()
         self._stopped(_reason_text(reason), reason)
+
+    def _advance_once(self, fn, stop=None) -> StopReason:
+        """A run that cannot be cut and resumed (it arms temporaries on entry):
+        a recording just takes no checkpoint inside it."""
+        return self._advance(fn, stop=stop)
 
     def _refreshing_pause_check(self) -> Optional[str]:
         why = self._pause_check()
@@ -303,6 +349,7 @@ class Runner:
                     raise ValueError(problem)
             c = dbg.add_breakpoint(cmd.address, vmid=cmd.vmid, el=cmd.el, core=cmd.core,
                                    condition=cmd.condition, ignore=cmd.ignore)
+            self._note_breakpoint("add", c)
         elif isinstance(cmd, AddWatchpoint):
             where = {"pa": cmd.address} if cmd.space == "pa" else {"va": cmd.address, "via_core": cmd.via_core}
             c = dbg.add_watchpoint(length=cmd.length, reads=cmd.reads, writes=cmd.writes,
@@ -318,6 +365,7 @@ class Runner:
         for bp in dbg.breakpoints:
             if (bp.address, bp.vmid, bp.el, bp.core) == (cmd.address, cmd.vmid, cmd.el, cmd.core):
                 dbg.remove_breakpoint(bp.id)
+                self._note_breakpoint("remove", bp)
                 self.publish(Notice(f"breakpoint {bp.id} at {cmd.address:#x} removed"))
                 self._publish_snapshot()
                 return
@@ -326,6 +374,7 @@ class Runner:
             self.publish(Notice(problem, error=True))
             return
         bp = dbg.add_breakpoint(cmd.address, vmid=cmd.vmid, el=cmd.el, core=cmd.core)
+        self._note_breakpoint("add", bp)
         self.publish(Notice(f"breakpoint {bp.id} set at {bp.describe() if hasattr(bp, 'describe') else hex(bp.address)}"))
         self._publish_snapshot()
 

@@ -1,5 +1,7 @@
 """``vizor run --record FILE`` and ``vizor replay FILE [--verify]`` (see cli.py).
 
+``vizor replay FILE`` opens the TUI on the recorded run (session_runner.py);
+with ``--headless`` or without a terminal it prints the UART output instead.
 A bad or hostile session file is one line on stderr and exit status 2, with
 nothing run; ``--verify`` exits 0 when the replay is identical and 1 with the
 first divergence named.
@@ -53,6 +55,9 @@ def replay_main(args) -> int:
                   f"{len(session.inputs)} inputs, {replay.board.instructions} instructions, "
                   f"{replay.uart.count} UART bytes", file=sys.stderr)
         return EXIT_OK
+    if not getattr(args, "headless", False) and sys.stdout.isatty() and sys.stdin.isatty():
+        from .session_runner import replay_tui
+        return replay_tui(args, session, replay)
     out = sys.stdout
     replay.board.uart_listeners.append(lambda _u, b: out.write(chr(b)))
     try:

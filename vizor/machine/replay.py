@@ -56,9 +56,12 @@ class Replay:
             raise SessionError(f"the embedded image does not load: {e}") from None
         self.uart = UartLog(self.board)
         self.next_input = 0
+        self._ram_cache: dict[int, dict[int, bytes]] = {}
         if not session.header.get("from_boot"):
             self._restore(0)
-        self._ram_cache: dict[int, dict[int, bytes]] = {}
+        # In-memory checkpoints taken near the places seek/goto_core_count
+        # went to, so that stepping back from there again is short.
+        self._memory: list[tuple[SavedCheckpoint, dict[int, bytes]]] = []
 
     # --- inputs ---------------------------------------------------------------------------
 
@@ -176,6 +179,49 @@ class Replay:
         self.next_input = cp.inputs_before
         self.uart.count = cp.uart.get("bytes", 0)
 
+    REMEMBER_BEFORE = 100_000  # instructions before a far seek's target where one is kept
+    REMEMBERED = 16
+
+    def remember(self) -> None:
+        """Keep a checkpoint of the board as it is now, in memory."""
+        board = self.board
+        cp = C.capture(board, None)
+        ram = {}
+        for blk in C.RamTracker(board).touched():
+            data = bytes(board.ram[blk * C.BLOCK:(blk + 1) * C.BLOCK])
+            if data != C.ZERO_BLOCK:
+                ram[blk] = data
+        saved = SavedCheckpoint(cp.instructions, cp.meta, cp.digest, {"bytes": self.uart.count},
+                                self.next_input, cp.contexts)
+        self._memory.append((saved, ram))
+        del self._memory[:-self.REMEMBERED]
+
+    def _best_memory(self, pick: Callable[[SavedCheckpoint], bool], than: int):
+        """The latest remembered checkpoint that ``pick`` accepts and that is
+        later than file checkpoint ``than``, or None."""
+        best = None
+        floor = self.session.checkpoints[than].instructions
+        for entry in self._memory:
+            cp = entry[0]
+            if pick(cp) and cp.instructions > floor and (best is None or cp.instructions > best[0].instructions):
+                best = entry
+        return best
+
+    def _restore_memory(self, entry) -> None:
+        cp, ram = entry
+        C.restore(self.board, cp.meta, cp.contexts, ram)
+        self.next_input = cp.inputs_before
+        self.uart.count = cp.uart.get("bytes", 0)
+
+    def _start_near(self, pick: Callable[[SavedCheckpoint], bool]) -> None:
+        """Restore the latest checkpoint (file or remembered) that ``pick`` accepts."""
+        k = self.checkpoint_before(1 << 62, pick)
+        mem = self._best_memory(pick, k)
+        if mem is not None:
+            self._restore_memory(mem)
+        else:
+            self._restore(k)
+
     def checkpoint_before(self, n: int, pick: Callable[[SavedCheckpoint], bool] | None = None) -> int:
         best = 0
         for k, cp in enumerate(self.session.checkpoints):
@@ -187,7 +233,10 @@ class Replay:
         """Go to instruction count ``n`` (the place a run of exactly n stops at)."""
         if n < self.session.checkpoints[0].instructions:
             raise ValueError(f"the recording starts at instruction {self.session.checkpoints[0].instructions}")
-        self._restore(self.checkpoint_before(n))
+        self._start_near(lambda cp: cp.instructions <= n)
+        if n - self.board.instructions > 2 * self.REMEMBER_BEFORE:
+            self._forward_to(n - self.REMEMBER_BEFORE)
+            self.remember()
         return self._forward_to(n)
 
     def _forward_to(self, n: int | None, core_limit: tuple[int, int] | None = None) -> StopReason:
@@ -208,10 +257,14 @@ class Replay:
     def goto_core_count(self, core: int, count: int) -> StopReason:
         """Go to the first moment core ``core`` has executed ``count`` instructions
         (where a step that ends there stops)."""
-        k = self.checkpoint_before(1 << 62, lambda cp: cp.meta["cores"][core]["instructions"] < count)
-        self._restore(k)
-        if self.board.cores[core].instructions >= count:
+        self._start_near(lambda cp: cp.meta["cores"][core]["instructions"] < count)
+        c = self.board.cores[core]
+        if c.instructions >= count:
             raise ValueError(f"core {core} had executed {count} instructions before the recording started")
+        if count - c.instructions > 2 * self.REMEMBER_BEFORE:
+            reason = self._forward_to(None, core_limit=(core, count - self.REMEMBER_BEFORE))
+            if reason.kind == "step":
+                self.remember()
         reason = self._forward_to(None, core_limit=(core, count))
         if reason.kind != "step":
             raise ValueError(f"core {core} does not reach {count} instructions in the recording "

@@ -1,0 +1,184 @@
+"""Saved sessions in the TUI, over the real runner and the demo hypervisor: recording from
+the TUI gives a file that replays identically; ``vizor replay`` in the TUI jumps to an
+instruction count, steps back to what a straight run showed one instruction earlier and
+reverse-continues to the previous breakpoint hit."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from test_determinism import machine_hash
+from test_tui import SIZE, settle, shown
+from test_tui_board import paused, wait_for
+from tui_fakes import sync
+from vizor import runner as R
+from vizor.app import VizorApp
+from vizor.machine.board import Board
+from vizor.machine.debug import Debugger
+from vizor.machine.loader import load_image
+from vizor.machine.replay import Replay
+from vizor.machine.session import Recorder, load_session
+from vizor.panes.timeline import timeline_text
+from vizor.session_runner import ReplayRunner, timeline_info
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")
+INTERVAL = 100_000
+LENGTH = 420_000            # the guests trap into hyp_sync_lower from instruction ~201,800
+
+
+def live_app():
+    board = Board()
+    board.load(load_image(HYP, 2), 2)
+    runner = R.Runner(board, lambda _o: None, image=HYP)
+    runner.record_interval = INTERVAL
+    return VizorApp(runner, board.contexts, image="hyp.elf"), runner
+
+
+@sync
+async def test_a_session_recorded_from_the_tui_replays_identically(tmp_path):
+    path = str(tmp_path / "tui.vzs")
+    app, runner = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        runner.send(R.Run(max_insns=50_000))
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions == 50_000)
+        await pilot.press("R")
+        await settle(pilot, 1)
+        app.query_one("#prompt").value = path
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.recording == path)
+        assert "● REC" in shown(app, "#status")
+        await pilot.press("t", *"hyp_sync_lower @el=2", "enter")     # a breakpoint, noted
+        await settle(pilot, 2)
+        await pilot.press("c", *"hi")                                # typed into the guest, noted
+        await pilot.press("escape")
+        runner.send(R.Run(max_insns=250_000))
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions > 200_000)
+        await pilot.press("s")                                       # a step, then more typing
+        await settle(pilot, 2)
+        await pilot.press("c", "x", "escape")
+        await pilot.press("t", *"hyp_sync_lower @el=2", "enter")     # removed, noted too
+        await wait_for(pilot, lambda: not runner.debugger.breakpoints)
+        runner.send(R.Run(max_insns=30_000))
+        await wait_for(pilot, lambda: paused(app) and "ran to" in app.snapshot.reason)
+        await pilot.press("R")                                       # stop: the file is closed
+        await wait_for(pilot, lambda: app.recording is None)
+        assert "REC" not in shown(app, "#status")
+        end = app.snapshot.instructions
+        await pilot.press("q")
+    session = load_session(path)
+    kinds = [i["kind"] for i in session.inputs]
+    assert [i["action"] for i in session.inputs if i["kind"] == "breakpoint"] == ["add", "remove"]
+    assert session.checkpoints[0].instructions == 50_000 and session.end["instructions"] == end
+    assert b"".join(bytes.fromhex(i["data"]) for i in session.inputs if i["kind"] == "uart") == b"hix"
+    assert Replay(session).verify() is None
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """A headless recording: LENGTH instructions, checkpoints every INTERVAL, a typed line."""
+    path = str(tmp_path_factory.mktemp("tui-session") / "hyp.vzs")
+    board = Board()
+    board.load(load_image(HYP, 2), 2)
+    with open(HYP, "rb") as f:
+        rec = Recorder(board, path, f.read(), image_name="hyp.elf", boot_el=2, interval=INTERVAL)
+    rec.run(max_insns=150_000)
+    rec.note_uart("pl011", b"hello\r")
+    rec.run(max_insns=LENGTH - 150_000)
+    rec.close()
+    return path
+
+
+def replay_app(path):
+    session = load_session(path)
+    runner = ReplayRunner(Replay(session), lambda _o: None, image="hyp.vzs")
+    app = VizorApp(runner, runner.board.contexts, image="hyp.vzs", timeline=timeline_info(session))
+    return app, runner
+
+
+def test_the_timeline_shows_checkpoints_inputs_and_the_position(recorded):
+    info = timeline_info(load_session(recorded))
+    line = timeline_text(info, 210_000, 80).plain
+    assert line.startswith("replay 210,000 / 420,000")
+    bar = line[line.index("[") + 1:line.rindex("]")]
+    assert bar.count("│") == 5 and bar.count("i") == 1 and bar.count("▲") == 1
+    assert bar.index("i") < bar.index("▲") < bar.rindex("│")
+
+
+@sync
+async def test_replay_jumps_to_a_count_and_refuses_a_bad_one(recorded):
+    app, runner = replay_app(recorded)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        assert "REPLAY" in shown(app, "#status")
+        await pilot.press("j", *"123456", "enter")
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions == 123_456)
+        assert "123,456 insns" in shown(app, "#status")
+        assert "replay 123,456 / 420,000" in shown(app, "#timeline")
+        for bad in ("lots", "999999999"):
+            await pilot.press("j", *bad, "enter")
+            await settle(pilot, 2)
+            assert "⚠" in shown(app, "#message") and app.snapshot.instructions == 123_456
+        await pilot.press("space")                  # play: the typed line arrives on its own
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions == LENGTH)
+        assert "end of the recorded session" in app.snapshot.reason
+        await pilot.press("q")
+
+
+@sync
+async def test_step_back_shows_the_pc_a_straight_run_shows_one_instruction_earlier(recorded):
+    session = load_session(recorded)
+    straight = Replay(session)
+    straight.seek(300_000)
+    core0 = straight.board.cores[0]
+    start = core0.instructions
+    straight.goto_core_count(0, start + 5)
+    want_pc, want_hash = core0.pc, machine_hash(straight.board)
+    app, runner = replay_app(recorded)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        await pilot.press("j", *"300000", "enter")
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions == 300_000)
+        for _ in range(6):
+            serial = app.snapshot.stop_serial
+            await pilot.press("s")
+            await wait_for(pilot, lambda: paused(app) and app.snapshot.stop_serial > serial)
+        assert runner.board.cores[0].instructions == start + 6
+        serial = app.snapshot.stop_serial
+        await pilot.press("S")
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.stop_serial > serial)
+        assert app.snapshot.cores[0].pc == want_pc
+        assert f"{want_pc:016x}" in shown(app, "#cores").lower()
+        assert machine_hash(runner.board) == want_hash
+        await pilot.press("q")
+
+
+@sync
+async def test_reverse_continue_lands_on_the_previous_breakpoint_hit(recorded):
+    session = load_session(recorded)
+    straight = Replay(session)
+    dbg = Debugger(straight.board)
+    dbg.add_breakpoint(straight.board.symbols.by_name["hyp_sync_lower"], el=2)
+    hits = []
+    while len(hits) < 2:
+        assert straight.run(run=dbg.run).kind == "breakpoint"
+        hits.append((straight.board.instructions, machine_hash(straight.board)))
+    app, runner = replay_app(recorded)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        await pilot.press("t", *"hyp_sync_lower @el=2", "enter")
+        await wait_for(pilot, lambda: runner.debugger.breakpoints)
+        for n in (1, 2):
+            await pilot.press("space")
+            await wait_for(pilot, lambda: paused(app) and app.snapshot.stop_serial >= n)
+        assert app.snapshot.instructions == hits[1][0]
+        serial = app.snapshot.stop_serial
+        await pilot.press("B")
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.stop_serial > serial)
+        assert app.snapshot.instructions == hits[0][0]
+        assert machine_hash(runner.board) == hits[0][1]
+        assert "previous hit" in shown(app, "#stop")
+        await pilot.press("q")
