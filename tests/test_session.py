@@ -214,3 +214,19 @@ def test_reverse_continue_returns_to_the_previous_breakpoint_hit(recorded):
         reason = reverse_continue(r, dbg)
         assert reason.kind == "breakpoint"
         assert (r.board.instructions, machine_hash(r.board)) == want
+
+
+def test_stepping_back_far_from_a_saved_checkpoint_uses_a_remembered_one_and_stays_exact(recorded):
+    s = load_session(recorded[0])
+    r = Replay(s)
+    core = 1
+    r.seek(INTERVAL + 700_000)  # far from the file's checkpoints: seek keeps one nearer in memory
+    assert r._memory and r._memory[-1][0].instructions == INTERVAL + 700_000 - Replay.REMEMBER_BEFORE
+    states = []
+    for _ in range(3):
+        c = r.board.cores[core]
+        states.append((c.instructions, machine_hash(r.board)))
+        assert r.run(core_limit=(core, c.instructions + 1)).kind == "step"
+    for want in reversed(states):
+        step_back(r, core)
+        assert (r.board.cores[core].instructions, machine_hash(r.board)) == want
