@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from test_determinism import machine_hash
+from test_determinism import X_IDS
 from test_tui import SIZE, settle, shown
 from test_tui_board import paused, wait_for
 from tui_fakes import sync
@@ -29,6 +29,21 @@ INTERVAL = 100_000
 LENGTH = 420_000            # the guests trap into hyp_sync_lower from instruction ~201,800
 
 
+def machine_hash(board) -> tuple:
+    """Every core's general registers, PC, SP, PSTATE and count (RAM is not hashed: 1 GiB takes
+    seconds, and the replay's own verify covers it)."""
+    return tuple((c.instructions, c.regs.read("PC"), c.regs.read("SP"), c.regs.read("PSTATE"),
+                  tuple(c.uc.reg_read(r) for r in X_IDS)) for c in board.cores)
+
+
+async def prompt(pilot, app, key: str, text: str) -> None:
+    """Open a prompt with ``key``, fill it in (typing costs ~0.1 s a key) and press Enter."""
+    await pilot.press(key)
+    app.query_one("#prompt").value = text
+    await pilot.press("enter")
+    await settle(pilot, 1)
+
+
 def live_app():
     board = Board()
     board.load(load_image(HYP, 2), 2)
@@ -45,13 +60,10 @@ async def test_a_session_recorded_from_the_tui_replays_identically(tmp_path):
         await wait_for(pilot, lambda: app.snapshot is not None)
         runner.send(R.Run(max_insns=50_000))
         await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions == 50_000)
-        await pilot.press("R")
-        await settle(pilot, 1)
-        app.query_one("#prompt").value = path
-        await pilot.press("enter")
+        await prompt(pilot, app, "R", path)
         await wait_for(pilot, lambda: app.recording == path)
         assert "● REC" in shown(app, "#status")
-        await pilot.press("t", *"hyp_sync_lower @el=2", "enter")     # a breakpoint, noted
+        await prompt(pilot, app, "t", "hyp_sync_lower @el=2")     # a breakpoint, noted
         await settle(pilot, 2)
         await pilot.press("c", *"hi")                                # typed into the guest, noted
         await pilot.press("escape")
@@ -60,7 +72,7 @@ async def test_a_session_recorded_from_the_tui_replays_identically(tmp_path):
         await pilot.press("s")                                       # a step, then more typing
         await settle(pilot, 2)
         await pilot.press("c", "x", "escape")
-        await pilot.press("t", *"hyp_sync_lower @el=2", "enter")     # removed, noted too
+        await prompt(pilot, app, "t", "hyp_sync_lower @el=2")     # removed, noted too
         await wait_for(pilot, lambda: not runner.debugger.breakpoints)
         runner.send(R.Run(max_insns=30_000))
         await wait_for(pilot, lambda: paused(app) and "ran to" in app.snapshot.reason)
@@ -114,12 +126,12 @@ async def test_replay_jumps_to_a_count_and_refuses_a_bad_one(recorded):
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None)
         assert "REPLAY" in shown(app, "#status")
-        await pilot.press("j", *"123456", "enter")
+        await prompt(pilot, app, "j", "123456")
         await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions == 123_456)
         assert "123,456 insns" in shown(app, "#status")
         assert "replay 123,456 / 420,000" in shown(app, "#timeline")
         for bad in ("lots", "999999999"):
-            await pilot.press("j", *bad, "enter")
+            await prompt(pilot, app, "j", bad)
             await settle(pilot, 2)
             assert "⚠" in shown(app, "#message") and app.snapshot.instructions == 123_456
         await pilot.press("space")                  # play: the typed line arrives on its own
@@ -140,7 +152,7 @@ async def test_step_back_shows_the_pc_a_straight_run_shows_one_instruction_earli
     app, runner = replay_app(recorded)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None)
-        await pilot.press("j", *"300000", "enter")
+        await prompt(pilot, app, "j", "300000")
         await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions == 300_000)
         for _ in range(6):
             serial = app.snapshot.stop_serial
@@ -169,7 +181,7 @@ async def test_reverse_continue_lands_on_the_previous_breakpoint_hit(recorded):
     app, runner = replay_app(recorded)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None)
-        await pilot.press("t", *"hyp_sync_lower @el=2", "enter")
+        await prompt(pilot, app, "t", "hyp_sync_lower @el=2")
         await wait_for(pilot, lambda: runner.debugger.breakpoints)
         for n in (1, 2):
             await pilot.press("space")
