@@ -194,3 +194,16 @@ async def test_reverse_continue_lands_on_the_previous_breakpoint_hit(recorded):
         assert machine_hash(runner.board) == hits[0][1]
         assert "previous hit" in shown(app, "#stop")
         await pilot.press("q")
+
+
+def test_replay_headless_prints_the_uart_output_and_boot_record_needs_a_terminal(recorded, tmp_path):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "vizor.cli", "replay", recorded, "--headless", "--quiet"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and "hyp:" in r.stdout
+    out = tmp_path / "never.vzs"
+    r = subprocess.run([sys.executable, "-m", "vizor.cli", "boot", HYP, "--record", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "terminal" in r.stderr
+    assert not out.exists()
