@@ -77,6 +77,7 @@ class ReplayRunner(Runner):
         self._log: list[tuple[str, int]] = []   # every byte the UARTs sent, in order
         self._built = 0                          # bytes of _log in the console buffers
         self._rebuild = False
+        self._remembered = self._clock()
 
     # --- the console follows the replay's position, backwards too ----------------------------
 
@@ -104,8 +105,18 @@ class ReplayRunner(Runner):
 
     # --- runs go through the replay --------------------------------------------------------------
 
+    REMEMBER_EVERY = 0.5  # wall seconds of replay between in-memory checkpoints
+
     def _advance(self, fn, max_insns=None, stop=None) -> StopReason:
-        return self.replay.run(max_insns=max_insns, stop=stop, run=fn)
+        reason = self.replay.run(max_insns=max_insns, stop=stop, run=fn)
+        # While the replay plays, keep a checkpoint in memory every half second
+        # or so: a step back from wherever the user pauses then replays at most
+        # that much (the file's checkpoints can be 25 M instructions apart).
+        now = self._clock()
+        if now - self._remembered >= self.REMEMBER_EVERY:
+            self._remembered = now
+            self.replay.remember()
+        return reason
 
     def _step_more(self, cmd) -> None:
         raise ValueError("step over/out/in VM and run until VMID are not in replays yet "
