@@ -6,9 +6,10 @@ talks to a ``Core`` in architectural terms: ``core.el``, ``core.sysreg(name)``,
 
 What this adds to Unicorn (see DESIGN.md for the measurements behind it):
 
-* synchronous exceptions taken architecturally (``_on_intr``): Unicorn only
-  reports QEMU's exception number; vizor classifies it, builds ESR/FAR/HPFAR,
-  writes ELR/SPSR, sets PSTATE and jumps to the vector;
+* synchronous exceptions taken architecturally (``unicorn_exceptions.py``, a
+  mixin of Core): Unicorn only reports QEMU's exception number; vizor
+  classifies it, builds ESR/FAR/HPFAR, writes ELR/SPSR, sets PSTATE and jumps
+  to the vector (``take_exception``);
 * HCR_EL2 trap bits for MRS/MSR/SYS applied in the instruction hooks
   (``sysreg_hooks.py``, a mixin of Core);
 * the generic timer registers served from virtual time (Unicorn would read the
@@ -34,13 +35,11 @@ from . import exceptions as X
 from .carriers import Carriers
 from .corestate import HALTED, PARKED, RUNNING, WFI_IDLE  # noqa: F401 (PARKED re-exported)
 from .eret_watch import EretWatch
-from .faults import classify_abort
-from .insn import WFE, WFI, decode_sys, exception_imm16
-from .mmu import UnsupportedGranule
+from .insn import WFI
 from .pmu import CycleCounter
 from .regs import ENC, Regs, add_insn_hook
 from .sysreg_hooks import HCR, SCR, SPSR_ENC, SysregHooks
-from .traps import traps_to_el2
+from .unicorn_exceptions import UnicornExceptions
 
 if TYPE_CHECKING:
     from .board import Board
@@ -57,16 +56,13 @@ STUCK_LIMIT = 200  # identical exceptions in a row, each raised by its own handl
 _vmem_read = _uclib.uc_vmem_read
 _KIND_NAMES = {X.VEC_SYNC: "sync", X.VEC_IRQ: "irq", X.VEC_FIQ: "fiq", X.VEC_SERROR: "serror"}
 
-# QEMU exception numbers reported to UC_HOOK_INTR (target/arm/cpu.h)
-EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT = 1, 2, 3, 4
-EXCP_BKPT, EXCP_HVC, EXCP_HYP_TRAP, EXCP_SMC = 7, 11, 12, 13
 
 
 class GuestStuck(Exception):
     """A core keeps taking the same exception from its own handler."""
 
 
-class Core(SysregHooks, EretWatch):
+class Core(SysregHooks, EretWatch, UnicornExceptions):
     """One core of the board.  ``index`` is Aff0 of its MPIDR."""
 
     def __init__(self, index: int, board: "Board") -> None:
@@ -387,91 +383,6 @@ class Core(SysregHooks, EretWatch):
         else:
             self._stuck_n = 0
         self._stuck_sig = (elr, esr, vector)
-
-    def _on_intr(self, uc, intno: int, _ud) -> None:
-        try:
-            self._exception_from_unicorn(intno)
-        except UnsupportedGranule as e:
-            self._halt(f"core {self.index}: cannot classify the abort at PC {self.pc:#x}: {e}")
-            self._stop()
-        except Exception as e:  # never let an error escape into Unicorn
-            self._halt(f"internal error taking exception {intno}: {e!r}")
-            self._stop()
-
-    def _exception_from_unicorn(self, intno: int) -> None:
-        pc, pstate, _sp = self._entry.read()
-        cur = (pstate >> 2) & 3
-        hcr, scr = self.hcr, self.scr
-        if pc & 3 and intno in (EXCP_UDEF, EXCP_PREFETCH_ABORT):
-            # Unicorn (QEMU 5) has no PC alignment check; a misaligned PC shows
-            # up as an undefined instruction or fetch fault at that PC.
-            self.take_exception(X.sync_target_el(cur, hcr, scr), X.VEC_SYNC, X.esr(X.EC_PC_ALIGN), pc, pc)
-            return
-        if intno in (EXCP_SWI, EXCP_HVC, EXCP_SMC):
-            word = self.read_insn(pc - 4) or 0
-            imm = exception_imm16(word)
-            if intno == EXCP_SWI:
-                self.take_exception(X.sync_target_el(cur, hcr, scr), X.VEC_SYNC, X.esr(X.EC_SVC, imm), pc)
-            elif intno == EXCP_HVC:
-                self.take_exception(3 if cur == 3 else 2, X.VEC_SYNC, X.esr(X.EC_HVC, imm), pc)
-            else:
-                self.take_exception(3, X.VEC_SYNC, X.esr(X.EC_SMC, imm), pc)
-            return
-        if intno == EXCP_HYP_TRAP:  # SMC trapped by HCR_EL2.TSC: returns to the SMC itself
-            imm = exception_imm16(self.read_insn(pc) or 0)
-            self.take_exception(2, X.VEC_SYNC, X.esr(X.EC_SMC, imm), pc)
-            return
-        if intno == EXCP_BKPT:
-            imm = exception_imm16(self.read_insn(pc) or 0)
-            self.take_exception(X.sync_target_el(cur, hcr, scr), X.VEC_SYNC, X.esr(X.EC_BRK, imm), pc)
-            return
-        if intno == EXCP_UDEF:
-            self._undefined(pc, pstate, cur)
-            return
-        if intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT):
-            ab = classify_abort(self, pc, cur, instruction=intno == EXCP_PREFETCH_ABORT)
-            self.take_exception(ab.target_el, X.VEC_SYNC, ab.esr, pc, ab.far, ab.hpfar)
-            return
-        self._halt(f"unhandled Unicorn exception {intno} at PC {pc:#x} (EL{cur})")
-        self._stop()
-
-    def _undefined(self, pc: int, pstate: int, cur: int) -> None:
-        exit_pc = self.carriers.trapped_exit(pc)
-        if exit_pc is not None:
-            # Unicorn stops at an exit by imitating a WFI, which HCR_EL2.TWI
-            # (or SCTLR_EL1.nTWI at EL0) turns into a trap: it is the exit.
-            self.regs.write("PC", exit_pc)
-            self._exit_trap = True
-            self._stop()
-            return
-        if pstate & X.PSTATE_IL:
-            self.take_exception(X.sync_target_el(cur, self.hcr, self.scr), X.VEC_SYNC,
-                                X.esr(X.EC_ILLEGAL_STATE), pc)
-            return
-        word = self.read_insn(pc)
-        el2 = X.el2_enabled(self.scr)
-        if word in (WFI, WFE) and cur < 2:
-            is_wfe = word == WFE
-            if el2 and self.hcr & (X.HCR_TWE if is_wfe else X.HCR_TWI):
-                self.take_exception(2, X.VEC_SYNC, X.esr_wfx(is_wfe), pc)
-                return
-            if cur == 0:  # SCTLR_EL1.nTWI/nTWE
-                self.take_exception(X.sync_target_el(0, self.hcr, self.scr), X.VEC_SYNC, X.esr_wfx(is_wfe), pc)
-                return
-        sys = decode_sys(word) if word is not None else None
-        if sys is not None and cur < 2 and el2 and traps_to_el2(sys.encoding, sys.is_read, cur, self.hcr):
-            self.take_exception(2, X.VEC_SYNC, X.esr_sysreg(*sys.encoding, sys.rt, sys.is_read), pc)
-            return
-        if sys is not None and sys.encoding in self.impdef and cur >= 1:
-            # An A53 register QEMU 5 does not know (it raised UNDEFINED): emulate
-            # it here.  (Returning "skip" from the MRS hook would loop in Unicorn.)
-            if sys.is_read:
-                self.regs.set_x(sys.rt, self.impdef[sys.encoding])
-            else:
-                self.impdef[sys.encoding] = self.regs.x(sys.rt)
-            self.regs.write("PC", pc + 4)
-            return
-        self.take_exception(X.sync_target_el(cur, self.hcr, self.scr), X.VEC_SYNC, X.esr(X.EC_UNKNOWN), pc)
 
     def _on_invalid(self, uc, access, address, size, value, _ud) -> bool:
         # UC_MEM_{READ,WRITE,FETCH}_UNMAPPED = 19, 20, 21; _PROT = 23, 22, 24
