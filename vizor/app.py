@@ -354,29 +354,12 @@ class VizorApp(SessionControls, StopControls, App):
 
 def main(args) -> int:
     """``vizor boot [IMAGE] [--boot-el 2|3] [--run]``; returns the exit status."""
-    from .cli import UsageError, board_options, bundled_image
-    from .machine.board import Board
-    from .machine.loader import ImageError, load_image
+    from .cli import UsageError, build_board
 
-    path = args.image or bundled_image()
-    try:
-        image = load_image(path, args.boot_el)
-    except ImageError as e:
-        raise UsageError(str(e)) from None
+    board, path = build_board(args)
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         raise UsageError("boot opens the TUI and needs a terminal (stdout is not one); "
                          "use `vizor run` to run an image headless")
-    board = Board()
-    try:
-        board.load(image, args.boot_el)
-    except ValueError as e:
-        raise UsageError(f"{path}: {e}") from None
-    board_options(board, args)  # --sd, --sd-writable, --rng-seed
-    for spec in getattr(args, "symbols", []):   # --symbols FILE[@vmid=N|@el2]
-        try:
-            board.contexts.attach_file(spec)
-        except (ImageError, ValueError) as e:
-            raise UsageError(f"--symbols {spec!r}: {e}" if "--symbols" not in str(e) else str(e)) from None
     runner = R.Runner(board, lambda _obj: None, image=path)
     runner.boot_el = args.boot_el
     if getattr(args, "sd", None) or getattr(args, "rng_seed", None) is not None:

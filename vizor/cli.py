@@ -131,6 +131,35 @@ def board_options(board, args) -> None:
             raise UsageError(f"--sd {e}") from None
 
 
+def build_board(args):
+    """The board ``vizor run`` and ``vizor boot`` start from: the image (the
+    bundled one when none is named) loaded as the firmware would, with --sd,
+    --sd-writable, --rng-seed and --symbols applied.  Returns (board, path);
+    bad input is a UsageError."""
+    from .machine.board import Board
+    from .machine.loader import ImageError, load_image
+
+    path = args.image or bundled_image()
+    try:
+        image = load_image(path, args.boot_el)
+    except ImageError as e:
+        raise UsageError(str(e)) from None
+    board = Board()
+    try:
+        board.load(image, args.boot_el)
+    except ImageError as e:
+        raise UsageError(str(e)) from None
+    except ValueError as e:
+        raise UsageError(f"{path}: {e}") from None
+    board_options(board, args)
+    for spec in getattr(args, "symbols", []):   # --symbols FILE[@vmid=N|@el2]
+        try:
+            board.contexts.attach_file(spec)
+        except (ImageError, ValueError) as e:
+            raise UsageError(f"--symbols {spec!r}: {e}" if "--symbols" not in str(e) else str(e)) from None
+    return board, path
+
+
 def _screenshot_path(path: str | None) -> str | None:
     import os
     if path is None:
@@ -207,30 +236,11 @@ def stop_report(board, reason) -> str:
 
 
 def _run(args) -> int:
-    from .machine.board import Board
     from .inspect_text import REGIMES, InspectError, parse_address, parse_core, state_report, walk_report
-    from .machine.loader import ImageError, load_image
     from .summary import summary
 
-    path = args.image or bundled_image()
-    try:
-        image = load_image(path, args.boot_el)
-    except ImageError as e:
-        raise UsageError(str(e)) from None
-    board = Board()
-    try:
-        board.load(image, args.boot_el)
-    except ImageError as e:
-        raise UsageError(str(e)) from None
-    except ValueError as e:
-        raise UsageError(f"{path}: {e}") from None
-    board_options(board, args)
+    board, path = build_board(args)
     shot = _screenshot_path(args.screenshot)
-    for spec in args.symbols:
-        try:
-            board.contexts.attach_file(spec)
-        except (ImageError, ValueError) as e:
-            raise UsageError(f"--symbols {spec!r}: {e}" if "--symbols" not in str(e) else str(e)) from None
     dbg = _debugger(board, args)
     from .session_cli import start_recording
     try:
