@@ -11,6 +11,7 @@ from vizor import runner as R
 from vizor.app import VizorApp
 from vizor.machine.board import Board
 from vizor.machine.loader import load_image
+from vizor.remote import serve_apart
 
 from test_tui import SIZE, shown, text_of
 from tui_fakes import sync
@@ -18,12 +19,14 @@ from tui_fakes import sync
 IMAGES = "images/tests"
 
 
-def real_app(name: str):
+def real_app(name: str, apart: bool = True):
+    """The app over a real board; ``apart``: the machine in its own process, as
+    `vizor boot` runs it (the returned board is then the parent's copy, at reset)."""
     board = Board()
     image = load_image(f"{IMAGES}/{name}")
     board.load(image)
     runner = R.Runner(board, lambda _o: None, image=name)
-    return VizorApp(runner, board.symbols, image=name), board
+    return VizorApp(serve_apart(runner) if apart else runner, board.symbols, image=name), board
 
 
 async def wait_for(pilot, cond, timeout: float = 20.0) -> None:
@@ -89,7 +92,7 @@ async def test_a_breakpoint_toggled_in_the_ui_is_hit_and_shown():
 
 @sync
 async def test_keys_typed_in_the_console_reach_the_uart_receive_fifo():
-    app, board = real_app("exc_levels.elf")
+    app, board = real_app("exc_levels.elf", apart=False)  # reads the board itself
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None)
         await pilot.press("c", "o", "k", "enter")
@@ -155,7 +158,7 @@ def test_vizor_boot_without_a_terminal_says_so_and_exits_2():
 async def test_a_vmid_breakpoint_set_at_reset_stops_in_that_vm_with_its_symbol():
     board = Board()
     board.load(load_image("images/hyp/hyp.elf"))
-    runner = R.Runner(board, lambda _o: None, image="hyp.elf")
+    runner = serve_apart(R.Runner(board, lambda _o: None, image="hyp.elf"))
     app = VizorApp(runner, board.contexts, image="hyp.elf")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None)

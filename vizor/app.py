@@ -142,6 +142,8 @@ class VizorApp(SessionControls, StopControls, App):
 
     def on_mount(self) -> None:
         self._switch_interval = sys.getswitchinterval()
+        if not getattr(self.runner, "in_process", True):   # remote.py: the machine has its own GIL
+            self.SWITCH_INTERVAL = self.BURST_INTERVAL = self._switch_interval
         sys.setswitchinterval(self.SWITCH_INTERVAL)
         self.query_one("#cores").border_title = "Cores"
         self.query_one("#console").border_title = "Console"
@@ -360,6 +362,7 @@ def main(args) -> int:
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         raise UsageError("boot opens the TUI and needs a terminal (stdout is not one); "
                          "use `vizor run` to run an image headless")
+    from .remote import serve_apart
     runner = R.Runner(board, lambda _obj: None, image=path)
     runner.boot_el = args.boot_el
     if getattr(args, "sd", None) or getattr(args, "rng_seed", None) is not None:
@@ -372,7 +375,17 @@ def main(args) -> int:
         except ValueError as e:
             raise UsageError(f"--record: {e}") from None
     symbols = getattr(board, "contexts", None) or board.symbols   # per-VM tables when the board has them
-    VizorApp(runner, symbols, start_running=getattr(args, "run", False), image=path,
-             record_path=record).run()
-    runner.done.wait(5)          # the machine thread closes the recording as it quits
+    return run_app(serve_apart(runner), symbols, start_running=getattr(args, "run", False), image=path,
+                   record_path=record)
+
+
+def run_app(runner, symbols, **kw) -> int:
+    """Run the TUI on ``runner`` (a Runner or remote.RemoteRunner) until it quits."""
+    try:
+        VizorApp(runner, symbols, **kw).run()
+    finally:
+        close = getattr(runner, "close", None)
+        if close is not None:
+            close()          # a machine process the UI never started serving
+    runner.done.wait(5)      # the machine closes a recording as it quits
     return 0

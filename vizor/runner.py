@@ -1,7 +1,9 @@
 """The thread that owns the board: commands in through one queue, snapshots out.
 
-``Runner.serve()`` runs in one thread (the TUI starts it in a thread worker).
-Only that thread touches the Board and the Debugger.  The UI sends the
+``Runner.serve()`` runs in one thread: in ``vizor boot`` and ``vizor replay``
+the main thread of the machine's own process (``vizor/remote.py`` forks and
+relays), else a thread worker of the TUI.  Only that thread touches the Board
+and the Debugger.  The UI sends the
 commands below with ``Runner.send``; the runner answers by calling
 ``publish(obj)`` with frozen objects from ``vizor.machine.snapshot``
 (``BoardState``, ``WalkState``, ``CodeState``) or a ``Notice``.

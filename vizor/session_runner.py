@@ -153,10 +153,9 @@ class ReplayRunner(Runner):
 
 def replay_tui(args, session, replay) -> int:
     """``vizor replay FILE``: the TUI on the recorded run."""
-    from .app import VizorApp
+    from .app import run_app
+    from .remote import serve_apart
     name = str(session.header["image"].get("name", "image"))
     runner = ReplayRunner(replay, lambda _obj: None, image=f"{args.file} ({name})")
-    app = VizorApp(runner, replay.board.contexts, image=runner.image, timeline=timeline_info(session))
-    app.run()
-    runner.done.wait(5)
-    return 0
+    return run_app(serve_apart(runner), replay.board.contexts, image=runner.image,
+                   timeline=timeline_info(session))

@@ -380,6 +380,10 @@ class Recorder:
                                              "action": action, "address": address, **filters}))
         self.inputs += 1
 
+    def flush(self) -> None:
+        """Write what is buffered to the file (before the process forks)."""
+        self._f.flush()
+
     def close(self) -> None:
         if self._f.closed:
             return
