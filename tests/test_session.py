@@ -156,12 +156,12 @@ def test_a_state_that_differs_is_named_by_verify(recorded, tmp_path):
 
     def tamper(p):
         (n,) = struct.unpack_from("<I", p)
-        obj = json.loads(p[4:4 + n])
+        obj = json.loads(zlib.decompress(p[4:4 + n]))
         if obj["meta"]["instructions"] and not seen:
             seen.append(obj["meta"]["instructions"])
             obj["meta"]["cores"][1]["hcr"] ^= 1
             obj["digest"]["cores"][1] = "0" * 32
-        body = json.dumps(obj).encode()
+        body = zlib.compress(json.dumps(obj).encode())
         return struct.pack("<I", len(body)) + body + p[4 + n:]
     p = tmp_path / "tampered.vzs"
     p.write_bytes(_rewrite(data, b"CKPT", tamper))

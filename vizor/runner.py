@@ -309,32 +309,23 @@ class Runner:
 
     def _step_more(self, cmd) -> None:
         """Step over/out/in VM, run until a VMID: these may run for long, so
-        they are interruptible (a pause or any other command ends them)."""
+        they are interruptible (a pause or any other command ends them); a
+        recording may checkpoint inside them, a replay deliver its inputs."""
+        from .machine.stepping import StepRun
         self.running = True
         self.reason = ""
         self._publish_snapshot()
-        dbg = self.debugger
         try:
-            if isinstance(cmd, RunUntilVMID):
-                def fn(max_insns=None, stop=None, **_kw):
-                    return dbg.run_until_vmid(cmd.vmid, stop=stop)
-            else:
-                how = {"over": dbg.step_over, "out": dbg.step_out, "vm": dbg.step_in_vm}[cmd.how]
-
-                def fn(max_insns=None, stop=None, **_kw):
-                    return how(cmd.core, stop=stop)
-            reason = self._advance_once(fn, stop=self._refreshing_pause_check)
+            step = (StepRun(self.debugger, "until", vmid=cmd.vmid) if isinstance(cmd, RunUntilVMID)
+                    else StepRun(self.debugger, cmd.how, cmd.core))
         except ValueError:
             self.running = False
             self._publish_snapshot()
             raise
+        with step:
+            reason = self._advance(step, stop=self._refreshing_pause_check)
         self._pause.clear()
         self._stopped(_reason_text(reason), reason)
-
-    def _advance_once(self, fn, stop=None) -> StopReason:
-        """A run that cannot be cut and resumed (it arms temporaries on entry):
-        a recording just takes no checkpoint inside it."""
-        return self._advance(fn, stop=stop)
 
     def _refreshing_pause_check(self) -> Optional[str]:
         why = self._pause_check()

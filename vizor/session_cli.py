@@ -26,7 +26,9 @@ def start_recording(board, args, path: str):
     try:
         with open(path, "rb") as f:
             image = f.read()
-        return Recorder(board, args.record, image, image_name=path.rsplit("/", 1)[-1], boot_el=args.boot_el)
+        from .pacing import checkpoint_policy
+        return Recorder(board, args.record, image, image_name=path.rsplit("/", 1)[-1], boot_el=args.boot_el,
+                        **checkpoint_policy(None))
     except OSError as e:
         raise ValueError(f"--record {args.record}: {e.strerror}") from None
 

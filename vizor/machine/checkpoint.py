@@ -31,9 +31,11 @@ from __future__ import annotations
 import array
 import ctypes
 import dataclasses
+import functools
 import hashlib
 import heapq
 import typing
+import weakref
 import zlib
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -147,10 +149,22 @@ def ram_digest(digests: dict[int, bytes]) -> str:
 
 # --- plain data ---------------------------------------------------------------------------
 
+_SCALARS = frozenset({int, str, bool, type(None)})
+
+
+@functools.lru_cache(maxsize=None)
+def _field_names(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def to_plain(value):
     """A device state (frozen dataclass of ints, tuples, bytes) as JSON-able data."""
     if dataclasses.is_dataclass(value):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        out = {}
+        for name in _field_names(type(value)):
+            v = getattr(value, name)
+            out[name] = v if type(v) in _SCALARS else to_plain(v)
+        return out
     if isinstance(value, (bytes, bytearray)):
         return {"$b": bytes(value).hex()}
     if isinstance(value, (tuple, list)):
@@ -174,20 +188,33 @@ def from_plain(value):
     return value
 
 
-def _state_of(cls, plain: dict):
-    """Rebuild a state dataclass (nested state dataclasses too) from ``to_plain`` data."""
-    fields = {f.name for f in dataclasses.fields(cls)}
-    if not isinstance(plain, dict) or set(plain) != fields:
-        raise CheckpointError(f"saved {cls.__name__} has fields {sorted(plain) if isinstance(plain, dict) else plain!r}")
+@functools.lru_cache(maxsize=None)
+def _nested_kinds(cls) -> tuple[frozenset, dict]:
+    """The field names of ``cls`` and, per field, the state dataclass it holds
+    (directly or as Optional[...]); cached: a restore rebuilds a thousand
+    exception records, and typing.get_type_hints is slow."""
     try:
         hints = typing.get_type_hints(cls)
     except Exception:
         hints = {}
-    out = {}
-    for k, v in plain.items():
-        hint = hints.get(k)
+    kinds = {}
+    for name in _field_names(cls):
+        hint = hints.get(name)
         inner = [t for t in typing.get_args(hint) if dataclasses.is_dataclass(t)] if hint is not None else []
         kind = hint if dataclasses.is_dataclass(hint) else (inner[0] if inner else None)
+        if kind is not None:
+            kinds[name] = kind
+    return frozenset(_field_names(cls)), kinds
+
+
+def _state_of(cls, plain: dict):
+    """Rebuild a state dataclass (nested state dataclasses too) from ``to_plain`` data."""
+    fields, kinds = _nested_kinds(cls)
+    if not isinstance(plain, dict) or plain.keys() != fields:
+        raise CheckpointError(f"saved {cls.__name__} has fields {sorted(plain) if isinstance(plain, dict) else plain!r}")
+    out = {}
+    for k, v in plain.items():
+        kind = kinds.get(k)
         if kind is not None and isinstance(v, dict) and "$b" not in v and "$d" not in v:
             out[k] = _state_of(kind, v)
         else:
@@ -287,11 +314,29 @@ def _core_state(c) -> dict:
         "hcr": c.hcr, "scr": c.scr,
         "impdef": [[list(enc), v] for enc, v in c.impdef.items()],
         "stuck": [list(c._stuck_sig) if c._stuck_sig is not None else None, c._stuck_n],
-        "exceptions": [to_plain(r) for r in c.exceptions],
+        "exceptions": _plain_exceptions(c),
         "exception_counts": sorted([k, v] for k, v in c.exception_counts.items()),
         "cycle_counter": to_plain(c.cycle_counter.state()),
         "wake_steps": c.wake_steps, "wake_window_spent": c.wake_window_spent,
     }
+
+
+# A core's exception history (~1000 records) is most of a checkpoint's state,
+# and between two checkpoints only its newest records change: the plain form of
+# each record (immutable) is kept, per core, for as long as the record is in it.
+_PLAIN_RECORDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _plain_exceptions(c) -> list:
+    old = _PLAIN_RECORDS.get(c, {})
+    new, out = {}, []
+    for r in c.exceptions:
+        hit = old.get(id(r))
+        plain = hit[1] if hit is not None and hit[0] is r else to_plain(r)
+        new[id(r)] = (r, plain)
+        out.append(plain)
+    _PLAIN_RECORDS[c] = new
+    return out
 
 
 def cpu_bytes(ctx: bytes) -> bytes:

@@ -257,7 +257,7 @@ class Replay:
     def goto_core_count(self, core: int, count: int) -> StopReason:
         """Go to the first moment core ``core`` has executed ``count`` instructions
         (where a step that ends there stops)."""
-        self._start_near(lambda cp: cp.meta["cores"][core]["instructions"] < count)
+        self._start_near(lambda cp: cp.core_counts[core] < count)
         c = self.board.cores[core]
         if c.instructions >= count:
             raise ValueError(f"core {core} had executed {count} instructions before the recording started")
@@ -280,8 +280,8 @@ class Replay:
             if k == 0 and not self.session.header.get("from_boot"):
                 tracker.changes()
                 continue
-            reason = self.run(to_position=cp.meta["position"], inputs_until=cp.inputs_before)
-            if not self._at(cp.meta["position"]):
+            reason = self.run(to_position=cp.position, inputs_until=cp.inputs_before)
+            if not self._at(cp.position):
                 return Divergence(self.board.instructions, None,
                                   f"the checkpoint at instruction {cp.instructions} was not reached "
                                   f"({reason.kind}: {reason.detail})")
@@ -321,7 +321,8 @@ def compare(saved: SavedCheckpoint, now: C.Checkpoint, uart: dict) -> Divergence
     n = saved.instructions
     if now.digest == saved.digest and uart == saved.uart:
         return None
-    for i, (a, b) in enumerate(zip(saved.meta.get("cores", []), now.meta["cores"])):
+    was = saved.meta
+    for i, (a, b) in enumerate(zip(was.get("cores", []), now.meta["cores"])):
         for key in b:
             if a.get(key) != b[key]:
                 return Divergence(n, i, f"{key}: {_short(b[key])} (recorded {_short(a.get(key))})")
@@ -329,10 +330,10 @@ def compare(saved: SavedCheckpoint, now: C.Checkpoint, uart: dict) -> Divergence
         if C.cpu_bytes(a) != C.cpu_bytes(b):
             return Divergence(n, i, "CPU registers (the Unicorn context) differ")
     for key in ("position", "clock", "lines"):
-        if saved.meta.get(key) != now.meta[key]:
-            return Divergence(n, None, f"{key}: {_short(now.meta[key])} (recorded {_short(saved.meta.get(key))})")
+        if was.get(key) != now.meta[key]:
+            return Divergence(n, None, f"{key}: {_short(now.meta[key])} (recorded {_short(was.get(key))})")
     for name, st in now.meta["devices"].items():
-        if saved.meta.get("devices", {}).get(name) != st:
+        if was.get("devices", {}).get(name) != st:
             return Divergence(n, None, f"device {name} state differs")
     if saved.digest.get("ram") != now.digest["ram"]:
         changed = sorted(set(saved.blocks) ^ set(now.blocks)) or sorted(now.blocks)

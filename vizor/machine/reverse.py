@@ -29,7 +29,7 @@ def step_back(replay: "Replay", core: int, count: int = 1) -> StopReason:
         raise ValueError(f"core {core} has executed only {c.instructions} instructions")
     if target == 0:
         first = replay.session.checkpoints[0]
-        if first.meta["cores"][core]["instructions"] != 0:
+        if first.core_counts[core] != 0:
             raise ValueError(f"core {core} had run before the recording started")
         replay._restore(0)
         for cc in replay.board.cores:
@@ -62,7 +62,7 @@ def reverse_continue(replay: "Replay", dbg: "Debugger") -> StopReason:
                 break
             if last is not None or k == 0:
                 break
-            end_pos = replay.session.checkpoints[k].meta["position"]
+            end_pos = replay.session.checkpoints[k].position
             k -= 1
     finally:
         dbg._conds = saved

@@ -8,10 +8,12 @@ read.  ``load_session`` checks the whole file (checksums, order, sizes, the
 image's SHA-256) before anything is run, and raises ``SessionError`` with one
 line saying what is wrong.
 
-``Recorder`` records a live board: it takes a checkpoint at boot and every
-``interval`` instructions (runs go through ``Recorder.run``, which ends
-slices at the checkpoint counts), and notes every input with the exact
-place in the schedule where it arrived (``checkpoint.position``).
+``Recorder`` records a live board: it takes a checkpoint at boot, every
+``interval`` instructions and/or wherever its ``checkpoint_due`` predicate
+says so (runs go through ``Recorder.run``, which ends slices at the
+checkpoint counts and asks the predicate between slices; vizor/pacing.py
+makes it a wall-clock period), and notes every input with the exact place
+in the schedule where it arrived (``checkpoint.position``).
 Replaying is ``replay.py``.
 """
 
@@ -21,16 +23,17 @@ import hashlib
 import json
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
 from . import checkpoint as C
 from .board import Board, StopReason
 
 MAGIC = b"VIZORSES"
-FORMAT = 1
+FORMAT = 2                   # 2: a checkpoint's JSON is zlib-compressed; 1 is read too
 VIZOR_VERSION = "0.1.0"
 DEFAULT_INTERVAL = 25_000_000
+_DUE = "checkpoint due"      # the stop a Recorder's checkpoint_due makes; never seen outside run()
 KINDS = (b"HEAD", b"IMAG", b"INPT", b"CKPT", b"BLCK", b"END ")
 MAX_JSON = 64 << 20          # a JSON chunk (a checkpoint's state is ~100 KiB)
 MAX_IMAGE = C.RAM_MAPPED     # the image cannot be larger than RAM
@@ -75,8 +78,9 @@ def _json(obj) -> bytes:
 
 
 def checkpoint_payload(cp: C.Checkpoint, uart: dict, inputs_before: int) -> bytes:
-    meta = _json({"meta": cp.meta, "digest": cp.digest, "uart": uart, "inputs_before": inputs_before,
-                  "contexts": [len(c) for c in cp.contexts]})
+    meta = zlib.compress(_json({"meta": cp.meta, "digest": cp.digest, "uart": uart,
+                                "inputs_before": inputs_before,
+                                "contexts": [len(c) for c in cp.contexts]}), 6)
     return struct.pack("<I", len(meta)) + meta + zlib.compress(b"".join(cp.contexts), 6)
 
 
@@ -124,15 +128,38 @@ def inflate(data: bytes, limit: int, what: str) -> bytes:
 
 # --- a loaded session -----------------------------------------------------------------------
 
-@dataclass
 class SavedCheckpoint:
-    instructions: int
-    meta: dict
-    digest: dict
-    uart: dict
-    inputs_before: int
-    contexts: list[bytes]
-    blocks: dict[int, bytes] = field(default_factory=dict)  # compressed
+    """A checkpoint of a session.  Its state (``meta``, ~160 KiB of JSON on the
+    demo hypervisor, mostly the cores' exception histories) is kept as read,
+    zlib-compressed, and decoded each time it is asked for (a restore, a
+    verify): a long session holds hundreds of checkpoints.  ``position`` and
+    ``core_counts`` (each core's instruction count) are kept decoded."""
+
+    __slots__ = ("instructions", "digest", "uart", "inputs_before", "contexts", "blocks",
+                 "position", "core_counts", "_meta", "_packed")
+
+    def __init__(self, instructions: int, meta: dict | None, digest: dict, uart: dict, inputs_before: int,
+                 contexts: list[bytes], blocks: dict[int, bytes] | None = None, *,
+                 packed: bytes | None = None) -> None:
+        self.instructions = instructions
+        self.digest = digest
+        self.uart = uart
+        self.inputs_before = inputs_before
+        self.contexts = contexts
+        self.blocks: dict[int, bytes] = {} if blocks is None else blocks   # compressed RAM blocks
+        if meta is None and packed is None:
+            raise ValueError("a checkpoint needs its state")
+        self._meta = meta                 # decoded (a checkpoint kept in memory) or None
+        self._packed = packed             # zlib of the checkpoint's JSON object (as read from a file)
+        m = self.meta if meta is None else meta
+        self.position = m["position"]
+        self.core_counts = [c["instructions"] for c in m["cores"]]
+
+    @property
+    def meta(self) -> dict:
+        if self._meta is not None:
+            return self._meta
+        return json.loads(zlib.decompress(self._packed))["meta"]
 
 
 @dataclass
@@ -213,7 +240,7 @@ def load_session(path: str) -> Session:
                 raise SessionError(f"corrupt: unknown input kind at byte {pos}")
             inputs.append(inp)
         elif kind == b"CKPT":
-            cps.append(_checkpoint(payload, pos, len(inputs)))
+            cps.append(_checkpoint(payload, pos, len(inputs), packed=fmt >= 2))
         elif kind == b"BLCK":
             if not cps or len(payload) < 4:
                 raise SessionError(f"corrupt: RAM block at byte {pos} outside a checkpoint")
@@ -241,13 +268,19 @@ def load_session(path: str) -> Session:
     return Session(header, image, inputs, cps, end)
 
 
-def _checkpoint(payload: bytes, pos: int, inputs_before: int) -> SavedCheckpoint:
+def _checkpoint(payload: bytes, pos: int, inputs_before: int, packed: bool) -> SavedCheckpoint:
     if len(payload) < 4:
         raise SessionError(f"corrupt: checkpoint at byte {pos}")
     (n,) = struct.unpack_from("<I", payload)
     if 4 + n > len(payload):
         raise SessionError(f"corrupt: checkpoint at byte {pos}")
-    obj = _loads(payload[4:4 + n], f"checkpoint at byte {pos}")
+    text = payload[4:4 + n]
+    if packed:                            # format 2: the JSON is zlib-compressed
+        kept = text
+        text = inflate(text, MAX_JSON, f"the state of the checkpoint at byte {pos}")
+    else:
+        kept = zlib.compress(text, 1)
+    obj = _loads(text, f"checkpoint at byte {pos}")
     meta = _need(obj, "meta", dict, "a checkpoint")
     _need(obj, "digest", dict, "a checkpoint")
     _need(obj, "uart", dict, "a checkpoint")
@@ -263,7 +296,10 @@ def _checkpoint(payload: bytes, pos: int, inputs_before: int) -> SavedCheckpoint
         off += ln
     count = _need(meta, "instructions", int, "a checkpoint")
     _position(meta.get("position"), f"the checkpoint at byte {pos}")
-    return SavedCheckpoint(count, meta, obj["digest"], obj["uart"], inputs_before, ctxs)
+    cores = _need(meta, "cores", list, "a checkpoint")
+    if not cores or not all(isinstance(c, dict) and isinstance(c.get("instructions"), int) for c in cores):
+        raise SessionError(f"corrupt: the cores of the checkpoint at byte {pos}")
+    return SavedCheckpoint(count, None, obj["digest"], obj["uart"], inputs_before, ctxs, packed=kept)
 
 
 # --- recording ----------------------------------------------------------------------------------
@@ -275,11 +311,16 @@ class Recorder:
     and ``close()`` at the end."""
 
     def __init__(self, board: Board, path: str, image: bytes, *, image_name: str, boot_el: int,
-                 interval: int = DEFAULT_INTERVAL) -> None:
-        if interval <= 0:
+                 interval: int | None = DEFAULT_INTERVAL,
+                 checkpoint_due: Callable[[], bool] | None = None) -> None:
+        if interval is not None and interval <= 0:
             raise ValueError("the checkpoint interval must be positive")
         self.board = board
         self.interval = interval
+        # Asked between slices (wrapped into every run's stop callback): True
+        # takes a checkpoint there.  vizor/pacing.py's WallPacer makes it
+        # every second of wall time; ``interval`` may add count checkpoints.
+        self.checkpoint_due = checkpoint_due
         self.inputs = 0
         self.checkpoints = 0
         self.uart = UartLog(board)
@@ -292,12 +333,15 @@ class Recorder:
             "format": FORMAT, "vizor": VIZOR_VERSION, "from_boot": board.instructions == 0,
             "image": {"name": image_name, "sha256": hashlib.sha256(image).hexdigest(), "size": len(image)},
             "boot": {"boot_el": boot_el, "quantum": board.quantum},
-            "checkpoint_interval": interval}))
+            "checkpoint_interval": interval,
+            "checkpoint_seconds": getattr(checkpoint_due, "seconds", None)}))
         write_chunk(self._f, b"IMAG", zlib.compress(image, 6))
         self.checkpoint()
 
     @property
-    def next_checkpoint(self) -> int:
+    def next_checkpoint(self) -> int | None:
+        if self.interval is None:
+            return None
         return (self.board.instructions // self.interval + 1) * self.interval
 
     def checkpoint(self) -> C.Checkpoint:
@@ -314,14 +358,27 @@ class Recorder:
         cut at each checkpoint count."""
         run = run or self.board.run
         end = None if max_insns is None else self.board.instructions + max_insns
+        due = self.checkpoint_due
+        if due is not None:
+            outer = stop
+
+            def stop() -> str | None:
+                if due():
+                    return _DUE
+                return outer() if outer is not None else None
         while True:
             self._deliver()
-            target = self.next_checkpoint if end is None else min(end, self.next_checkpoint)
-            reason = run(max_insns=target - self.board.instructions, stop=stop, **kw)
+            nxt = self.next_checkpoint
+            target = min(t for t in (end, nxt) if t is not None) if (end, nxt) != (None, None) else None
+            reason = run(max_insns=None if target is None else target - self.board.instructions,
+                         stop=stop, **kw)
             self._cut = reason.kind in ("max_insns", "idle")
+            if reason.kind == "stop" and reason.detail == _DUE:
+                self.checkpoint()
+                continue
             if reason.kind != "max_insns":
                 return reason
-            if self.board.instructions == target and target % self.interval == 0:
+            if nxt is not None and self.board.instructions == target == nxt:
                 self.checkpoint()
             if end is not None and self.board.instructions >= end:
                 return StopReason("max_insns", f"{max_insns} instructions")

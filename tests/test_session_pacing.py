@@ -1,0 +1,136 @@
+"""Checkpoints where a pacer says (the wall-clock period of vizor/pacing.py), the
+compressed checkpoint state of format 2, and format-1 files still read."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+
+import pytest
+
+from test_determinism import machine_hash
+from test_session import HYP, _refused, _rewrite
+from vizor.machine.board import Board
+from vizor.machine.loader import load_image
+from vizor.machine.replay import Replay
+from vizor.machine.reverse import step_back
+from vizor.machine.session import FORMAT, Recorder, load_session
+from vizor.pacing import WallPacer, checkpoint_policy
+
+N = 6_000_000
+
+
+class EveryNthCall:
+    """A checkpoint_due that is deterministic: every n-th time it is asked."""
+
+    seconds = None
+
+    def __init__(self, n: int) -> None:
+        self.n, self.calls = n, 0
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return self.calls % self.n == 0
+
+
+@pytest.fixture(scope="module")
+def paced(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("paced") / "hyp.vzs")
+    board = Board()
+    board.load(load_image(HYP, 2), 2)
+    with open(HYP, "rb") as f:
+        rec = Recorder(board, path, f.read(), image_name="hyp.elf", boot_el=2, interval=None,
+                       checkpoint_due=EveryNthCall(60))
+    rec.run(max_insns=N)
+    rec.close()
+    return path, machine_hash(board)
+
+
+def test_paced_checkpoints_fall_between_slices_and_replay_identically(paced):
+    path, _h = paced
+    s = load_session(path)
+    counts = [cp.instructions for cp in s.checkpoints]
+    assert len(counts) >= 4 and counts[0] == 0
+    assert any(c % 100_000 for c in counts[1:])      # not at slice or count boundaries
+    assert s.header["format"] == FORMAT == 2 and s.header["checkpoint_interval"] is None
+    assert Replay(s).verify() is None
+
+
+def test_a_replay_of_a_paced_recording_ends_in_the_recorded_state(paced):
+    path, h = paced
+    r = Replay(load_session(path))
+    r.run()
+    assert r.board.instructions == N and machine_hash(r.board) == h
+
+
+def test_a_step_back_restores_a_paced_checkpoint_and_matches_a_straight_run(paced):
+    path, _h = paced
+    s = load_session(path)
+    k = len(s.checkpoints) - 1
+    target = s.checkpoints[k].instructions + 12_345
+    r = Replay(s)
+    r.seek(target)
+    core = max(r.board.cores, key=lambda c: c.instructions).index
+    want = r.board.cores[core].instructions - 1
+    step_back(r, core)
+    straight = Replay(s)
+    straight.goto_core_count(core, want)
+    assert r.board.cores[core].instructions == want
+    assert machine_hash(r.board) == machine_hash(straight.board)
+
+
+def test_a_checkpoints_state_is_compressed_and_decoded_when_asked(paced):
+    path, _h = paced
+    cp = load_session(path).checkpoints[-1]
+    assert cp.meta["position"] == cp.position and cp.meta["instructions"] == cp.instructions
+    assert [c["instructions"] for c in cp.meta["cores"]] == cp.core_counts
+    assert len(cp._packed) * 5 < len(json.dumps(cp.meta))
+
+
+def _as_format_1(data: bytes) -> bytes:
+    def head(p):
+        h = json.loads(p)
+        h["format"] = 1
+        return json.dumps(h).encode()
+
+    def plain(p):
+        (n,) = struct.unpack_from("<I", p)
+        body = zlib.decompress(p[4:4 + n])
+        return struct.pack("<I", len(body)) + body + p[4 + n:]
+    return _rewrite(_rewrite(data, b"HEAD", head), b"CKPT", plain)
+
+
+def test_a_format_1_file_with_plain_json_checkpoints_still_replays(paced, tmp_path):
+    old = tmp_path / "old.vzs"
+    old.write_bytes(_as_format_1(open(paced[0], "rb").read()))
+    s = load_session(str(old))
+    assert s.header["format"] == 1
+    assert Replay(s).verify() is None
+
+
+def test_checkpoint_state_that_inflates_beyond_the_limit_is_refused(paced, tmp_path):
+    def bomb(p):
+        (n,) = struct.unpack_from("<I", p)
+        body = zlib.compress(b" " * (65 << 20), 9)
+        return struct.pack("<I", len(body)) + body + p[4 + n:]
+    msg = _refused(_rewrite(open(paced[0], "rb").read(), b"CKPT", bomb), tmp_path)
+    assert msg.startswith("oversized") and "\n" not in msg
+
+
+def test_the_wall_pacer_is_due_once_per_period():
+    now = [100.0]
+    pacer = WallPacer(1.0, clock=lambda: now[0])
+    seen = []
+    for _ in range(30):
+        now[0] += 0.25
+        seen.append(pacer())
+    assert seen.count(True) == 7 and seen[3] and not seen[4] and seen[7]
+    with pytest.raises(ValueError):
+        WallPacer(0)
+
+
+def test_recordings_are_paced_by_wall_time_unless_an_interval_is_given():
+    assert checkpoint_policy(400_000) == {"interval": 400_000}
+    auto = checkpoint_policy(None)
+    assert auto["interval"] is None and isinstance(auto["checkpoint_due"], WallPacer)
