@@ -365,8 +365,6 @@ def main(args) -> int:
     from .remote import serve_apart
     runner = R.Runner(board, lambda _obj: None, image=path)
     runner.boot_el = args.boot_el
-    if getattr(args, "sd", None) or getattr(args, "rng_seed", None) is not None:
-        runner.record_refusal = "recording cannot carry --sd or --rng-seed yet"
     record = getattr(args, "record", None)
     if record:
         from .session_runner import start_recording

@@ -119,6 +119,8 @@ def board_options(board, args) -> None:
     from .machine.devices.sd_card import SdImageError
     from .machine.wiring import insert_sd
     if getattr(args, "rng_seed", None) is not None:
+        if args.rng_seed >> 64:
+            raise UsageError(f"--rng-seed {args.rng_seed}: the seed is 64 bits (at most {(1 << 64) - 1})")
         rng = board.devices["rng"]
         rng.seed = args.rng_seed
         rng.reset()

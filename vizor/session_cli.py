@@ -19,10 +19,6 @@ def start_recording(board, args, path: str):
     from .machine.session import Recorder
     if not getattr(args, "record", None):
         return None
-    if getattr(args, "sd", None):
-        raise ValueError("--record cannot embed an SD card image yet (drop --sd)")
-    if getattr(args, "rng_seed", None) is not None:
-        raise ValueError("--record does not carry --rng-seed yet (drop it)")
     try:
         with open(path, "rb") as f:
             image = f.read()
@@ -31,6 +27,8 @@ def start_recording(board, args, path: str):
                         **checkpoint_policy(None))
     except OSError as e:
         raise ValueError(f"--record {args.record}: {e.strerror}") from None
+    except ValueError as e:   # an SD card image a session cannot embed
+        raise ValueError(f"--record {args.record}: {e}") from None
 
 
 def replay_main(args) -> int:

@@ -19,6 +19,7 @@ from . import checkpoint as C
 from .board import Board, StopReason
 from .loader import ImageError, _load_elf, _load_raw
 from .session import SavedCheckpoint, Session, SessionError, UartLog, apply_register, inflate
+from .session_sd import prepare_board
 
 
 END_OF_RECORDING = "end of the recorded session"
@@ -54,6 +55,7 @@ class Replay:
             self.board.load(self.image, session.boot_el)
         except (ImageError, ValueError) as e:
             raise SessionError(f"the embedded image does not load: {e}") from None
+        prepare_board(self.board, session.header, session.card)   # --rng-seed and --sd as recorded
         self.uart = UartLog(self.board)
         self.next_input = 0
         self._ram_cache: dict[int, dict[int, bytes]] = {}

@@ -30,14 +30,16 @@ from . import checkpoint as C
 from .board import Board, StopReason
 
 MAGIC = b"VIZORSES"
-FORMAT = 2                   # 2: a checkpoint's JSON is zlib-compressed; 1 is read too
+FORMAT = 2                   # 2: compressed checkpoint JSON, SD card chunks, the RNG seed; 1 is read too
 VIZOR_VERSION = "0.1.0"
 DEFAULT_INTERVAL = 25_000_000
 _DUE = "checkpoint due"      # the stop a Recorder's checkpoint_due makes; never seen outside run()
-KINDS = (b"HEAD", b"IMAG", b"INPT", b"CKPT", b"BLCK", b"END ")
+KINDS = (b"HEAD", b"IMAG", b"SDCD", b"INPT", b"CKPT", b"BLCK", b"END ")
 MAX_JSON = 64 << 20          # a JSON chunk (a checkpoint's state is ~100 KiB)
 MAX_IMAGE = C.RAM_MAPPED     # the image cannot be larger than RAM
-MAX_CHUNK = {b"IMAG": MAX_IMAGE + (1 << 20), b"BLCK": C.BLOCK + 1024, b"CKPT": MAX_JSON + (1 << 20)}
+SD_PIECE = 1 << 20           # bytes of an SD card image in one SDCD chunk (session_sd.py)
+MAX_CHUNK = {b"IMAG": MAX_IMAGE + (1 << 20), b"BLCK": C.BLOCK + 1024, b"CKPT": MAX_JSON + (1 << 20),
+             b"SDCD": SD_PIECE + (1 << 16)}   # a piece's number and zlib's worst-case growth fit
 MAX_CONTEXT = 1 << 16        # one core's CPU context (12,640 bytes on Unicorn 2.1.4)
 _HDR = struct.Struct("<4sI")
 
@@ -169,6 +171,7 @@ class Session:
     inputs: list[dict]
     checkpoints: list[SavedCheckpoint]
     end: dict
+    card: object = None   # session_sd.SessionCard: the embedded SD card, if any
 
     @property
     def boot_el(self) -> int:
@@ -231,8 +234,11 @@ def load_session(path: str) -> Session:
         raise SessionError("the embedded image does not match its SHA-256 (corrupt or altered)")
     if chunks[-1][0] != b"END ":
         raise SessionError("truncated: the end record is missing (recording interrupted?)")
+    from . import session_sd
+    session_sd.check_boot(boot)
+    card, first = session_sd.read_card(header, chunks[:-1], 2)   # the SDCD chunks, checked
     inputs, cps = [], []
-    for kind, payload, pos in chunks[2:-1]:
+    for kind, payload, pos in chunks[first:-1]:
         if kind == b"INPT":
             inp = _loads(payload, f"input at byte {pos}")
             _position(inp.get("at"), f"the input at byte {pos}")
@@ -265,7 +271,7 @@ def load_session(path: str) -> Session:
     ats = [i["at"][0] for i in inputs]
     if ats != sorted(ats) or (ats and (ats[0] < counts[0] or ats[-1] > end["instructions"])):
         raise SessionError("corrupt: inputs are out of order")
-    return Session(header, image, inputs, cps, end)
+    return Session(header, image, inputs, cps, end, card)
 
 
 def _checkpoint(payload: bytes, pos: int, inputs_before: int, packed: bool) -> SavedCheckpoint:
@@ -315,6 +321,9 @@ class Recorder:
                  checkpoint_due: Callable[[], bool] | None = None) -> None:
         if interval is not None and interval <= 0:
             raise ValueError("the checkpoint interval must be positive")
+        from . import session_sd
+        card = session_sd.card_of(board)   # ValueError before the file is made
+        seed = session_sd.rng_seed(board)
         self.board = board
         self.interval = interval
         # Asked between slices (wrapped into every run's stop callback): True
@@ -330,12 +339,16 @@ class Recorder:
         self._f = open(path, "wb")
         self._f.write(MAGIC)
         write_chunk(self._f, b"HEAD", _json({
-            "format": FORMAT, "vizor": VIZOR_VERSION, "from_boot": board.instructions == 0,
+            "format": FORMAT, "vizor": VIZOR_VERSION,
+            "from_boot": board.instructions == 0,
             "image": {"name": image_name, "sha256": hashlib.sha256(image).hexdigest(), "size": len(image)},
-            "boot": {"boot_el": boot_el, "quantum": board.quantum},
+            "boot": {"boot_el": boot_el, "quantum": board.quantum, **seed},
             "checkpoint_interval": interval,
-            "checkpoint_seconds": getattr(checkpoint_due, "seconds", None)}))
+            "checkpoint_seconds": getattr(checkpoint_due, "seconds", None),
+            **({"sd": card.header()} if card else {})}))
         write_chunk(self._f, b"IMAG", zlib.compress(image, 6))
+        if card is not None:
+            card.write(self._f, write_chunk)
         self.checkpoint()
 
     @property

@@ -83,10 +83,10 @@ def wire_devices(board: "Board") -> dict[str, object]:
     return devices
 
 
-def insert_sd(board: "Board", path: str, writable: bool = False) -> SdCard:
-    """Put a card holding the raw image at ``path`` in the EMMC slot
-    (SdImageError if it cannot be opened)."""
-    card = SdCard(DiskImage(path, writable))
+def insert_sd(board: "Board", path: "str | DiskImage", writable: bool = False) -> SdCard:
+    """Put a card holding the raw image at ``path`` (or a ``DiskImage``) in
+    the EMMC slot (SdImageError if it cannot be opened)."""
+    card = SdCard(path if isinstance(path, DiskImage) else DiskImage(path, writable))
     emmc = board.devices["emmc"]
     emmc.card = card
     emmc.reset()

@@ -22,7 +22,11 @@ block addresses).  The card is ready at the first ACMD41 (no busy loop).
 Storage (``DiskImage``): the image file is opened read-only, and block writes
 go to a copy-on-write overlay held in memory (the overlay is part of
 ``SdCardState``, so saved sessions keep it) unless the image was opened
-writable, when they go to the file.
+writable, when they go to the file as well: the overlay holds every block
+written since the card went in either way, so the card's content is always
+the file as inserted plus the overlay (a recording of a writable card is
+exact).  ``DiskImage.from_file`` serves an image that is not a file of its
+own (a saved session's embedded card), read-only.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ class SdImageError(Exception):
 
 
 class DiskImage:
-    """Blocks of a raw image file; writes go to an in-memory overlay unless ``writable``."""
+    """Blocks of a raw image file; writes go to an in-memory overlay (and, if
+    ``writable``, to the file too)."""
 
     def __init__(self, path: str, writable: bool = False) -> None:
         try:
@@ -68,6 +73,21 @@ class DiskImage:
         if self.size < BLOCK:
             raise SdImageError(f"{path}: an SD image needs at least one 512-byte block")
         self.overlay: dict[int, bytes] = {}
+
+    @classmethod
+    def from_file(cls, f, size: int, name: str) -> "DiskImage":
+        """A read-only image of ``size`` bytes over ``f`` (``seek``/``read``)."""
+        if size < BLOCK:
+            raise SdImageError(f"{name}: an SD image needs at least one 512-byte block")
+        image = cls.__new__(cls)
+        image._file, image.path, image.writable, image.size = f, name, False, size
+        image.overlay = {}
+        return image
+
+    def raw(self, offset: int, n: int) -> bytes:
+        """``n`` bytes of the file from ``offset``, without the overlay."""
+        self._file.seek(offset)
+        return self._file.read(n)
 
     @property
     def blocks(self) -> int:
@@ -84,8 +104,7 @@ class DiskImage:
             self._file.seek(lba * BLOCK)
             self._file.write(data)
             self._file.flush()
-        else:
-            self.overlay[lba] = bytes(data)
+        self.overlay[lba] = bytes(data)
 
     def close(self) -> None:
         self._file.close()
