@@ -93,8 +93,15 @@ def test_a_step_in_vm_inside_a_replay_is_the_step_single_stepping_finds(recorded
     at = s.inputs[[i["kind"] for i in s.inputs].index("uart", 1)]["at"][0] - 50_000
     r = Replay(s)
     r.seek(at)
+    for _ in range(2_000):                # on to where a core runs a VM
+        inside = [c.index for c in r.board.cores if c.vmid() is not None and c.state == "running"]
+        if inside:
+            break
+        r.run(max_insns=997)
+    assert inside, "no core runs a VM before the input"
+    at = r.board.instructions
     dbg = Debugger(r.board)
-    core = next(c.index for c in r.board.cores if c.vmid() is not None and c.state == "running")
+    core = inside[0]
     vmid = r.board.cores[core].vmid()
     with StepRun(dbg, "vm", core) as step:
         reason = r.run(run=step)

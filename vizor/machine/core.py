@@ -36,6 +36,7 @@ from .carriers import Carriers
 from .corestate import HALTED, PARKED, RUNNING, WFI_IDLE  # noqa: F401 (PARKED re-exported)
 from .eret_watch import EretWatch
 from .insn import WFI
+from .mmio_access import MmioAccess
 from .pmu import CycleCounter
 from .regs import ENC, Regs, add_insn_hook
 from .sysreg_hooks import HCR, SCR, SPSR_ENC, SysregHooks
@@ -62,7 +63,7 @@ class GuestStuck(Exception):
     """A core keeps taking the same exception from its own handler."""
 
 
-class Core(SysregHooks, EretWatch, UnicornExceptions):
+class Core(SysregHooks, EretWatch, UnicornExceptions, MmioAccess):
     """One core of the board.  ``index`` is Aff0 of its MPIDR."""
 
     def __init__(self, index: int, board: "Board") -> None:
@@ -89,6 +90,11 @@ class Core(SysregHooks, EretWatch, UnicornExceptions):
         self._pending_sync: tuple[int, int, int, int | None] | None = None
         self._flush_tb = False
         self._bad_access: str | None = None
+        # An MMIO access that stopped the run (see _complete_restarted).
+        self._in_mmio = False
+        self._stopped_in_mmio = False
+        self._restart: tuple | None = None   # (kind, address, size, value) of that access
+        self._again: tuple | None = None     # ... while its instruction runs again
         # SPSR_EL1..3 as last written (MSR hook, exception entry, reset), and
         # whether any of them could make an ERET illegal: see _watch_eret.
         self._spsr = [0, 0, 0, 0]
@@ -126,17 +132,6 @@ class Core(SysregHooks, EretWatch, UnicornExceptions):
 
     def map_ram(self, base: int, size: int, ptr: int) -> None:
         self.uc.mem_map_ptr(base, size, UC_PROT_ALL, ptr)
-
-    def map_mmio(self, base: int, size: int) -> None:
-        bus = self.board.bus
-
-        def read(uc, offset, sz, _ud):
-            return bus.read(base + offset, sz, self)
-
-        def write(uc, offset, sz, value, _ud):
-            bus.write(base + offset, sz, value, self)
-
-        self.uc.mmio_map(base, size, read, None, write, None)
 
     def reset(self, pc: int, el: int, *, scr: int = X.SCR_FIRMWARE, hcr: int = 0x80000000,
               x0: int = 0) -> None:
@@ -260,6 +255,8 @@ class Core(SysregHooks, EretWatch, UnicornExceptions):
             self._stop_count = done
         else:
             done = self._stop_count if self._stop_count is not None else min(self._counter.value, budget)
+        if self._restart is not None:    # counted in done already, but not completed
+            self._complete_restarted()
         self.instructions += done
         if self._flush_tb:
             self._flush_tb = False
@@ -274,7 +271,11 @@ class Core(SysregHooks, EretWatch, UnicornExceptions):
         elif self._exit_trap:
             self._exit_trap = False
             carriers.stopped_at_exit(self.regs.read("PC"), self.instructions)
-        elif self.state == RUNNING and done < budget and self._stop_count is None:
+        elif self.state == RUNNING and self._counter.value <= budget and self._stop_count is None:
+            # Not ended by the count: Unicorn counts the instruction after the
+            # budget before it stops (counter = budget + 1); a WFI that halts
+            # stops it with counter <= budget, also when it is the budget-th
+            # instruction (where a replay cutting at that count stops).
             pc = self.regs.read("PC")
             if not carriers.stopped_at_exit(pc, self.instructions) and self.read_insn(pc - 4) == WFI:
                 if not self._wfi_trapped(pc - 4):
@@ -314,6 +315,8 @@ class Core(SysregHooks, EretWatch, UnicornExceptions):
         """Stop emulation after the current instruction (from inside a hook)."""
         if self._stop_count is None:
             self._stop_count = self._counter.value
+        if self._in_mmio:
+            self._stopped_in_mmio = True
         self.uc.emu_stop()
 
     def _halt(self, why: str) -> None:

@@ -1,0 +1,68 @@
+"""A core's MMIO windows, and the one case where Unicorn would repeat an access.
+
+A mixin of ``Core`` (core.py).  Each MMIO window of the board is mapped on the
+core's Unicorn instance with callbacks into the bus.  When a callback stops
+the run (a device raised an interrupt the core takes, a UART listener, a
+debugger event stop, a timer event earlier than the round's end), Unicorn
+abandons the instruction: PC stays on it, to be executed again from its
+start, although its access already reached the device (a byte printed, a
+FIFO popped).  ``_complete_restarted`` executes it once more at once, with
+that access answered from the record instead of repeated, so the
+instruction completes exactly once and the stop falls after it.
+"""
+
+from __future__ import annotations
+
+from unicorn import UcError
+
+
+class MmioAccess:
+    def map_mmio(self, base: int, size: int) -> None:
+        bus = self.board.bus
+
+        def read(uc, offset, sz, _ud):
+            addr = base + offset
+            again = self._again
+            if again is not None and again[:3] == ("r", addr, sz):
+                self._again = None
+                return again[3]        # the abandoned load's value: the device is not read twice
+            self._in_mmio = True
+            try:
+                value = bus.read(addr, sz, self)
+            finally:
+                self._in_mmio = False
+            if self._stopped_in_mmio:
+                self._stopped_in_mmio = False
+                self._restart = ("r", addr, sz, value)
+            return value
+
+        def write(uc, offset, sz, value, _ud):
+            addr = base + offset
+            again = self._again
+            if again is not None and again[:4] == ("w", addr, sz, value):
+                self._again = None
+                return                 # the abandoned store reached the device already
+            self._in_mmio = True
+            try:
+                bus.write(addr, sz, value, self)
+            finally:
+                self._in_mmio = False
+            if self._stopped_in_mmio:
+                self._stopped_in_mmio = False
+                self._restart = ("w", addr, sz, value)
+
+        self.uc.mmio_map(base, size, read, None, write, None)
+
+    def _complete_restarted(self) -> None:
+        """Unicorn abandons an instruction whose MMIO access stopped the run
+        (PC stays on it, to be executed again from its start), but the access
+        has reached the device.  Execute the instruction once more now, its
+        access answered from the record (not repeated), so that it completes
+        exactly once and the stop falls after it."""
+        self._again, self._restart = self._restart, None
+        try:
+            self.uc.emu_start(self.regs.read("PC"), 0xFFFFFFFFFFFFFFFF, 0, 1)
+        except UcError as e:
+            self._halt(f"unicorn error: {e}")
+        self._again = None
+
