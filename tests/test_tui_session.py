@@ -207,3 +207,36 @@ def test_replay_headless_prints_the_uart_output_and_boot_record_needs_a_terminal
                        capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "terminal" in r.stderr
     assert not out.exists()
+
+
+@sync
+async def test_step_in_vm_then_reverse_step_in_vm_in_a_replay_comes_back_exactly(recorded):
+    session = load_session(recorded)
+    straight = Replay(session)
+    for at in range(300_000, 400_000, 7_000):    # a place where some core runs a VM
+        straight.seek(at)
+        inside = [c for c in straight.board.cores if c.vmid() is not None and c.state == "running"]
+        if inside:
+            break
+    assert inside, "no core runs a VM in the recording"
+    core = inside[0]
+    start, start_hash = core.instructions, machine_hash(straight.board)
+    app, runner = replay_app(recorded)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        await prompt(pilot, app, "j", str(at))
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions == at)
+        await pilot.press(str(core.index + 1))
+        serial = app.snapshot.stop_serial
+        await pilot.press("v")                      # forward: no longer refused in a replay
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.stop_serial > serial)
+        moved = runner.board.cores[core.index]
+        assert moved.instructions > start and moved.vmid() == core.vmid()
+        assert "refused" not in shown(app, "#message") and "not in replays" not in shown(app, "#message")
+        serial = app.snapshot.stop_serial
+        await pilot.press("V")
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.stop_serial > serial)
+        assert runner.board.cores[core.index].instructions == start
+        assert machine_hash(runner.board) == start_hash
+        assert f"VMID {core.vmid()}" in shown(app, "#cores")
+        await pilot.press("q")
