@@ -195,3 +195,16 @@ def test_a_child_never_told_to_serve_quits_when_its_command_pipe_closes():
         proxy._cmd_w.close()
     proxy._proc.join(20)
     assert proxy._proc.exitcode == 0
+
+
+def test_where_no_process_can_be_forked_the_runner_serves_in_a_thread(monkeypatch):
+    import multiprocessing.context
+    from vizor.remote import serve_apart
+
+    def refuse(self):
+        raise OSError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", refuse)
+    board = Board()
+    board.load(load_image(LOOP))
+    runner = R.Runner(board, lambda _o: None)
+    assert serve_apart(runner) is runner

@@ -134,3 +134,30 @@ def test_recordings_are_paced_by_wall_time_unless_an_interval_is_given():
     assert checkpoint_policy(400_000) == {"interval": 400_000}
     auto = checkpoint_policy(None)
     assert auto["interval"] is None and isinstance(auto["checkpoint_due"], WallPacer)
+
+
+def test_register_and_memory_edits_are_recorded_and_replayed_at_their_places(tmp_path):
+    path = str(tmp_path / "edits.vzs")
+    board = Board()
+    board.load(load_image(HYP, 2), 2)
+    with open(HYP, "rb") as f:
+        rec = Recorder(board, path, f.read(), image_name="hyp.elf", boot_el=2, interval=1_000_000)
+    rec.run(max_insns=2_500_000)
+    rec.note_memory(0x3000000, b"\xde\xad\xbe\xef")           # RAM nobody uses
+    rec.note_register(2, "X21", 0x5A5A)
+    rec.run(max_insns=1_500_000)
+    rec.note_register(1, "HCR_EL2", board.cores[1].hcr)       # through vizor's HCR shadow
+    rec.run(max_insns=500_000)
+    rec.close()
+    s = load_session(path)
+    kinds = [(i["kind"], i["at"][0]) for i in s.inputs]
+    assert kinds == [("memory", 2_500_000), ("register", 2_500_000), ("register", 4_000_000)]
+    r = Replay(s)
+    r.seek(2_600_000)
+    assert r.board.read_ram(0x3000000, 4) == b"\xde\xad\xbe\xef"
+    assert Replay(s).verify() is None
+    s.inputs.pop(0)                                          # without the memory edit
+    bad = Replay(load_session(path))
+    bad.session.inputs[:] = s.inputs
+    found = bad.verify()
+    assert found is not None and found.instructions >= 2_500_000

@@ -24,7 +24,8 @@ instead (a bug, a signal), ``serve`` publishes a ``Notice`` saying so and
 returns.
 
 Like runner.py this module uses no textual and no rich.  Without ``fork``
-(not POSIX) ``serve_apart`` returns the runner itself, served in a thread.
+(not POSIX), or when the fork fails, ``serve_apart`` returns the runner
+itself, served in a thread as before.
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ def serve_apart(runner):
     where this platform cannot fork."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return runner
-    return RemoteRunner(runner)
+    try:
+        return RemoteRunner(runner)
+    except OSError:           # no process to be had (limits, memory): the same board in a thread
+        return runner
 
 
 class RemoteRunner:
@@ -73,9 +77,11 @@ class RemoteRunner:
         self._proc = ctx.Process(target=_child_main, name="vizor-machine",
                                  args=(runner, cmd_r, out_w, (self._cmd_w, self._out_r)),
                                  daemon=True)   # a last resort: close() and serve() end it first
-        self._proc.start()
-        cmd_r.close()
-        out_w.close()
+        try:
+            self._proc.start()
+        finally:
+            cmd_r.close()
+            out_w.close()
         self._send_lock = threading.Lock()
         self._served = False
 
