@@ -286,13 +286,16 @@ def _run(args) -> int:
         def stop() -> str | None:
             tail = "".join(text[-window:])
             return f"UART printed {target!r}" if target in tail else None
-    if rec is not None:
-        try:
-            reason = rec.run(max_insns=args.max_insns, stop=stop, run=dbg.run if dbg else None)
-        finally:
-            rec.close()
-    else:
-        reason = dbg.run(max_insns=args.max_insns, stop=stop) if dbg else board.run(max_insns=args.max_insns, stop=stop)
+    from .livelock import LivelockGuard
+    with LivelockGuard(board):      # a breakpoint where QEMU sees a virtual IRQ pending (livelock.py)
+        if rec is not None:
+            try:
+                reason = rec.run(max_insns=args.max_insns, stop=stop, run=dbg.run if dbg else None)
+            finally:
+                rec.close()
+        else:
+            reason = (dbg.run(max_insns=args.max_insns, stop=stop) if dbg
+                      else board.run(max_insns=args.max_insns, stop=stop))
     stopped = reason.core is not None and reason.kind not in ("max_insns", "halted", "idle")
     if walks or args.state or stopped:
         if text and text[-1] != "\n":

@@ -157,8 +157,10 @@ class Runner:
 
     def serve(self, start_running: bool = False) -> None:
         """Serve commands until Quit; run the board whenever it is running."""
+        from .livelock import LivelockGuard
         try:
-            self._serve(start_running)
+            with LivelockGuard(self.board):   # a breakpoint where QEMU sees a virtual IRQ pending
+                self._serve(start_running)
         finally:
             self.done.set()
 

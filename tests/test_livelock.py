@@ -1,0 +1,65 @@
+"""A breakpoint where QEMU sees a virtual IRQ pending (HCR_EL2.VI set by the demo
+hypervisor while it runs at EL2) livelocks Unicorn at the exit; vizor/livelock.py
+breaks it, and the breakpoint is reported where it is, whatever the timing."""
+
+from __future__ import annotations
+
+import os
+
+from vizor.livelock import LivelockGuard
+from vizor.machine.board import Board
+from vizor.machine.debug import Debugger
+from vizor.machine.loader import load_image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")
+WARM = 25_000_000       # the guests run and the hypervisor injects their interrupts
+
+
+def hits(patience: float, n: int = 6):
+    board = Board()
+    board.load(load_image(HYP, 2), 2)
+    board.run(max_insns=WARM)
+    dbg = Debugger(board)
+    dbg.add_breakpoint(board.symbols.by_name["hyp_sync_lower"], el=2)
+    out = []
+    with LivelockGuard(board, patience=patience, poll=0.05) as guard:
+        for _ in range(n):
+            r = dbg.run(max_insns=5_000_000)
+            out.append((r.kind, r.core, board.cores[r.core].pc, board.instructions))
+    return out, guard.broken
+
+
+def test_breakpoints_in_the_hypervisor_while_a_virtual_irq_is_pending_are_hit_not_hung():
+    quick, broken = hits(0.2)
+    slow, _ = hits(0.6)
+    at = load_image(HYP, 2).symbols.by_name["hyp_sync_lower"]
+    assert broken >= 1                                # the livelock happened and was broken
+    assert all(k == "breakpoint" and pc == at for k, _c, pc, _n in quick)
+    assert quick == slow                              # where they fall does not depend on timing
+
+
+def test_the_runner_behind_the_tui_gets_past_such_a_breakpoint_again_and_again():
+    import threading
+    import time
+    from vizor import runner as R
+    from vizor.commands import StopReport
+    board = Board()
+    board.load(load_image(HYP, 2), 2)
+    board.run(max_insns=WARM)
+    got: list = []
+    runner = R.Runner(board, got.append)
+    runner.debugger.add_breakpoint(board.symbols.by_name["hyp_sync_lower"], el=2)
+    thread = threading.Thread(target=runner.serve, daemon=True)
+    thread.start()
+    try:
+        for n in range(1, 7):
+            runner.send(R.Run())
+            end = time.monotonic() + 20
+            while sum(isinstance(o, StopReport) and o.kind == "breakpoint" for o in got) < n:
+                assert time.monotonic() < end, f"stuck before hit {n}"
+                time.sleep(0.01)
+    finally:
+        runner.send(R.Quit())
+        thread.join(20)
+    assert not thread.is_alive()
