@@ -10,8 +10,9 @@ WFI leaves PC on the exit, the exit is taken again, and ``emu_start`` never
 returns: no instruction is counted, no hook runs, no stop is checked.
 
 ``LivelockGuard(board)`` watches from a thread: when the core inside
-``emu_start`` has not counted an instruction for ``PATIENCE`` seconds, it
-calls ``emu_stop`` on it.  The core then stands where the livelock held it,
+``emu_start`` has breakpoints armed, VI or VF in its HCR_EL2, and has not
+counted an instruction for ``PATIENCE`` seconds, it calls ``emu_stop`` on
+it.  The core then stands where the livelock held it,
 at the exit, and reports the breakpoint exactly as an exit stop without
 pending work does — so the outcome does not depend on the timing, and runs
 stay deterministic (the guard never fires where progress is made).  It lives
@@ -22,8 +23,9 @@ from __future__ import annotations
 
 import threading
 
-PATIENCE = 0.5        # seconds without a counted instruction inside one emu_start
-POLL = 0.1
+PATIENCE = 0.15       # seconds without a counted instruction inside one emu_start
+POLL = 0.05
+HCR_VF, HCR_VI = 1 << 6, 1 << 7
 
 
 class LivelockGuard:
@@ -65,7 +67,7 @@ class LivelockGuard:
                 seen, still = now, 0.0
                 continue
             still += self.poll
-            if still >= self.patience and core.carriers.exits:
+            if still >= self.patience and core.carriers.exits and core.hcr & (HCR_VI | HCR_VF):
                 core.uc.emu_stop()
                 self.broken += 1
                 seen, still = None, 0.0
