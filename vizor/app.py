@@ -60,6 +60,7 @@ class VizorApp(SessionControls, StopControls, App):
         Binding("e", "dialog('catch')", "Event stop", show=False),
         Binding("k", "stops", "Stops"),
         Binding("g", "prompt('goto')", "Go to"),
+        Binding("equals_sign", "prompt('edit')", "Edit", show=False),
         Binding("w", "walk", "Walk"),
         Binding("c", "console", "Console"),
         Binding("u", "switch_uart", "UART", show=False),
@@ -80,6 +81,7 @@ class VizorApp(SessionControls, StopControls, App):
             ("e", "event stop dialog: exception, vm-exit, vm-entry, sysreg REG, mmio"),
             ("k", "the Breakpoints tab: every stop condition with hits; Enter enables/disables, d deletes"),
             ("g", "go to an address: disassembly and translation walk"),
+            ("=", "edit the selected core: REG = VALUE, or b|h|w|x[ADDR] = VALUE (RAM at a VA)"),
             ("w", "the Translation tab: type a VA, Enter walks it"),
             ("c", "focus the console: keys go to the guest's UART; Esc comes back"),
             ("u", "switch the console between the PL011 and the mini UART"),
@@ -289,6 +291,7 @@ class VizorApp(SessionControls, StopControls, App):
             "vmid": "run until VMID (0-255) is scheduled on a core  (Esc cancels)",
             "record": "record the session to FILE  (Esc cancels)",
             "seek": "jump to instruction count N  (Esc cancels)",
+            "edit": "edit core: x5 = 0x10 | pc = main | w[0x80000] = 1  (Esc cancels)",
         }.get(kind, "go to: ADDR (hex, symbol, symbol+off; Esc cancels)")
         prompt.value = ""
         prompt.display = True
@@ -313,6 +316,8 @@ class VizorApp(SessionControls, StopControls, App):
                 pass
             elif self._prompt_kind == "break":
                 self.runner.send(self._breakpoint_command(event.value))
+            elif self._prompt_kind == "edit":
+                self.runner.send(self._edit_command(event.value))
             elif self._prompt_kind == "vmid":
                 vmid = parse_number(event.value, "VMID")
                 if not 0 <= vmid <= 255:
@@ -324,6 +329,15 @@ class VizorApp(SessionControls, StopControls, App):
                 self._request_walk(event.value.strip())
         except BadInput as e:
             self.say(str(e), error=True)
+
+    def _edit_command(self, text: str):
+        from .edits import EditError, parse_edit
+        snap = self.snapshot
+        vmid = snap.cores[self.selected].vmid if snap is not None else None
+        try:
+            return parse_edit(text, self.selected, lambda t: parse_address(t, self.symbols, vmid))
+        except EditError as e:
+            raise BadInput(str(e)) from None
 
     @on(WalkRequested)
     def _walk_requested(self, event: WalkRequested) -> None:

@@ -139,6 +139,21 @@ class Seek:
 
 
 @dataclass(frozen=True)
+class EditRegister:
+    core: int
+    name: str          # X0..X30, SP, PC, ELR_EL2, HCR_EL2, ... (vizor/edits.py)
+    value: int
+
+
+@dataclass(frozen=True)
+class EditMemory:
+    core: int          # whose current regime translates ``va``
+    va: int
+    size: int          # 1, 2, 4 or 8 bytes, little-endian
+    value: int
+
+
+@dataclass(frozen=True)
 class StepBack:
     """Replay only: back to where ``core`` had executed one instruction fewer."""
 

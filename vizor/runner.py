@@ -40,6 +40,8 @@ from .commands import (  # noqa: F401 - the runner's vocabulary, used as R.Run e
     StepMore,
     RunUntilVMID,
     UartInput,
+    EditRegister,
+    EditMemory,
     WalkVA,
     ShowCode,
     Quit,
@@ -263,6 +265,10 @@ class Runner:
                 self.board.devices[dev].receive(cmd.data)
             if not self.running:
                 self._publish_snapshot()
+        elif isinstance(cmd, (EditRegister, EditMemory)):
+            from .edits import apply_edit
+            self.publish(Notice(apply_edit(self, cmd)))
+            self._publish_snapshot()
         elif isinstance(cmd, WalkVA):
             self.publish(walk_state(self.board.cores[cmd.core], cmd.va, cmd.regime))
         elif isinstance(cmd, ShowCode):

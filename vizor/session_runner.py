@@ -73,6 +73,7 @@ class ReplayRunner(Runner):
         super().__init__(replay.board, publish, image=image, **kw)
         self.replay = replay
         self.record_refusal = "a replay cannot be recorded (it is a recording already)"
+        self.editable = False                    # edits would leave the recording (edits.py)
         self.reason = f"replay paused at instruction {replay.board.instructions:,}"
         self._log: list[tuple[str, int]] = []   # every byte the UARTs sent, in order
         self._built = 0                          # bytes of _log in the console buffers

@@ -427,6 +427,11 @@ class Recorder:
             self._deliver()
 
     @property
+    def at_count_boundary(self) -> bool:
+        """Whether an input noted now is delivered now (else after one more instruction)."""
+        return self._cut
+
+    @property
     def pending_inputs(self) -> int:
         """Inputs noted at a stop that is not a count cut, delivered by the next ``run``."""
         return len(self._pending)
