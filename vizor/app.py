@@ -2,7 +2,10 @@
 
 A thin App: it composes the panes, maps keys to commands for the runner (one
 queue, see ``vizor/runner.py``) and hands each snapshot the runner publishes to
-the panes.  The machine runs in a thread worker; nothing here reads Unicorn.
+the panes.  ``vizor boot`` and ``vizor replay`` give it a ``remote.RemoteRunner``
+(the board in its own process), whose relay loop runs in a thread worker; a
+plain Runner (tests) is served in that worker itself.  Nothing here reads
+Unicorn.
 """
 
 from __future__ import annotations
@@ -137,7 +140,8 @@ class VizorApp(SessionControls, StopControls, App):
         yield Static("", id="message")
         yield Footer()
 
-    # The machine thread needs the GIL for a moment after every slice (~0.4 ms of
+    # With a plain Runner in this process (not a RemoteRunner), the machine
+    # thread needs the GIL for a moment after every slice (~0.4 ms of
     # emulation); with Python's default 5 ms switch interval it waits that long
     # whenever the UI is rendering.  A shorter interval keeps the board fast.
     SWITCH_INTERVAL = 0.0001
