@@ -98,9 +98,10 @@ def test_a_killed_machine_process_is_reported_and_serve_returns():
     runner.send(R.Run())          # after the child is gone a command is dropped, not raised
 
 
-def test_the_machine_closes_the_recording_when_the_ui_process_dies(tmp_path):
-    session = tmp_path / "s.vzs"
-    script = textwrap.dedent(f"""
+def _ui_script(session, ending: str) -> str:
+    """A UI process: records the demo through a RemoteRunner, prints the machine
+    process's pid once it runs, then ``ending``."""
+    return textwrap.dedent(f"""
         import os, sys, threading, time
         sys.path.insert(0, {os.getcwd()!r})
         from vizor import runner as R
@@ -119,11 +120,11 @@ def test_the_machine_closes_the_recording_when_the_ui_process_dies(tmp_path):
         while sum(1 for o in got if type(o).__name__ == "BoardState") < 4:
             time.sleep(0.01)
         print(remote._proc.pid, flush=True)
-        os._exit(0)               # no Quit, no atexit: the UI's process is simply gone
+        {ending}
         """)
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    pid = int(r.stdout.split()[-1])
+
+
+def _closed_by_eof(session, pid: int) -> None:
     end = time.monotonic() + 60
     while True:                   # the child quits on the command pipe's EOF, closing the file
         try:
@@ -134,6 +135,25 @@ def test_the_machine_closes_the_recording_when_the_ui_process_dies(tmp_path):
             time.sleep(0.1)
     assert loaded.end["instructions"] > 0
     wait(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid))
+
+
+def test_the_machine_closes_the_recording_when_the_ui_process_dies(tmp_path):
+    session = tmp_path / "s.vzs"
+    script = _ui_script(session, "os._exit(0)   # no Quit, no atexit: the UI's process is simply gone")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    _closed_by_eof(session, int(r.stdout.split()[-1]))
+
+
+def test_the_machine_closes_the_recording_when_the_terminal_hangs_up(tmp_path):
+    import signal
+    session = tmp_path / "s.vzs"
+    proc = subprocess.Popen([sys.executable, "-c", _ui_script(session, "time.sleep(120)")],
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    pid = int(proc.stdout.readline())
+    os.killpg(proc.pid, signal.SIGHUP)        # as a closed terminal does: the whole group
+    assert proc.wait(60) == -signal.SIGHUP
+    _closed_by_eof(session, pid)
 
 
 def _zombie(pid: int) -> bool:
@@ -208,3 +228,15 @@ def test_where_no_process_can_be_forked_the_runner_serves_in_a_thread(monkeypatc
     board.load(load_image(LOOP))
     runner = R.Runner(board, lambda _o: None)
     assert serve_apart(runner) is runner
+
+
+def test_a_sigterm_to_the_machine_process_quits_it_the_orderly_way():
+    import signal
+    runner, got, thread = remote(LOOP)
+    wait(lambda: any(isinstance(o, BoardState) for o in got))
+    runner.send(R.Run())
+    time.sleep(0.2)
+    os.kill(runner._proc.pid, signal.SIGTERM)
+    thread.join(20)
+    assert runner.done.is_set() and runner.exitcode == 0
+    assert not any(isinstance(o, Notice) and o.error for o in got)

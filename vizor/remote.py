@@ -208,7 +208,13 @@ class _Outbox:
 
 
 def _child_main(runner, commands, out, parent_ends) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent's terminal is the parent's
+    # The terminal is the parent's: ^C is a key there, and when the terminal
+    # goes away (SIGHUP to the whole group) the parent dies and the command
+    # pipe's EOF ends this process the orderly way, closing a recording.  A
+    # SIGTERM quits the same way.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: runner.send(Quit()))
     for conn in parent_ends:       # else the command pipe never reads EOF when the parent dies
         conn.close()
     outbox = _Outbox(out)
