@@ -143,7 +143,7 @@ def test_register_and_memory_edits_are_recorded_and_replayed_at_their_places(tmp
     with open(HYP, "rb") as f:
         rec = Recorder(board, path, f.read(), image_name="hyp.elf", boot_el=2, interval=1_000_000)
     rec.run(max_insns=2_500_000)
-    rec.note_memory(0x3000000, b"\xde\xad\xbe\xef")           # RAM nobody uses
+    rec.note_memory(0x2F000000, b"\xde\xad\xbe\xef")          # RAM nobody uses
     rec.note_register(2, "X21", 0x5A5A)
     rec.run(max_insns=1_500_000)
     rec.note_register(1, "HCR_EL2", board.cores[1].hcr)       # through vizor's HCR shadow
@@ -154,10 +154,47 @@ def test_register_and_memory_edits_are_recorded_and_replayed_at_their_places(tmp
     assert kinds == [("memory", 2_500_000), ("register", 2_500_000), ("register", 4_000_000)]
     r = Replay(s)
     r.seek(2_600_000)
-    assert r.board.read_ram(0x3000000, 4) == b"\xde\xad\xbe\xef"
+    assert r.board.read_ram(0x2F000000, 4) == b"\xde\xad\xbe\xef"
     assert Replay(s).verify() is None
     s.inputs.pop(0)                                          # without the memory edit
     bad = Replay(load_session(path))
     bad.session.inputs[:] = s.inputs
     found = bad.verify()
     assert found is not None and found.instructions >= 2_500_000
+
+
+def test_a_checkpoint_too_large_for_a_reader_is_left_out_and_the_file_stays_exact(tmp_path, monkeypatch):
+    import vizor.machine.session as S
+    path = str(tmp_path / "big.vzs")
+    board = Board()
+    board.load(load_image(HYP, 2), 2)
+    with open(HYP, "rb") as f:
+        rec = Recorder(board, path, f.read(), image_name="hyp.elf", boot_el=2, interval=1_000_000)
+    rec.run(max_insns=2_000_000)
+    monkeypatch.setattr(S, "MAX_JSON", 1000)          # every further checkpoint is "too large"
+    rec.note_memory(0x2F000000, b"only in a left-out checkpoint's blocks")
+    rec.run(max_insns=2_000_000)
+    monkeypatch.undo()
+    rec.run(max_insns=1_500_000)                      # this one carries the left-out RAM blocks
+    rec.close()
+    assert rec.left_out == 2
+    s = load_session(path)
+    assert [cp.instructions for cp in s.checkpoints] == [0, 1_000_000, 2_000_000, 5_000_000]
+    assert Replay(s).verify() is None
+    r = Replay(s)
+    r.seek(5_200_000)
+    straight = Replay(s)
+    straight.run(max_insns=5_200_000)
+    assert machine_hash(r.board) == machine_hash(straight.board)
+
+
+def test_a_recording_whose_first_checkpoint_is_too_large_is_refused_and_leaves_no_file(tmp_path,
+                                                                                       monkeypatch):
+    import vizor.machine.session as S
+    monkeypatch.setattr(S, "MAX_JSON", 1000)
+    board = Board()
+    board.load(load_image(HYP, 2), 2)
+    with pytest.raises(S.CheckpointTooLarge, match="a reader accepts"):
+        with open(HYP, "rb") as f:
+            Recorder(board, str(tmp_path / "no.vzs"), f.read(), image_name="hyp.elf", boot_el=2)
+    assert not (tmp_path / "no.vzs").exists()

@@ -54,8 +54,10 @@ def stop_recording(runner: Runner) -> None:
     runner.recorder = None
     path = runner.recorder_path
     runner.publish(RecordingState(None))
+    left_out = (f" ({rec.left_out} left out: too large for a reader, the SD card's written blocks)"
+                if rec.left_out else "")
     runner.publish(Notice(f"session saved to {path}: {runner.board.instructions:,} instructions, "
-                          f"{rec.inputs} inputs, {rec.checkpoints} checkpoints"))
+                          f"{rec.inputs} inputs, {rec.checkpoints} checkpoints{left_out}"))
     if not runner.running:
         runner._publish_snapshot()   # a last input may have been delivered on closing
 

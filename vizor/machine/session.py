@@ -20,6 +20,7 @@ Replaying is ``replay.py``.
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import struct
 import zlib
@@ -79,10 +80,17 @@ def _json(obj) -> bytes:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
 
 
+class CheckpointTooLarge(ValueError):
+    """A checkpoint's state would exceed what a reader accepts (MAX_JSON)."""
+
+
 def checkpoint_payload(cp: C.Checkpoint, uart: dict, inputs_before: int) -> bytes:
-    meta = zlib.compress(_json({"meta": cp.meta, "digest": cp.digest, "uart": uart,
-                                "inputs_before": inputs_before,
-                                "contexts": [len(c) for c in cp.contexts]}), 6)
+    text = _json({"meta": cp.meta, "digest": cp.digest, "uart": uart, "inputs_before": inputs_before,
+                  "contexts": [len(c) for c in cp.contexts]})
+    if len(text) > MAX_JSON:
+        raise CheckpointTooLarge(f"a checkpoint's state is {len(text) >> 20} MiB, more than the "
+                                 f"{MAX_JSON >> 20} MiB a reader accepts (mostly the SD card's written blocks)")
+    meta = zlib.compress(text, 6)
     return struct.pack("<I", len(meta)) + meta + zlib.compress(b"".join(cp.contexts), 6)
 
 
@@ -332,6 +340,8 @@ class Recorder:
         self.checkpoint_due = checkpoint_due
         self.inputs = 0
         self.checkpoints = 0
+        self.left_out = 0              # checkpoints too large to write (see checkpoint())
+        self._carry: dict[int, bytes] = {}
         self.uart = UartLog(board)
         self.tracker = C.RamTracker(board)
         self._cut = True
@@ -349,7 +359,12 @@ class Recorder:
         write_chunk(self._f, b"IMAG", zlib.compress(image, 6))
         if card is not None:
             card.write(self._f, write_chunk)
-        self.checkpoint()
+        try:
+            self.checkpoint()
+        except CheckpointTooLarge:
+            self._f.close()
+            os.unlink(path)            # nothing half-written is left behind
+            raise
 
     @property
     def next_checkpoint(self) -> int | None:
@@ -358,8 +373,22 @@ class Recorder:
         return (self.board.instructions // self.interval + 1) * self.interval
 
     def checkpoint(self) -> C.Checkpoint:
+        """Write a checkpoint of the board now.  One too large for a reader is
+        left out (its RAM blocks go into the next one), so that the file stays
+        readable; the first one cannot be: CheckpointTooLarge."""
         cp = C.capture(self.board, self.tracker)
-        write_chunk(self._f, b"CKPT", checkpoint_payload(cp, self.uart.summary(), self.inputs))
+        if self._carry:
+            cp.blocks = {**self._carry, **cp.blocks}
+        try:
+            payload = checkpoint_payload(cp, self.uart.summary(), self.inputs)
+        except CheckpointTooLarge:
+            if not self.checkpoints:
+                raise
+            self._carry = cp.blocks
+            self.left_out += 1
+            return cp
+        self._carry = {}
+        write_chunk(self._f, b"CKPT", payload)
         for blk, data in sorted(cp.blocks.items()):
             write_chunk(self._f, b"BLCK", block_payload(blk, data))
         self.checkpoints += 1
