@@ -26,12 +26,12 @@ from __future__ import annotations
 import re
 
 from .commands import EditMemory, EditRegister
+from .machine.board import RAM_MAPPED as RAM_TOP
 from .machine.regs import DIRECT, ENC
 
 SIZES = {"b": 1, "h": 2, "w": 4, "x": 8}
 _MEM = re.compile(r"^([bhwx])\[(.+)\]$", re.IGNORECASE)
 _XREG = re.compile(r"^[xX](\d+)$")
-RAM_TOP = 0x3F000000
 
 
 class EditError(ValueError):
@@ -95,7 +95,7 @@ def apply_edit(runner, cmd) -> str:
         else:
             from .machine.session import apply_register
             apply_register(board, cmd.core, cmd.name, cmd.value)
-        if cmd.name not in DIRECT and not cmd.name.startswith("X"):
+        if cmd.name not in DIRECT:          # a system register: tables, TCR, SCTLR, HCR...
             core.flush_tlb()
         return f"core {cmd.core}: {cmd.name} {old:#x} -> {cmd.value:#x}"
     pa = _pa_of(runner, cmd.core, cmd.va, cmd.size)

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import threading
 
+from .machine.exceptions import HCR_VF, HCR_VI
+
 PATIENCE = 0.15       # seconds without a counted instruction inside one emu_start
 POLL = 0.05
-HCR_VF, HCR_VI = 1 << 6, 1 << 7
 
 
 class LivelockGuard:

@@ -112,11 +112,7 @@ class RemoteRunner:
                     break
                 self.publish(pickle.loads(data))
         finally:
-            self._proc.join(JOIN_TIMEOUT if clean else 1.0)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join()
-            self.exitcode = self._proc.exitcode
+            self._reap(JOIN_TIMEOUT if clean else 1.0)
             if not clean:
                 self.publish(Notice(_death(self.exitcode), error=True))
             self._out_r.close()
@@ -134,12 +130,16 @@ class RemoteRunner:
             return
         with self._send_lock:
             self._cmd_w.close()        # EOF: the child quits even before it was told to serve
-        self._proc.join(JOIN_TIMEOUT)
+        self._reap(JOIN_TIMEOUT)
+        self.done.set()
+
+    def _reap(self, timeout: float) -> None:
+        """Wait for the child to end (killing it after ``timeout`` seconds)."""
+        self._proc.join(timeout)
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join()
         self.exitcode = self._proc.exitcode
-        self.done.set()
 
 
 def _death(code: Optional[int]) -> str:

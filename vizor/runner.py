@@ -58,12 +58,11 @@ from .commands import (  # noqa: F401 - the runner's vocabulary, used as R.Run e
     StopsState,
     StopReport,
 )
-from .machine.board import StopReason
+from .machine.board import RAM_MAPPED as RAM_TOP, StopReason
 from .machine.snapshot import BoardState, board_state, code_state, walk_state
 
 from .machine.debug import Debugger
 
-RAM_TOP = 0x3F000000
 SNAPSHOT_INTERVAL = 0.098  # seconds of wall time between snapshots while running (>= 10 per second)
 
 

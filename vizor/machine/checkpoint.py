@@ -35,7 +35,6 @@ import functools
 import hashlib
 import heapq
 import typing
-import weakref
 import zlib
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -314,29 +313,11 @@ def _core_state(c) -> dict:
         "hcr": c.hcr, "scr": c.scr,
         "impdef": [[list(enc), v] for enc, v in c.impdef.items()],
         "stuck": [list(c._stuck_sig) if c._stuck_sig is not None else None, c._stuck_n],
-        "exceptions": _plain_exceptions(c),
+        "exceptions": [to_plain(r) for r in c.exceptions],
         "exception_counts": sorted([k, v] for k, v in c.exception_counts.items()),
         "cycle_counter": to_plain(c.cycle_counter.state()),
         "wake_steps": c.wake_steps, "wake_window_spent": c.wake_window_spent,
     }
-
-
-# A core's exception history (~1000 records) is most of a checkpoint's state,
-# and between two checkpoints only its newest records change: the plain form of
-# each record (immutable) is kept, per core, for as long as the record is in it.
-_PLAIN_RECORDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _plain_exceptions(c) -> list:
-    old = _PLAIN_RECORDS.get(c, {})
-    new, out = {}, []
-    for r in c.exceptions:
-        hit = old.get(id(r))
-        plain = hit[1] if hit is not None and hit[0] is r else to_plain(r)
-        new[id(r)] = (r, plain)
-        out.append(plain)
-    _PLAIN_RECORDS[c] = new
-    return out
 
 
 def cpu_bytes(ctx: bytes) -> bytes:

@@ -114,7 +114,8 @@ class Recorder:
         while True:
             self._deliver()
             nxt = self.next_checkpoint
-            target = min(t for t in (end, nxt) if t is not None) if (end, nxt) != (None, None) else None
+            bounds = [t for t in (end, nxt) if t is not None]
+            target = min(bounds) if bounds else None
             reason = run(max_insns=None if target is None else target - self.board.instructions,
                          stop=stop, **kw)
             self._cut = reason.kind in ("max_insns", "idle")
