@@ -28,9 +28,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from vizor.machine.board import Board  # noqa: E402
-from vizor.machine.debug import Debugger  # noqa: E402
-from vizor.machine.loader import load_image  # noqa: E402
+from vizor.machine.board.board import Board  # noqa: E402
+from vizor.machine.board.loader import load_image  # noqa: E402
+from vizor.machine.debug.engine import Debugger  # noqa: E402
 
 LOOP = os.path.join(ROOT, "images", "bench", "loop.elf")
 HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")

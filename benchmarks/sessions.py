@@ -4,7 +4,7 @@
 
 On the demo hypervisor (images/hyp/hyp.elf), N instructions (default 100 M),
 recorded as `vizor run --record` and the TUI record (a checkpoint every
-second of wall time, vizor/pacing.py):
+second of wall time, vizor/driver/pacing.py):
 
 1. recording overhead: process CPU time of a plain ``Board.run`` against the
    same run through a ``Recorder`` (best of three, alternating), and the CPU
@@ -36,13 +36,14 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from vizor.machine.board import Board  # noqa: E402
-from vizor.machine.loader import load_image  # noqa: E402
-from vizor.machine.replay import Replay  # noqa: E402
-from vizor.machine.reverse import step_back  # noqa: E402
-from vizor.machine.session import Recorder, load_session, read_image_bytes  # noqa: E402
-from vizor.pacing import checkpoint_policy  # noqa: E402
-from vizor.session_runner import ReplayRunner  # noqa: E402
+from vizor.driver.pacing import checkpoint_policy  # noqa: E402
+from vizor.driver.replay import ReplayRunner  # noqa: E402
+from vizor.machine.board.board import Board  # noqa: E402
+from vizor.machine.board.loader import load_image  # noqa: E402
+from vizor.machine.session.reader import load_session, read_image_bytes  # noqa: E402
+from vizor.machine.session.recorder import Recorder
+from vizor.machine.session.replay import Replay  # noqa: E402
+from vizor.machine.session.reverse import step_back  # noqa: E402
 
 HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")
 

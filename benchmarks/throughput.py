@@ -47,9 +47,9 @@ from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, Uc
 from unicorn import __version__ as UNICORN_VERSION
 from unicorn import arm64_const as A
 
-from vizor.machine.board import Board
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
 from vizor.machine.clock import CPU_HZ
-from vizor.machine.loader import load_image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.join(os.path.dirname(HERE), "images", "bench")

@@ -16,13 +16,13 @@ For each image the board runs exactly N instructions (all cores together):
 1. headless: ``Board.run(max_insns=N)``, MIPS = N / wall time;
 2. TUI: the Textual app (headless driver, 120x36, every pane mounted, the
    runner publishing a snapshot every ~98 ms and the panes rendering it)
-   over the machine in its own process (``vizor.remote``, as ``vizor boot``
+   over the machine in its own process (``vizor.driver.remote``, as ``vizor boot``
    runs it) is sent ``Run(max_insns=N)``; the wall time runs from the
    command to the moment the paused snapshot arrives (taken in the thread
    that relays the child's objects, so the benchmark's own waiting does not
    disturb the measurement);
 3. thread: the same with the runner in a thread of the UI's process (what
-   ``vizor.remote`` avoids; printed for comparison).
+   ``vizor.driver.remote`` avoids; printed for comparison).
 
 Prints medians of R runs, the snapshots per second the UI received and the
 ratios TUI / headless (goal >= 85 %) and thread / headless.  Nothing is
@@ -43,12 +43,12 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from vizor import runner as R  # noqa: E402
-from vizor.app import VizorApp  # noqa: E402
-from vizor.machine.board import Board  # noqa: E402
-from vizor.machine.loader import load_image  # noqa: E402
-from vizor.machine.snapshot import BoardState  # noqa: E402
-from vizor.remote import RemoteRunner  # noqa: E402
+import vizor.driver.runner as R  # noqa: E402
+from vizor.app.app import VizorApp  # noqa: E402
+from vizor.driver.remote import RemoteRunner  # noqa: E402
+from vizor.machine.board.board import Board  # noqa: E402
+from vizor.machine.board.loader import load_image  # noqa: E402
+from vizor.machine.inspect.snapshot import BoardState  # noqa: E402
 
 FOREVER = 1 << 62
 HYP_WARMUP = 20_000_000   # the hypervisor has booted and both mini OS guests run

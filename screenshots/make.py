@@ -20,10 +20,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from vizor import runner as R  # noqa: E402
-from vizor.app import VizorApp  # noqa: E402
-from vizor.machine.board import Board  # noqa: E402
-from vizor.machine.loader import load_image  # noqa: E402
+import vizor.driver.runner as R  # noqa: E402
+from vizor.app.app import VizorApp  # noqa: E402
+from vizor.machine.board.board import Board  # noqa: E402
+from vizor.machine.board.loader import load_image  # noqa: E402
 
 IMAGE = os.path.join(ROOT, "images", "hyp", "hyp.elf")
 STEADY = 1_500_000        # every VM has booted and printed; both mini OS instances run

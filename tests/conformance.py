@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from vizor.machine.board import Board
-from vizor.machine.loader import load_image
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMAGES = os.path.join(os.path.dirname(HERE), "images", "tests")

@@ -1,7 +1,7 @@
 """A Unicorn Cortex-A53 used as an oracle for address translation (tests only).
 
-The emulator proper drives Unicorn from vizor/machine/core.py; this fixture
-talks to Unicorn directly so the pure walkers in vizor.machine.mmu can be
+The emulator proper drives Unicorn from vizor/machine/cpu/core.py; this fixture
+talks to Unicorn directly so the pure walkers in vizor.machine.arch.mmu can be
 compared with what the CPU answers to AT instructions (PAR_EL1).
 
 The core runs at EL3 with SCTLR_EL3.M = 0 (flat code fetch) and SCR_EL3.NS = 1,
@@ -15,10 +15,22 @@ import struct
 from dataclasses import dataclass
 from typing import Optional
 
-from unicorn import UC_ARCH_ARM64, UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_MODE_ARM, Uc, UcError
-from unicorn.arm64_const import UC_ARM64_REG_CP_REG, UC_ARM64_REG_PSTATE, UC_ARM64_REG_X0, UC_CPU_ARM64_A53
+from unicorn import (
+    UC_ARCH_ARM64,
+    UC_CTL_IO_WRITE,
+    UC_CTL_TLB_FLUSH,
+    UC_MODE_ARM,
+    Uc,
+    UcError,
+)
+from unicorn.arm64_const import (
+    UC_ARM64_REG_CP_REG,
+    UC_ARM64_REG_PSTATE,
+    UC_ARM64_REG_X0,
+    UC_CPU_ARM64_A53,
+)
 
-from vizor.machine.mmu import BusError, TranslationRegs
+from vizor.machine.arch.mmu import BusError, TranslationRegs
 
 RAM_SIZE = 0x8000_0000
 CODE = 0x1000

@@ -18,8 +18,8 @@ import time
 
 from qemu_runner import qemu_available, qemu_command
 
-from vizor.machine.board import Board
-from vizor.machine.loader import load_image
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HYP = os.path.join(os.path.dirname(HERE), "images", "hyp", "hyp.elf")

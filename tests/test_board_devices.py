@@ -5,20 +5,19 @@ through ``vizor run`` (--sd, --screenshot, power-off)."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
 
 import pytest
-
 from conformance import check_name, image, without
 from qemu_runner import QEMU_DEVIATIONS, qemu_available, run_qemu_uarts
-from vizor.machine.board import Board
-from vizor.machine.loader import load_image
-from vizor.machine.wiring import insert_sd
-from vizor.mksd import make_sd_image
-from vizor.screenshot import read_png
+
+from vizor.cli.mksd import make_sd_image
+from vizor.cli.screenshot import read_png
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.board.wiring import insert_sd
 
 requires_qemu = pytest.mark.skipif(not qemu_available(),
                                    reason="qemu-system-aarch64 is not installed (CI installs it)")
@@ -231,7 +230,8 @@ def test_a_power_cycle_keeps_the_cards_blocks_and_resets_its_protocol(sd_image):
 
 def test_rng_seed_option_seeds_the_boards_generator():
     from argparse import Namespace
-    from vizor.cli import board_options
+
+    from vizor.cli.options import board_options
     board = Board()
     board_options(board, Namespace(rng_seed=42, sd=None, sd_writable=False))
     assert board.devices["rng"].state().seed == 42

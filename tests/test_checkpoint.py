@@ -6,12 +6,13 @@ import os
 import zlib
 
 import pytest
-
 from conformance import image
 from test_determinism import machine_hash
-from vizor.machine import checkpoint as C
-from vizor.machine.board import Board
-from vizor.machine.loader import load_image
+
+import vizor.machine.session.checkpoint as C
+import vizor.machine.session.plain as P
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
 
 HYP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "images", "hyp", "hyp.elf")
 SPINLOCK = image("smp_spinlock.elf")
@@ -104,7 +105,7 @@ def test_every_device_state_survives_plain_data_and_restore():
     b.run(max_insns=1_500_000)
     for name, dev in C.devices_of(b):
         st = dev.state()
-        again = C._state_of(type(st), C.from_plain(C.to_plain(st)))
+        again = P._state_of(type(st), P.from_plain(P.to_plain(st)))
         assert again == st, name
         dev.restore(again)
         assert dev.state() == st, name
@@ -113,5 +114,5 @@ def test_every_device_state_survives_plain_data_and_restore():
 def test_an_event_no_device_holds_is_refused():
     b = booted(SPINLOCK)
     b.clock.schedule(10_000, lambda: None)
-    with pytest.raises(C.CheckpointError, match="belong to no device"):
+    with pytest.raises(P.CheckpointError, match="belong to no device"):
         C.capture(b, None)

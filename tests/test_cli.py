@@ -6,9 +6,9 @@ import struct
 import sys
 
 import pytest
-
 from conformance import image
-from vizor.cli import main
+
+from vizor.cli.main import main
 
 
 def run(capsys, *argv):
@@ -77,7 +77,7 @@ def test_guest_stuck_in_an_exception_loop_is_reported(capsys, tmp_path):
 
 @pytest.mark.parametrize("uart,device", [("pl011", "pl011"), ("mini", "mini_uart")])
 def test_input_is_queued_on_the_chosen_uart(capsys, monkeypatch, uart, device):
-    from vizor.machine import board as board_mod
+    import vizor.machine.board.board as board_mod
     boards = []
     real_init = board_mod.Board.__init__
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from conformance import image
-from vizor.cli import main
+
+from vizor.cli.main import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")

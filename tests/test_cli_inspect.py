@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conformance import image
-from vizor.machine.board import Board
-from vizor.machine.decode import decode_esr
-from vizor.machine.faults import translation_regs
-from vizor.machine.loader import load_image
-from vizor.machine.mmu import translate_el10, walk_stage2
-from vizor.cli import main
+
+from vizor.cli.main import main
+from vizor.machine.arch.esr import decode_esr
+from vizor.machine.arch.mmu import translate_el10, walk_stage2
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.cpu.faults import translation_regs
 
 STAGE2 = image("stage2.elf")
 MAGIC_B = 0x5CA1AB1E0000000B

@@ -4,9 +4,22 @@
 from __future__ import annotations
 
 import pytest
-
-from conformance import INPUTS, KERNELS, VIZOR_GAPS, check_name, image, run_vizor, run_vizor_uarts, without
-from qemu_runner import QEMU_DEVIATIONS, qemu_available, run_qemu_uarts, strip_entry_dependent
+from conformance import (
+    INPUTS,
+    KERNELS,
+    VIZOR_GAPS,
+    check_name,
+    image,
+    run_vizor,
+    run_vizor_uarts,
+    without,
+)
+from qemu_runner import (
+    QEMU_DEVIATIONS,
+    qemu_available,
+    run_qemu_uarts,
+    strip_entry_dependent,
+)
 
 # smp_spinlock once "lost increments" on QEMU: core 0 stopped waiting for the
 # other cores after a fixed number of polls, i.e. after a host-time-dependent

@@ -1,14 +1,14 @@
-"""Breakpoints with VMID/EL/core filters, and stepping (vizor/machine/debug.py)."""
+"""Breakpoints with VMID/EL/core filters, and stepping (vizor/machine/debug/engine.py)."""
 
 from __future__ import annotations
 
 import pytest
-
 from conformance import image
 from test_determinism import machine_hash
-from vizor.machine.board import Board
-from vizor.machine.debug import Debugger
-from vizor.machine.loader import load_image
+
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.debug.engine import Debugger
 
 
 def boot(name: str = "stage2.elf", boot_el: int = 2):

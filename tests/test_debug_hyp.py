@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 
 from test_determinism import machine_hash
-from vizor.machine import exceptions as X
-from vizor.machine.board import Board
+
+import vizor.machine.arch.exceptions as X
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
 from vizor.machine.clock import counter_at
-from vizor.machine.debug import Debugger
-from vizor.machine.loader import load_image
-from vizor.machine.regs import ENC
+from vizor.machine.cpu.regs import ENC
+from vizor.machine.debug.engine import Debugger
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 
 from conformance import image
-from vizor.machine.board import Board
-from vizor.machine.loader import load_image
-from vizor.machine.regs import X_IDS
+
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.cpu.regs import X_IDS
 
 
 def machine_hash(board: Board) -> str:

@@ -1,22 +1,23 @@
-"""Register and memory edits (vizor/edits.py): what the `=` prompt parses, what the
+"""Register and memory edits (vizor/driver/edits.py): what the `=` prompt parses, what the
 runner makes of it, how a recording takes it, that a replay refuses it, and the
 TUI showing the edited register."""
 
 from __future__ import annotations
 
 import pytest
-
 from test_tui import SIZE, shown
 from test_tui_board import paused, real_app, wait_for
 from tui_fakes import sync
-from vizor import runner as R
-from vizor.commands import EditMemory, EditRegister, Notice
-from vizor.edits import EditError, parse_edit
-from vizor.machine.board import Board
-from vizor.machine.loader import load_image
-from vizor.machine.replay import Replay
-from vizor.machine.session import load_session
-from vizor.session_runner import ReplayRunner, start_recording
+
+import vizor.driver.runner as R
+from vizor.driver.commands import EditMemory, EditRegister, Notice
+from vizor.driver.edits import EditError, parse_edit
+from vizor.driver.recording import start_recording
+from vizor.driver.replay import ReplayRunner
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.session.reader import load_session
+from vizor.machine.session.replay import Replay
 
 EXC = "images/tests/exc_levels.elf"
 SYMS = {"main": 0x80100}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from vizor.machine import exceptions as X
-from vizor.machine.board import Board
+import vizor.machine.arch.exceptions as X
+from vizor.machine.board.board import Board
 
 
 def core_at_el1(board: Board):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vizor.app import VizorApp
-from vizor.machine.devices.framebuffer import FB_BASE, FramebufferConfig
-from vizor.machine.snapshot import FramebufferState, board_state
-from vizor.panes.framebuffer import UPPER_HALF, FramebufferPane, half_block_lines
-
 from conformance import run_vizor
 from tui_fakes import SYMBOLS, FakeRunner, board, sync
+
+from vizor.app.app import VizorApp
+from vizor.machine.devices.framebuffer import FB_BASE, FramebufferConfig
+from vizor.machine.inspect.snapshot import FramebufferState, board_state
+from vizor.panes.framebuffer import UPPER_HALF, FramebufferPane, half_block_lines
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
@@ -68,11 +68,13 @@ async def test_the_framebuffer_tab_draws_the_picture():
 
 @sync
 async def test_the_framebuffer_tab_follows_the_real_board():
-    from vizor import runner as R
-    from vizor.machine.board import Board
-    from vizor.machine.loader import load_image
-    from conformance import image
     import time
+
+    from conformance import image
+
+    import vizor.driver.runner as R
+    from vizor.machine.board.board import Board
+    from vizor.machine.board.loader import load_image
 
     board = Board()
     board.load(load_image(image("framebuffer.elf")))

@@ -12,9 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from hyp_session import CTRL_A, VizorSession, run_qemu_script
-from vizor.machine import exceptions as X
 
 EC_WFX, EC_SYSREG, EC_DABT_LOWER = 0x01, 0x18, 0x24
 AUX_BASE = 0x3F215000
@@ -177,6 +175,7 @@ def test_firmware_path_on_qemu_releases_the_secondaries_from_the_spin_table(tmp_
     if objcopy is None:
         pytest.skip("aarch64-linux-gnu-objcopy not installed")
     import subprocess
+
     from hyp_session import HYP
     img = tmp_path / "hyp.img"
     subprocess.run([objcopy, "-O", "binary", HYP, str(img)], check=True)
@@ -197,6 +196,7 @@ def test_three_echo_instances_each_read_their_own_vmid(tmp_path):
         pytest.skip("aarch64-linux-gnu-gcc or make not installed")
     import os
     import subprocess
+
     from hyp_session import HYP
     subprocess.run(["make", "-s", "-C", os.path.dirname(HYP), f"OUT={tmp_path}", "VMS=echo echo echo"],
                    check=True, stdout=subprocess.DEVNULL)
@@ -217,6 +217,7 @@ def test_more_vcpus_than_cores_are_time_sliced_round_robin(tmp_path):
         pytest.skip("aarch64-linux-gnu-gcc or make not installed")
     import os
     import subprocess
+
     from hyp_session import HYP
     vms = "echo minios minios minios minios minios"
     subprocess.run(["make", "-s", "-C", os.path.dirname(HYP), f"OUT={tmp_path}", f"VMS={vms}"],

@@ -14,10 +14,10 @@ import sys
 
 import pytest
 from elftools.elf.elffile import ELFFile
-
 from hyp_session import CTRL_A, HYP, VizorSession, normalise, run_qemu_script
 from qemu_runner import qemu_available
-from vizor.machine.wiring import insert_sd
+
+from vizor.machine.board.wiring import insert_sd
 
 GUESTS = os.path.join(os.path.dirname(os.path.dirname(HYP)), "guests")
 ECHO_BANNER = b"echo: type, I echo"

@@ -8,9 +8,9 @@ import struct
 
 import pytest
 
-from vizor.machine import exceptions as X
-from vizor.machine.board import Board
-from vizor.machine.core import PARKED
+import vizor.machine.arch.exceptions as X
+from vizor.machine.board.board import Board
+from vizor.machine.cpu.core import PARKED
 
 HCR_RW = X.HCR_RW
 NS = X.SCR_FIRMWARE

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import struct
 
-from vizor.machine import exceptions as X
-from vizor.machine.board import Board
-from vizor.machine.core import PARKED
+import vizor.machine.arch.exceptions as X
+from vizor.machine.board.board import Board
+from vizor.machine.cpu.core import PARKED
 
 # 0x80000 (EL1): x1 = 0x40000000; mailbox IRQ enable for core 0 (0x50) and mailbox 0
 # set (0x80): an IRQ is pending from here on.  1: msr daifset,#2; wfi;

@@ -1,15 +1,15 @@
 """A breakpoint where QEMU sees a virtual IRQ pending (HCR_EL2.VI set by the demo
-hypervisor while it runs at EL2) livelocks Unicorn at the exit; vizor/livelock.py
+hypervisor while it runs at EL2) livelocks Unicorn at the exit; vizor/driver/livelock.py
 breaks it, and the breakpoint is reported where it is, whatever the timing."""
 
 from __future__ import annotations
 
 import os
 
-from vizor.livelock import LivelockGuard
-from vizor.machine.board import Board
-from vizor.machine.debug import Debugger
-from vizor.machine.loader import load_image
+from vizor.driver.livelock import LivelockGuard
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.debug.engine import Debugger
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")
@@ -42,8 +42,9 @@ def test_breakpoints_in_the_hypervisor_while_a_virtual_irq_is_pending_are_hit_no
 def test_the_runner_behind_the_tui_gets_past_such_a_breakpoint_again_and_again():
     import threading
     import time
-    from vizor import runner as R
-    from vizor.commands import StopReport
+
+    import vizor.driver.runner as R
+    from vizor.driver.commands import StopReport
     board = Board()
     board.load(load_image(HYP, 2), 2)
     board.run(max_insns=WARM)

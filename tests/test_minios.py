@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 
 import pytest
 from elftools.elf.elffile import ELFFile
-
 from qemu_runner import QEMU, qemu_available
-from vizor.machine import exceptions as X
-from vizor.machine.board import Board
-from vizor.machine.faults import translation_regs
-from vizor.machine.loader import load_image
-from vizor.machine.mmu import translate_el10
+
+import vizor.machine.arch.exceptions as X
+from vizor.machine.arch.mmu import translate_el10
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.cpu.faults import translation_regs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUESTS = os.path.join(ROOT, "images", "guests")

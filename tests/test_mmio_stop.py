@@ -11,11 +11,11 @@ import subprocess
 import sys
 
 import pytest
-
 from test_determinism import machine_hash
-from vizor.machine.board import Board
-from vizor.machine.debug import Debugger
-from vizor.machine.loader import load_image
+
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.debug.engine import Debugger
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXC = os.path.join(ROOT, "images", "tests", "exc_levels.elf")

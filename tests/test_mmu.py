@@ -2,11 +2,16 @@
 
 import pytest
 
-from vizor.machine.mmu import (
-    BusError, TranslationRegs, UnsupportedGranule, translate_el10, vmid_of, walk_stage1,
+from vizor.machine.arch.mmu import (
+    BusError,
+    TranslationRegs,
+    UnsupportedGranule,
+    translate_el10,
+    vmid_of,
+    walk_stage1,
     walk_stage2,
 )
-from vizor.machine.mmu_fields import mair_attr_name, s2_memattr_name
+from vizor.machine.arch.mmu_fields import mair_attr_name, s2_memattr_name
 
 AF, TABLE, BLOCK, PAGE = 1 << 10, 0b11, 0b01, 0b11
 MAIR = 0x04 << 8 | 0xFF            # Attr0 Normal WB RA WA, Attr1 Device-nGnRE

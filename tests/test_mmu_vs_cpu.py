@@ -1,4 +1,4 @@
-"""The pure walkers in vizor.machine.mmu against a real (Unicorn) Cortex-A53.
+"""The pure walkers in vizor.machine.arch.mmu against a real (Unicorn) Cortex-A53.
 
 Hypothesis draws a configuration (T0SZ/T1SZ, IPS, TBI, EPD, SL0/T0SZ of stage 2,
 MMU on/off, WXN) and a seed; the seed builds random but valid 4 KB-granule
@@ -28,11 +28,17 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from cpu_at import RAM_SIZE, CpuAt
-from vizor.machine.mmu import TranslationRegs, translate_el10, walk_stage1, walk_stage2
-from vizor.machine.mmu_fields import fsc_kind_level
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vizor.machine.arch.mmu import (
+    TranslationRegs,
+    translate_el10,
+    walk_stage1,
+    walk_stage2,
+)
+from vizor.machine.arch.mmu_fields import fsc_kind_level
 
 POOL = 0x20_0000          # table pages are allocated from here up
 MAIR = 0x44FF_0004_BB04_00FF

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from vizor.machine.board import Board
-from vizor.machine.core import PARKED
-from vizor.machine.pmu import PMCCNTR_EL0, PMCNTENSET_EL0, PMCR_EL0, CycleCounter
+from vizor.machine.board.board import Board
+from vizor.machine.cpu.core import PARKED
+from vizor.machine.cpu.pmu import PMCCNTR_EL0, PMCNTENSET_EL0, PMCR_EL0, CycleCounter
 
 # mov x0,#1; msr pmcr_el0,x0; mov x0,#0x80000000; msr pmcntenset_el0,x0;
 # mrs x1,pmccntr_el0; nop; nop; nop; mrs x2,pmccntr_el0; b .

@@ -1,4 +1,4 @@
-"""The machine in its own process (vizor/remote.py): the same run as headless,
+"""The machine in its own process (vizor/driver/remote.py): the same run as headless,
 pauses as fast as in a thread, a dead child reported, a recording closed when the
 UI's process goes away, and only stale snapshots dropped on the way."""
 
@@ -11,16 +11,17 @@ import textwrap
 import threading
 import time
 
-from vizor import runner as R
-from vizor.commands import Notice
-from vizor.machine.board import Board
-from vizor.machine.loader import load_image
-from vizor.machine.session import SessionError, load_session
-from vizor.machine.snapshot import BoardState
-from vizor.remote import RemoteRunner, _Outbox
-from vizor.session_runner import start_recording
-
 import tui_fakes
+
+import vizor.driver.runner as R
+from vizor.driver.commands import Notice
+from vizor.driver.recording import start_recording
+from vizor.driver.remote import RemoteRunner, _Outbox
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.inspect.snapshot import BoardState
+from vizor.machine.session.format import SessionError
+from vizor.machine.session.reader import load_session
 
 HYP = "images/hyp/hyp.elf"
 LOOP = "images/bench/loop.elf"
@@ -104,11 +105,11 @@ def _ui_script(session, ending: str) -> str:
     return textwrap.dedent(f"""
         import os, sys, threading, time
         sys.path.insert(0, {os.getcwd()!r})
-        from vizor import runner as R
-        from vizor.machine.board import Board
-        from vizor.machine.loader import load_image
-        from vizor.remote import RemoteRunner
-        from vizor.session_runner import start_recording
+        import vizor.driver.runner as R
+        from vizor.machine.board.board import Board
+        from vizor.machine.board.loader import load_image
+        from vizor.driver.remote import RemoteRunner
+        from vizor.driver.recording import start_recording
         board = Board(); board.load(load_image({HYP!r}))
         runner = R.Runner(board, lambda _o: None, image={HYP!r})
         start_recording(runner, {str(session)!r})
@@ -219,7 +220,8 @@ def test_a_child_never_told_to_serve_quits_when_its_command_pipe_closes():
 
 def test_where_no_process_can_be_forked_the_runner_serves_in_a_thread(monkeypatch):
     import multiprocessing.context
-    from vizor.remote import serve_apart
+
+    from vizor.driver.remote import serve_apart
 
     def refuse(self):
         raise OSError(11, "Resource temporarily unavailable")

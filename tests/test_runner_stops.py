@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import threading
 
-from vizor import runner as R
-from vizor.machine.board import Board
-from vizor.machine.loader import load_image
+import vizor.driver.runner as R
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
 
 
 def start(image: str):

@@ -12,14 +12,16 @@ import sys
 import zlib
 
 import pytest
-
 from test_determinism import machine_hash
-from vizor.machine.board import Board
-from vizor.machine.debug import Debugger
-from vizor.machine.loader import load_image
-from vizor.machine.replay import Replay
-from vizor.machine.reverse import reverse_continue, step_back
-from vizor.machine.session import MAGIC, Recorder, SessionError, load_session, read_chunks, write_chunk
+
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.debug.engine import Debugger
+from vizor.machine.session.format import MAGIC, SessionError, read_chunks, write_chunk
+from vizor.machine.session.reader import load_session
+from vizor.machine.session.recorder import Recorder
+from vizor.machine.session.replay import Replay
+from vizor.machine.session.reverse import reverse_continue, step_back
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")

@@ -1,4 +1,4 @@
-"""Checkpoints where a pacer says (the wall-clock period of vizor/pacing.py), the
+"""Checkpoints where a pacer says (the wall-clock period of vizor/driver/pacing.py), the
 compressed checkpoint state of format 2, and format-1 files still read."""
 
 from __future__ import annotations
@@ -8,15 +8,17 @@ import struct
 import zlib
 
 import pytest
-
 from test_determinism import machine_hash
 from test_session import HYP, _refused, _rewrite
-from vizor.machine.board import Board
-from vizor.machine.loader import load_image
-from vizor.machine.replay import Replay
-from vizor.machine.reverse import step_back
-from vizor.machine.session import FORMAT, Recorder, load_session
-from vizor.pacing import WallPacer, checkpoint_policy
+
+from vizor.driver.pacing import WallPacer, checkpoint_policy
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.session.format import FORMAT
+from vizor.machine.session.reader import load_session
+from vizor.machine.session.recorder import Recorder
+from vizor.machine.session.replay import Replay
+from vizor.machine.session.reverse import step_back
 
 N = 6_000_000
 
@@ -164,7 +166,7 @@ def test_register_and_memory_edits_are_recorded_and_replayed_at_their_places(tmp
 
 
 def test_a_checkpoint_too_large_for_a_reader_is_left_out_and_the_file_stays_exact(tmp_path, monkeypatch):
-    import vizor.machine.session as S
+    import vizor.machine.session.format as S
     path = str(tmp_path / "big.vzs")
     board = Board()
     board.load(load_image(HYP, 2), 2)
@@ -190,7 +192,7 @@ def test_a_checkpoint_too_large_for_a_reader_is_left_out_and_the_file_stays_exac
 
 def test_a_recording_whose_first_checkpoint_is_too_large_is_refused_and_leaves_no_file(tmp_path,
                                                                                        monkeypatch):
-    import vizor.machine.session as S
+    import vizor.machine.session.format as S
     monkeypatch.setattr(S, "MAX_JSON", 1000)
     board = Board()
     board.load(load_image(HYP, 2), 2)

@@ -15,14 +15,16 @@ import sys
 import zlib
 
 import pytest
-
 from test_hyp_sd import GUESTS, flat_binary
-from vizor.machine.board import Board
-from vizor.machine.loader import load_image
-from vizor.machine.replay import Replay
-from vizor.machine.session import MAGIC, Recorder, SessionError, load_session, read_chunks, write_chunk
-from vizor.machine.session_sd import MAX_SD, SD_PIECE
-from vizor.machine.wiring import insert_sd
+
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.board.wiring import insert_sd
+from vizor.machine.session.format import MAGIC, SessionError, read_chunks, write_chunk
+from vizor.machine.session.reader import load_session
+from vizor.machine.session.recorder import Recorder
+from vizor.machine.session.replay import Replay
+from vizor.machine.session.sd import MAX_SD, SD_PIECE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")
@@ -198,9 +200,10 @@ def test_a_recording_started_mid_run_in_the_tui_carries_the_card_and_the_seed(ca
     """`R` in `vizor boot --sd CARD --rng-seed N`: the first checkpoint holds the blocks
     written before it, and the replay starts from it with the card and the seed."""
     from argparse import Namespace
-    from vizor import runner as R
-    from vizor.cli import board_options
-    from vizor.session_runner import start_recording, stop_recording
+
+    import vizor.driver.runner as R
+    from vizor.cli.options import board_options
+    from vizor.driver.recording import start_recording, stop_recording
     sdcard = os.path.join(TESTS, "sdcard.elf")
     board = Board()
     board.load(load_image(sdcard, 2), 2)

@@ -1,5 +1,5 @@
 """Steps over/out/in VM and runs until a VMID as runs that can be cut and resumed
-(vizor/machine/stepping.py StepRun): cut into pieces they end where an uncut one
+(vizor/machine/debug/stepping.py StepRun): cut into pieces they end where an uncut one
 does, a recording checkpoints inside them and verifies, and inside a replay they
 are the step the recorded run took (recorded inputs delivered on the way)."""
 
@@ -8,15 +8,16 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from test_determinism import machine_hash
 from test_session import recorded  # noqa: F401 - the recorded demo session (module fixture)
-from vizor.machine.board import Board
-from vizor.machine.debug import Debugger
-from vizor.machine.loader import load_image
-from vizor.machine.replay import Replay
-from vizor.machine.session import Recorder, load_session
-from vizor.machine.stepping import StepRun, is_call
+
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.debug.engine import Debugger
+from vizor.machine.debug.stepping import StepRun, is_call
+from vizor.machine.session.reader import load_session
+from vizor.machine.session.recorder import Recorder
+from vizor.machine.session.replay import Replay
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")

@@ -2,14 +2,27 @@
 
 import pytest
 
-from vizor.machine.decode import (
-    BASIC_PENDING, CORE_IRQ_SOURCE, EC_NAMES, HCR_EL2, SCTLR_EL1, decode_basic_pending,
-    decode_cnt_ctl, decode_core_irq_source, decode_cpsr, decode_esr, decode_gpu_pending,
-    decode_hcr, decode_mpidr, decode_sctlr_el1, decode_tcr_el1, decode_vtcr_el2, decode_vttbr,
+from vizor.machine.arch.decode import (
+    BASIC_PENDING,
+    CORE_IRQ_SOURCE,
+    HCR_EL2,
+    SCTLR_EL1,
+    decode_basic_pending,
+    decode_cnt_ctl,
+    decode_core_irq_source,
+    decode_cpsr,
+    decode_gpu_pending,
+    decode_hcr,
+    decode_mpidr,
+    decode_sctlr_el1,
+    decode_tcr_el1,
+    decode_vtcr_el2,
+    decode_vttbr,
     el_of,
 )
-from vizor.machine.mmu_fields import Fault, fsc_kind_level, fsc_name
-from vizor.machine.sysregs import BY_NAME, encoding_of, name_of
+from vizor.machine.arch.esr import EC_NAMES, decode_esr
+from vizor.machine.arch.mmu_fields import Fault, fsc_kind_level, fsc_name
+from vizor.machine.arch.sysregs import BY_NAME, encoding_of, name_of
 
 
 def test_esr_hvc_immediate_with_il():

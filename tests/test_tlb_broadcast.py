@@ -3,8 +3,8 @@ core is its own Unicorn instance, so vizor broadcasts the flush)."""
 
 from __future__ import annotations
 
-from vizor.machine.board import Board
-from vizor.machine.core import HALTED
+from vizor.machine.board.board import Board
+from vizor.machine.cpu.core import HALTED
 
 TLBI_ALLE1IS = 0xD50C839F
 TLBI_VMALLE1IS = 0xD508831F

@@ -9,13 +9,12 @@ from dataclasses import replace
 import pytest
 from rich.console import Console
 from rich.text import Text
+from tui_fakes import SYMBOLS, FakeRunner, board, core, guest_board, no_walk, sync
 
-from vizor import runner as R
-from vizor.app import VizorApp
+import vizor.driver.runner as R
+from vizor.app.app import VizorApp
 from vizor.panes.cores import CoresPane
 from vizor.panes.help import HelpScreen
-
-from tui_fakes import SYMBOLS, FakeRunner, board, core, guest_board, no_walk, sync
 
 SIZE = (120, 36)
 

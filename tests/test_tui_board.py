@@ -7,14 +7,14 @@ import subprocess
 import sys
 import time
 
-from vizor import runner as R
-from vizor.app import VizorApp
-from vizor.machine.board import Board
-from vizor.machine.loader import load_image
-from vizor.remote import serve_apart
-
 from test_tui import SIZE, shown, text_of
 from tui_fakes import sync
+
+import vizor.driver.runner as R
+from vizor.app.app import VizorApp
+from vizor.driver.remote import serve_apart
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
 
 IMAGES = "images/tests"
 
@@ -139,7 +139,7 @@ def test_pause_takes_effect_within_100_ms_at_full_speed():
 
 
 def test_the_machine_and_runner_import_without_textual_or_rich():
-    code = ("import sys, vizor.machine.board, vizor.machine.snapshot, vizor.machine.debug, vizor.runner;"
+    code = ("import sys, vizor.machine.board.board, vizor.machine.inspect.snapshot, vizor.machine.debug.engine, vizor.driver.runner;"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')];"
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -147,7 +147,7 @@ def test_the_machine_and_runner_import_without_textual_or_rich():
 
 
 def test_vizor_boot_without_a_terminal_says_so_and_exits_2():
-    code = f"import sys; from vizor.cli import main; sys.exit(main(['boot', '{IMAGES}/exc_levels.elf']))"
+    code = f"import sys; from vizor.cli.main import main; sys.exit(main(['boot', '{IMAGES}/exc_levels.elf']))"
     r = subprocess.run([sys.executable, "-c", code],
                        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
     assert r.returncode == 2

@@ -8,20 +8,21 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from test_determinism import X_IDS
 from test_tui import SIZE, settle, shown
 from test_tui_board import paused, wait_for
 from tui_fakes import sync
-from vizor import runner as R
-from vizor.app import VizorApp
-from vizor.machine.board import Board
-from vizor.machine.debug import Debugger
-from vizor.machine.loader import load_image
-from vizor.machine.replay import Replay
-from vizor.machine.session import Recorder, load_session
+
+import vizor.driver.runner as R
+from vizor.app.app import VizorApp
+from vizor.driver.replay import ReplayRunner, timeline_info
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.debug.engine import Debugger
+from vizor.machine.session.reader import load_session
+from vizor.machine.session.recorder import Recorder
+from vizor.machine.session.replay import Replay
 from vizor.panes.timeline import timeline_text
-from vizor.session_runner import ReplayRunner, timeline_info
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")
@@ -82,7 +83,7 @@ async def test_a_session_recorded_from_the_tui_replays_identically(tmp_path):
         end = app.snapshot.instructions
         await pilot.press("q")
     session = load_session(path)
-    kinds = [i["kind"] for i in session.inputs]
+    [i["kind"] for i in session.inputs]
     assert [i["action"] for i in session.inputs if i["kind"] == "breakpoint"] == ["add", "remove"]
     assert session.checkpoints[0].instructions == 50_000 and session.end["instructions"] == end
     assert b"".join(bytes.fromhex(i["data"]) for i in session.inputs if i["kind"] == "uart") == b"hix"

@@ -9,10 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-
-from vizor.app import VizorApp
-
 from tui_fakes import SYMBOLS, FakeRunner, guest_board, sync, table_walk
+
+from vizor.app.app import VizorApp
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("VIZOR_UPDATE_SNAPSHOTS") == "1"

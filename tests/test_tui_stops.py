@@ -6,14 +6,18 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from vizor import runner as R
-from vizor.app import VizorApp
-from vizor.panes.common import BadInput
-from vizor.panes.stopdialog import StopDialog, breakpoint_command, catch_command, watchpoint_command
-
 from test_tui import SIZE, settle, shown
 from tui_fakes import SYMBOLS, FakeRunner, guest_board, sync
+
+import vizor.driver.runner as R
+from vizor.app.app import VizorApp
+from vizor.app.stop_commands import (
+    breakpoint_command,
+    catch_command,
+    watchpoint_command,
+)
+from vizor.panes.common import BadInput
+from vizor.panes.stopdialog import StopDialog
 
 
 def make_app():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from vizor.machine.board import Board
+from vizor.machine.board.board import Board
 from vizor.machine.clock import counter_at
-from vizor.machine.core import PARKED
+from vizor.machine.cpu.core import PARKED
 
 # EL2: x5 = HCR_EL2.RW|TWI; x1 = CNTPCT; three MSR HCR_EL2 (each ends the slice:
 # vizor strips TWI from QEMU's copy between slices); x2 = CNTPCT; b .

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from vizor.machine.board import Board
-from vizor.machine.faults import walk_for
+from vizor.machine.board.board import Board
+from vizor.machine.cpu.faults import walk_for
 
 TABLE = 0x100000
 BLOCK_1G = 0x40000000

@@ -1,4 +1,4 @@
-"""Watchpoints (page protection carriers) and event stops (vizor/machine/debug.py)."""
+"""Watchpoints (page protection carriers) and event stops (vizor/machine/debug/engine.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import struct
 
 import pytest
 
-from vizor.machine.board import Board
-from vizor.machine.core import PARKED
-from vizor.machine.debug import Debugger
+from vizor.machine.board.board import Board
+from vizor.machine.cpu.core import PARKED
+from vizor.machine.debug.engine import Debugger
 
 # at 0x80000, EL2, MMU off (assembled from):
 #   movz x1,#0x9000; movz x0,#0x1234; str x0,[x1]; stp x0,x0,[x1,#16]; ldr x2,[x1]

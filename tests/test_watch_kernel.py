@@ -4,12 +4,12 @@ of every size, pairs, exclusives, an EL1 access under VMID 5, off-range bytes.""
 from __future__ import annotations
 
 import pytest
-
 from conformance import image
-from vizor.cli import main
-from vizor.machine.board import Board
-from vizor.machine.debug import Debugger
-from vizor.machine.loader import load_image
+
+from vizor.cli.main import main
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.debug.engine import Debugger
 
 ELF = image("watch.elf")
 IMAGE = load_image(ELF, 2)

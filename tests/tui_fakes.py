@@ -5,16 +5,22 @@ from __future__ import annotations
 import queue
 from dataclasses import replace
 
-from vizor import runner as R
+import vizor.driver.runner as R
+from vizor.machine.arch.exceptions import ExceptionRecord
+from vizor.machine.arch.mmu import TranslationRegs
 from vizor.machine.devices.arm_local import ArmLocalState
 from vizor.machine.devices.interrupt_controller import InterruptControllerState
 from vizor.machine.devices.system_timer import SystemTimerState
-from vizor.machine.exceptions import ExceptionRecord
-from vizor.machine.loader import Symbols
-from vizor.machine.snapshot import (
-    SYSREG_NAMES, TIMER_NAMES, BoardState, CoreState, InterruptsState, UartState, WalkState,
+from vizor.machine.inspect.snapshot import (
+    SYSREG_NAMES,
+    TIMER_NAMES,
+    BoardState,
+    CoreState,
+    InterruptsState,
+    UartState,
+    WalkState,
 )
-from vizor.machine.mmu import TranslationRegs
+from vizor.machine.inspect.symbols import Symbols
 
 SYMBOLS = Symbols.from_list([(0x80000, 0x100, "_start"), (0x81000, 0x200, "guest_main"),
                              (0x82000, 0x80, "el2_vectors")])
@@ -122,7 +128,7 @@ def sync(fn):
 
 def table_walk(cmd) -> WalkState:
     """A real EL2 stage-1 walk over two tables in a scripted memory: L1 table -> L2 block."""
-    from vizor.machine.mmu import BusError, walk_stage1
+    from vizor.machine.arch.mmu import BusError, walk_stage1
     mem = {0x1000: 0x2000 | 0b11,                      # L1[0]: table at 0x2000
            0x2000 + 8 * 0: 0x0 | (1 << 10) | 0b01,     # L2[0]: 2 MiB block at 0, AF
            0x2000 + 8 * 1: 0}                          # L2[1]: invalid

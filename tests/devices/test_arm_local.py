@@ -7,12 +7,30 @@ from __future__ import annotations
 import pytest
 
 from vizor.machine.clock import cycles_for_counter
-
 from vizor.machine.devices.arm_local import (
-    CORE_FIQ_SOURCE, CORE_IRQ_SOURCE, CORE_MAILBOX_INT_CONTROL, CORE_TIMER_INT_CONTROL,
-    CORE_TIMER_LS, CORE_TIMER_MS, GPU_INT_ROUTING, LOCAL_INT_ROUTING, LOCAL_TIMER_CONTROL,
-    LOCAL_TIMER_WRITE_FLAGS, LT_ENABLE, LT_INT_ENABLE, LT_INT_FLAG, MAILBOX_RDCLR, MAILBOX_SET,
-    PMU_ROUTING_CLR, PMU_ROUTING_SET, SRC_CNTV, SRC_GPU, SRC_LOCAL_TIMER, SRC_PMU, ArmLocal)
+    CORE_FIQ_SOURCE,
+    CORE_IRQ_SOURCE,
+    CORE_MAILBOX_INT_CONTROL,
+    CORE_TIMER_INT_CONTROL,
+    CORE_TIMER_LS,
+    CORE_TIMER_MS,
+    GPU_INT_ROUTING,
+    LOCAL_INT_ROUTING,
+    LOCAL_TIMER_CONTROL,
+    LOCAL_TIMER_WRITE_FLAGS,
+    LT_ENABLE,
+    LT_INT_ENABLE,
+    LT_INT_FLAG,
+    MAILBOX_RDCLR,
+    MAILBOX_SET,
+    PMU_ROUTING_CLR,
+    PMU_ROUTING_SET,
+    SRC_CNTV,
+    SRC_GPU,
+    SRC_LOCAL_TIMER,
+    SRC_PMU,
+    ArmLocal,
+)
 from vizor.machine.devices.base import IrqLine, UnmodelledAccess
 
 

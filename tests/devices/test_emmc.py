@@ -8,8 +8,27 @@ import pytest
 
 from vizor.machine.devices.base import IrqLine
 from vizor.machine.devices.emmc import (
-    ARG1, BLKSIZECNT, CMD_DONE, CMDTM, CONTROL1, CTO_ERR, DATA, DATA_DONE, ERR, INTERRUPT, IRPT_EN,
-    IRPT_MASK, READ_RDY, RESP0, RESP3, SLOTISR_VER, STATUS, WRITE_RDY, Emmc, EmmcState)
+    ARG1,
+    BLKSIZECNT,
+    CMD_DONE,
+    CMDTM,
+    CONTROL1,
+    CTO_ERR,
+    DATA,
+    DATA_DONE,
+    ERR,
+    INTERRUPT,
+    IRPT_EN,
+    IRPT_MASK,
+    READ_RDY,
+    RESP0,
+    RESP3,
+    SLOTISR_VER,
+    STATUS,
+    WRITE_RDY,
+    Emmc,
+    EmmcState,
+)
 from vizor.machine.devices.sd_card import DiskImage, SdCard, SdImageError
 
 R48, R136, R48B = 0x020000, 0x010000, 0x030000

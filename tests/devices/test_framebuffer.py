@@ -6,8 +6,16 @@ from __future__ import annotations
 import struct
 
 from vizor.machine.devices.framebuffer import (
-    FB_BASE, TAG_ALLOCATE, TAG_DEPTH, TAG_PHYSICAL, TAG_PITCH, TAG_PIXEL_ORDER, TAG_RELEASE,
-    TAG_VIRTUAL, Framebuffer)
+    FB_BASE,
+    TAG_ALLOCATE,
+    TAG_DEPTH,
+    TAG_PHYSICAL,
+    TAG_PITCH,
+    TAG_PIXEL_ORDER,
+    TAG_RELEASE,
+    TAG_VIRTUAL,
+    Framebuffer,
+)
 
 SET, TEST = 0x8000, 0x4000
 

@@ -8,8 +8,16 @@ import pytest
 from vizor.machine.clock import cycles_for_counter
 from vizor.machine.devices.base import IrqLine
 from vizor.machine.devices.generic_timer import (
-    CNTHP, CNTPNS, CNTPS, CNTV, CTL_ENABLE, CTL_IMASK,
-    CTL_ISTATUS, GenericTimer, TimerAccess)
+    CNTHP,
+    CNTPNS,
+    CNTPS,
+    CNTV,
+    CTL_ENABLE,
+    CTL_IMASK,
+    CTL_ISTATUS,
+    GenericTimer,
+    TimerAccess,
+)
 
 
 @pytest.fixture

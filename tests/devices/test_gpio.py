@@ -7,8 +7,23 @@ import pytest
 
 from vizor.machine.devices.base import IrqLine, UnmodelledAccess
 from vizor.machine.devices.gpio import (
-    GPAFEN0, GPCLR0, GPCLR1, GPEDS0, GPEDS1, GPFEN0, GPHEN0, GPLEN1, GPLEV0, GPLEV1, GPPUD,
-    GPPUDCLK0, GPREN0, GPSET0, GPSET1, Gpio)
+    GPAFEN0,
+    GPCLR0,
+    GPCLR1,
+    GPEDS0,
+    GPEDS1,
+    GPFEN0,
+    GPHEN0,
+    GPLEN1,
+    GPLEV0,
+    GPLEV1,
+    GPPUD,
+    GPPUDCLK0,
+    GPREN0,
+    GPSET0,
+    GPSET1,
+    Gpio,
+)
 
 
 @pytest.fixture

@@ -7,9 +7,18 @@ import pytest
 
 from vizor.machine.devices.base import IrqLine, UnmodelledAccess
 from vizor.machine.devices.interrupt_controller import (
-    DISABLE_BASIC_IRQS, DISABLE_IRQS_1, DISABLE_IRQS_2, ENABLE_BASIC_IRQS, ENABLE_IRQS_1,
-    ENABLE_IRQS_2, FIQ_CONTROL, IRQ_BASIC_PENDING, IRQ_PENDING_1, IRQ_PENDING_2,
-    InterruptController)
+    DISABLE_BASIC_IRQS,
+    DISABLE_IRQS_1,
+    DISABLE_IRQS_2,
+    ENABLE_BASIC_IRQS,
+    ENABLE_IRQS_1,
+    ENABLE_IRQS_2,
+    FIQ_CONTROL,
+    IRQ_BASIC_PENDING,
+    IRQ_PENDING_1,
+    IRQ_PENDING_2,
+    InterruptController,
+)
 
 
 @pytest.fixture

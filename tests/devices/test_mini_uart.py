@@ -8,8 +8,19 @@ import pytest
 
 from vizor.machine.devices.base import IrqLine, UnmodelledAccess
 from vizor.machine.devices.mini_uart import (
-    AUX_ENABLES, AUX_IRQ, AUX_MU_BAUD, AUX_MU_CNTL, AUX_MU_IER, AUX_MU_IIR, AUX_MU_IO,
-    AUX_MU_LCR, AUX_MU_LSR, AUX_MU_SCRATCH, AUX_MU_STAT, MiniUart)
+    AUX_ENABLES,
+    AUX_IRQ,
+    AUX_MU_BAUD,
+    AUX_MU_CNTL,
+    AUX_MU_IER,
+    AUX_MU_IIR,
+    AUX_MU_IO,
+    AUX_MU_LCR,
+    AUX_MU_LSR,
+    AUX_MU_SCRATCH,
+    AUX_MU_STAT,
+    MiniUart,
+)
 
 
 @pytest.fixture

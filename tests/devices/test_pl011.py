@@ -7,8 +7,27 @@ import pytest
 
 from vizor.machine.devices.base import IrqLine, UnmodelledAccess
 from vizor.machine.devices.pl011 import (
-    CR, DR, FR, FR_BUSY, FR_RXFE, FR_RXFF, FR_TXFE, FR_TXFF, IBRD, ICR, IFLS, IMSC,
-    INT_RT, INT_RX, INT_TX, LCRH, LCRH_FEN, MIS, RIS, Pl011Uart)
+    CR,
+    DR,
+    FR,
+    FR_BUSY,
+    FR_RXFE,
+    FR_RXFF,
+    FR_TXFE,
+    FR_TXFF,
+    IBRD,
+    ICR,
+    IFLS,
+    IMSC,
+    INT_RT,
+    INT_RX,
+    INT_TX,
+    LCRH,
+    LCRH_FEN,
+    MIS,
+    RIS,
+    Pl011Uart,
+)
 
 ENABLED = 0x301  # UARTEN | TXE | RXE
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 from vizor.machine.clock import CPU_HZ
 from vizor.machine.devices.power_management import (
-    PM_PASSWORD, PM_RSTC, PM_RSTS, PM_WDOG, RSTC_WRCFG_FULL_RESET, RSTS_HADWRF, RSTS_PARTITION_HALT,
-    PowerManagement, partition_bits, rsts_partition)
+    PM_PASSWORD,
+    PM_RSTC,
+    PM_RSTS,
+    PM_WDOG,
+    RSTC_WRCFG_FULL_RESET,
+    RSTS_HADWRF,
+    RSTS_PARTITION_HALT,
+    PowerManagement,
+    partition_bits,
+    rsts_partition,
+)
 
 
 def make(clock):
@@ -76,7 +85,7 @@ def test_state_keeps_a_running_watchdog(clock):
     pm.write(PM_WDOG, 4, PM_PASSWORD | 100)
     st = pm.state()
     resets = []
-    again = PowerManagement.from_state(clock, st, resets.append)
+    PowerManagement.from_state(clock, st, resets.append)
     pm._stop()
     clock.advance_to(CPU_HZ)
     assert resets == [False]

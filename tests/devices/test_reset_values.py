@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import pytest
 
-from vizor.machine.board import Board
-from vizor.machine.bus import Bus
-from vizor.machine.devices.reset_values import (CM_CTL_BUSY, CM_GP0CTL, DMA_CS, DMA_DEBUG,
-                                                DMA_DEBUG_LITE, DMA_ENABLE, RESET_VALUE_BLOCKS,
-                                                USB_GHWCFG2, USB_GRSTCTL, USB_GSNPSID,
-                                                ResetValueStub)
+from vizor.machine.board.board import Board
+from vizor.machine.board.bus import Bus
+from vizor.machine.devices.reset_values import (
+    CM_CTL_BUSY,
+    CM_GP0CTL,
+    DMA_CS,
+    DMA_DEBUG,
+    DMA_DEBUG_LITE,
+    DMA_ENABLE,
+    RESET_VALUE_BLOCKS,
+    USB_GHWCFG2,
+    USB_GRSTCTL,
+    USB_GSNPSID,
+    ResetValueStub,
+)
 
 DMA, CM, THERMAL, USB = 0x3F007000, 0x3F101000, 0x3F212000, 0x3F980000
 

@@ -7,8 +7,16 @@ import pytest
 
 from vizor.machine.clock import cycles_for_micros
 from vizor.machine.devices.base import UnmodelledAccess
-from vizor.machine.devices.rng import (FIFO_DEPTH, RNG_CTRL, RNG_DATA, RNG_INT_MASK, RNG_STATUS,
-                                       WORD_MICROS, Rng, RngState)
+from vizor.machine.devices.rng import (
+    FIFO_DEPTH,
+    RNG_CTRL,
+    RNG_DATA,
+    RNG_INT_MASK,
+    RNG_STATUS,
+    WORD_MICROS,
+    Rng,
+    RngState,
+)
 
 
 def after(clock, us):

@@ -10,8 +10,16 @@ import pytest
 
 from vizor.machine.devices.base import IrqLine, UnmodelledAccess
 from vizor.machine.devices.videocore_mailbox import (
-    MBOX0_CONFIG, MBOX0_PEEK, MBOX0_READ, MBOX0_STATUS, MBOX1_STATUS, MBOX1_WRITE,
-    STATUS_EMPTY, STATUS_FULL, VideoCoreMailbox)
+    MBOX0_CONFIG,
+    MBOX0_PEEK,
+    MBOX0_READ,
+    MBOX0_STATUS,
+    MBOX1_STATUS,
+    MBOX1_WRITE,
+    STATUS_EMPTY,
+    STATUS_FULL,
+    VideoCoreMailbox,
+)
 
 BUF = 0x1000
 

@@ -5,8 +5,18 @@ IRQ pin, and a core's generic timer -> ARM-local timer inputs -> core pins."""
 from __future__ import annotations
 
 from vizor.machine.clock import cycles_for_counter, cycles_for_micros
-from vizor.machine.devices import ArmLocal, GenericTimer, InterruptController, IrqLine, SystemTimer
-from vizor.machine.devices.arm_local import CORE_IRQ_SOURCE, CORE_TIMER_INT_CONTROL, GPU_INT_ROUTING
+from vizor.machine.devices import (
+    ArmLocal,
+    GenericTimer,
+    InterruptController,
+    IrqLine,
+    SystemTimer,
+)
+from vizor.machine.devices.arm_local import (
+    CORE_IRQ_SOURCE,
+    CORE_TIMER_INT_CONTROL,
+    GPU_INT_ROUTING,
+)
 from vizor.machine.devices.interrupt_controller import ENABLE_IRQS_1
 from vizor.machine.devices.system_timer import C1, CS
 

@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..machine.loader import Symbols
+from vizor.machine.inspect.symbols import Symbols
 
 MASK64 = (1 << 64) - 1
 CHANGED = "bold black on yellow"

@@ -9,8 +9,8 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
-from ..machine import decode as D
-from .common import CHANGED, SnapshotPane, hex64, sym
+import vizor.machine.arch.decode as D
+from vizor.panes.common import CHANGED, SnapshotPane, hex64, sym
 
 _STATE_STYLE = {"running": "green", "wfi": "cyan", "parked": "dim", "halted": "bold red"}
 

@@ -7,7 +7,7 @@ from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 from rich.console import Group
 from rich.text import Text
 
-from .common import SnapshotPane, symbol_of
+from vizor.panes.common import SnapshotPane, symbol_of
 
 _cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
 _cache: dict[tuple[int, int], str] = {}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..machine import decode as D
-from .common import SnapshotPane, TextGrid, sym, table_of
+from vizor.machine.arch.esr import decode_esr
+from vizor.panes.common import SnapshotPane, TextGrid, sym, table_of
 
 CPU_HZ = 1_200_000_000
 
@@ -14,7 +14,7 @@ CPU_HZ = 1_200_000_000
 def event_text(e) -> str:
     if e.kind != "sync":
         return e.kind.upper()
-    return D.decode_esr(e.esr).summary
+    return decode_esr(e.esr).summary
 
 
 class EventsPane(SnapshotPane):

@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.style import Style
 from rich.text import Text
 
-from .common import SnapshotPane
+from vizor.panes.common import SnapshotPane
 
 UPPER_HALF = "\u2580"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
-from ..machine import decode as D
-from .common import CHANGED, SnapshotPane, TextGrid
+import vizor.machine.arch.decode as D
+from vizor.panes.common import CHANGED, SnapshotPane, TextGrid
 
 _TIMERS = (("CNTP", "EL0"), ("CNTV", "EL0"), ("CNTHP", "EL2"), ("CNTPS", "EL1"))
 

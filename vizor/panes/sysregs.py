@@ -6,8 +6,9 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
-from ..machine import decode as D
-from .common import SnapshotPane, TextGrid, sym
+import vizor.machine.arch.decode as D
+from vizor.machine.arch.esr import decode_esr
+from vizor.panes.common import SnapshotPane, TextGrid, sym
 
 
 def _flags(value: int, layout) -> str:
@@ -80,7 +81,7 @@ class SysregsPane(SnapshotPane):
             elr, spsr, esr, far = (r[f"{n}_EL{el}"] for n in ("ELR", "SPSR", "ESR", "FAR"))
             mark = "▶" if last is not None and last.to_el == el else " "
             name = sym(self.symbols, elr, c if el == 1 else None)
-            esr_text = f"{esr:08x} {D.decode_esr(esr).summary}" if esr else "0"
+            esr_text = f"{esr:08x} {decode_esr(esr).summary}" if esr else "0"
             t.add_row(f"{mark}EL{el}", f"{elr:#x}" + (f" <{name}>" if name else ""),
                       D.decode_cpsr(spsr).summary.split()[0] if spsr else "0", esr_text, f"{far:#x}")
         if last is not None:

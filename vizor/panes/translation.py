@@ -14,9 +14,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Static
 
-from ..machine import decode as D
-from ..machine.mmu import stage2_enabled
-from .common import table_of
+import vizor.machine.arch.decode as D
+from vizor.machine.arch.mmu import stage2_enabled
+from vizor.panes.common import table_of
 
 REGIMES = ("auto", "el10", "el2", "s2")
 

@@ -1,0 +1,31 @@
+"""``vizor boot [IMAGE]``: the board built from the command line, served from its own
+process, and the TUI on it."""
+
+from __future__ import annotations
+
+import sys
+
+from vizor.app.app import run_app
+from vizor.cli.options import UsageError, build_board
+from vizor.driver.recording import start_recording
+from vizor.driver.remote import serve_apart
+from vizor.driver.runner import Runner
+
+
+def boot_main(args) -> int:
+    """``vizor boot [IMAGE] [--boot-el 2|3] [--run]``; returns the exit status."""
+    board, path = build_board(args)
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise UsageError("boot opens the TUI and needs a terminal (stdout is not one); "
+                         "use `vizor run` to run an image headless")
+    runner = Runner(board, lambda _obj: None, image=path)
+    runner.boot_el = args.boot_el
+    record = getattr(args, "record", None)
+    if record:
+        try:
+            start_recording(runner, record)   # before the machine thread starts: at reset
+        except ValueError as e:
+            raise UsageError(f"--record: {e}") from None
+    symbols = getattr(board, "contexts", None) or board.symbols   # per-VM tables when the board has them
+    return run_app(serve_apart(runner), symbols, start_running=getattr(args, "run", False), image=path,
+                   record_path=record)

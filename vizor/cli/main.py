@@ -1,0 +1,275 @@
+"""Command line: argument parsing, and ``vizor run`` (headless); ``boot``, ``replay`` and
+``mksd`` are dispatched to their modules.
+
+Bad input is one line on stderr and exit status 2, never a traceback.
+Exit status 1 means the guest did not get where it was asked to (it halted,
+stuck in an exception loop, or went idle before ``--until-uart`` matched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import sys
+
+from vizor.cli.options import UsageError, build_board
+
+EXIT_OK, EXIT_GUEST, EXIT_USAGE = 0, 1, 2
+UART_DEVICES = {"pl011": "pl011", "mini": "mini_uart"}
+
+
+def _int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""), 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vizor", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, text in (("run", "run an image headless, streaming its UART output"),
+                       ("boot", "boot an image (the bundled one when none is named)")):
+        s = sub.add_parser(name, help=text, description=text)
+        s.add_argument("image", nargs="?" if name == "boot" else None,
+                       help="kernel ELF or raw kernel8.img")
+        s.add_argument("--boot-el", type=int, choices=(2, 3), default=2,
+                       help="2: firmware boot (core 0 at EL2, cores 1-3 in the spin table); "
+                            "3: kernel_old=1 (raw image at 0, all cores at EL3)")
+        s.add_argument("--max-insns", type=_int, default=None, metavar="N",
+                       help="stop after N instructions (all cores together)")
+        s.add_argument("--until-uart", metavar="TEXT", help="stop once the UART output contains TEXT")
+        s.add_argument("--input", metavar="TEXT", help="bytes typed into the UART (\\n, \\r, \\x.. escapes)")
+        s.add_argument("--uart", choices=("pl011", "mini"), default="pl011",
+                       help="which UART --input feeds (default pl011)")
+        s.add_argument("--quiet", action="store_true", help="no summary at the end")
+        s.add_argument("--record", metavar="FILE", help="save the session (image, inputs, checkpoints) "
+                                                        "for vizor replay")
+        s.add_argument("--walk", action="append", metavar="VA", default=[],
+                       help="after the run, print every step of the translation of VA "
+                            "(hex, decimal, SYMBOL or SYMBOL+OFF); may be repeated")
+        s.add_argument("--core", default="0", metavar="C", help="core whose tables --walk uses (default 0)")
+        s.add_argument("--regime", default="auto", metavar="R",
+                       help="--walk regime: auto (the core's EL), el10 (guest VA, stage 1 + stage 2), "
+                            "el2 (EL2 VA), s2 (IPA through stage 2)")
+        s.add_argument("--state", action="store_true", help="after the run, print each core's decoded state")
+        s.add_argument("--symbols", action="append", default=[], metavar="FILE[@vmid=N|@el2]",
+                       help="load an ELF's symbols for one VM or for the hypervisor (repeatable)")
+        s.add_argument("--sd", metavar="FILE", help="raw SD card image in the EMMC slot (vizor mksd makes one); "
+                                                    "writes stay in memory unless --sd-writable")
+        s.add_argument("--sd-writable", action="store_true", help="let the guest's writes reach the --sd file")
+        s.add_argument("--rng-seed", type=_int, default=None, metavar="N",
+                       help="seed of the hardware RNG's deterministic generator")
+        if name == "run":
+            s.add_argument("--screenshot", metavar="FILE.png",
+                           help="after the run, write what the framebuffer shows as a PNG")
+        if name == "run":
+            s.add_argument("--break", dest="breaks", action="append", default=[],
+                           metavar="LOC[@vmid=N][@el=E][@core=C][@if=COND][@ignore=N]",
+                           help="stop before the instruction at LOC (address or SYMBOL[+OFF]) "
+                                "when the filters match (repeatable)")
+            s.add_argument("--watch", action="append", default=[],
+                           metavar="[pa:|va:]ADDR[+LEN][@r|@w|@rw][@vmid=N][@el=E][@core=C]",
+                           help="stop after an access to ADDR..ADDR+LEN (default: a PA, 8 bytes, writes)")
+            s.add_argument("--catch", action="append", default=[],
+                           metavar="exception[:EC]|vm-exit|vm-entry|sysreg:REG|mmio[@vmid=N][@el=E][@core=C]",
+                           help="stop on an event (repeatable)")
+        if name == "boot":
+            s.add_argument("--run", action="store_true", help="start running at once (default: paused at reset)")
+    s = sub.add_parser("replay", help="replay a session saved with --record",
+                       description="replay a session saved with --record in the TUI (headless with "
+                                   "--headless, --verify or without a terminal)")
+    s.add_argument("file", metavar="FILE")
+    s.add_argument("--verify", action="store_true",
+                   help="check that the replay reproduces the recording (exit 0) or name the first "
+                        "divergence (exit 1)")
+    s.add_argument("--headless", action="store_true",
+                   help="no TUI: print the UART output of the replayed run, like vizor run")
+    s.add_argument("--quiet", action="store_true", help="no summary at the end")
+    s = sub.add_parser("mksd", help="make a raw SD card image: MBR + one FAT32 partition with FILEs",
+                       description="make a raw SD card image: MBR + one FAT32 partition holding FILEs "
+                                   "(directories with their trees) at its root, long names kept")
+    s.add_argument("out", metavar="OUT.img")
+    s.add_argument("files", nargs="+", metavar="FILE")
+    return p
+
+
+def _mksd(args) -> int:
+    from vizor.cli.mksd import MksdError, make_sd_image
+    try:
+        size = make_sd_image(args.out, args.files)
+    except MksdError as e:
+        raise UsageError(str(e)) from None
+    print(f"{args.out}: {size >> 20} MiB, FAT32 partition at sector 2048, {len(args.files)} item(s)")
+    return EXIT_OK
+
+
+def _screenshot_path(path: str | None) -> str | None:
+    import os
+    if path is None:
+        return None
+    if not path.lower().endswith(".png"):
+        raise UsageError(f"--screenshot {path!r}: the file name must end in .png")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK) or os.path.isdir(path) \
+            or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"--screenshot {path!r}: cannot write there")
+    return path
+
+
+def _write_screenshot(board, path: str) -> bool:
+    from vizor.cli.screenshot import board_picture, png_bytes
+    picture = board_picture(board)
+    if picture is None:
+        print("vizor: no screenshot: the guest allocated no framebuffer", file=sys.stderr)
+        return False
+    try:
+        with open(path, "wb") as f:
+            f.write(png_bytes(*picture))
+    except OSError as e:
+        raise UsageError(f"--screenshot {path!r}: {e.strerror or e}") from None
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "replay":
+            from vizor.cli.session import replay_main
+            return replay_main(args)
+        if args.command == "mksd":
+            return _mksd(args)
+        if args.command == "boot":
+            from vizor.cli.boot import boot_main
+            return boot_main(args)
+        return _run(args)
+    except UsageError as e:
+        print(f"vizor: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("vizor: interrupted", file=sys.stderr)
+        return EXIT_GUEST
+
+
+def _debugger(board, args):
+    """The Debugger with the --break/--watch/--catch conditions, or None."""
+    specs = getattr(args, "breaks", []), getattr(args, "watch", []), getattr(args, "catch", [])
+    if not any(specs):
+        return None
+    from vizor.machine.debug.engine import Debugger
+    from vizor.machine.debug.spec import SpecError, add_break, add_catch, add_watch
+    dbg = Debugger(board)
+    for adder, items in zip((add_break, add_watch, add_catch), specs):
+        for spec in items:
+            try:
+                adder(dbg, spec)
+            except SpecError as e:
+                raise UsageError(str(e)) from None
+    return dbg
+
+
+def stop_report(board, reason) -> str:
+    """Where a stop condition stopped the run: core, VMID, EL, PC with symbol, why, state."""
+    from vizor.machine.inspect.text import core_state_lines
+    core = board.cores[reason.core]
+    el, vmid = core.el, core.vmid()
+    ctx = f"VMID {vmid}" if vmid is not None else ("hypervisor" if el == 2 else f"EL{el}")
+    return (f"stopped: {reason.detail}\n"
+            f"  core {core.index}, EL{el}, {ctx}, PC {board.contexts.format(core, core.pc)}\n"
+            f"{core_state_lines(board, core)}")
+
+
+def _run(args) -> int:
+    from vizor.cli.summary import summary
+    from vizor.machine.inspect.text import (
+        REGIMES,
+        InspectError,
+        parse_address,
+        parse_core,
+        state_report,
+        walk_report,
+    )
+
+    board, path = build_board(args)
+    shot = _screenshot_path(args.screenshot)
+    dbg = _debugger(board, args)
+    from vizor.cli.session import start_recording
+    try:
+        rec = start_recording(board, args, path)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.regime not in REGIMES:
+        raise UsageError(f"--regime {args.regime!r}: choose one of {', '.join(REGIMES)}")
+    try:
+        walk_core = parse_core(args.core, len(board.cores))
+        walks = [parse_address(v, board.contexts) for v in args.walk]
+    except InspectError as e:
+        raise UsageError(str(e)) from None
+    text: list[str] = []
+    out = sys.stdout
+
+    last = args.until_uart[-1] if args.until_uart else None
+
+    def on_uart(_uart: str, byte: int) -> None:
+        ch = chr(byte)
+        text.append(ch)
+        out.write(ch)
+        if ch == last and args.until_uart in "".join(text[-len(args.until_uart):]):
+            board.request_stop()  # stop at this very store, not at the end of the slice
+
+    board.uart_listeners.append(on_uart)
+    if args.input:
+        try:
+            data = codecs.decode(args.input, "unicode_escape").encode("latin-1")
+        except (UnicodeError, ValueError) as e:
+            raise UsageError(f"--input: {e}") from None
+        if rec is not None:
+            rec.note_uart(args.uart, data)  # at instruction 0: the time a replay gives it too
+        else:
+            board.devices[UART_DEVICES[args.uart]].receive(data)
+    stop = None
+    if args.until_uart:
+        target = args.until_uart
+        window = max(len(target) * 2, 256)
+
+        def stop() -> str | None:
+            tail = "".join(text[-window:])
+            return f"UART printed {target!r}" if target in tail else None
+    from vizor.driver.livelock import LivelockGuard
+    with LivelockGuard(board):      # a breakpoint where QEMU sees a virtual IRQ pending (livelock.py)
+        if rec is not None:
+            try:
+                reason = rec.run(max_insns=args.max_insns, stop=stop, run=dbg.run if dbg else None)
+            finally:
+                rec.close()
+        else:
+            reason = (dbg.run(max_insns=args.max_insns, stop=stop) if dbg
+                      else board.run(max_insns=args.max_insns, stop=stop))
+    stopped = reason.core is not None and reason.kind not in ("max_insns", "halted", "idle")
+    if walks or args.state or stopped:
+        if text and text[-1] != "\n":
+            out.write("\n")
+        if stopped:
+            out.write(f"\n{stop_report(board, reason)}\n")
+        for va in walks:
+            out.write(f"\n{walk_report(board.cores[walk_core], va, args.regime)}\n")
+        if args.state:
+            out.write(f"\n{state_report(board)}\n")
+    out.flush()
+    if reason.kind == "poweroff":
+        if text and text[-1] != "\n":
+            out.write("\n")
+        print("vizor: the guest powered the board off", flush=True)
+    if shot and not _write_screenshot(board, shot):
+        return EXIT_GUEST
+    if not args.quiet:
+        print(summary(board, reason), file=sys.stderr)
+    if reason.kind == "halted":
+        return EXIT_GUEST
+    if args.until_uart and reason.kind != "stop":
+        return EXIT_GUEST
+    return EXIT_OK
+

@@ -1,0 +1,82 @@
+"""``vizor run --record FILE`` and ``vizor replay FILE [--verify]`` (see main.py).
+
+``vizor replay FILE`` opens the TUI on the recorded run (``replay_tui``, over driver/replay.py);
+with ``--headless`` or without a terminal it prints the UART output instead.
+A bad or hostile session file is one line on stderr and exit status 2, with
+nothing run; ``--verify`` exits 0 when the replay is identical and 1 with the
+first divergence named.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_OK, EXIT_GUEST, EXIT_USAGE = 0, 1, 2
+
+
+def start_recording(board, args, path: str):
+    """A Recorder on a freshly loaded board for ``--record`` (None without it)."""
+    from vizor.machine.session.recorder import Recorder
+    if not getattr(args, "record", None):
+        return None
+    try:
+        with open(path, "rb") as f:
+            image = f.read()
+        from vizor.driver.pacing import checkpoint_policy
+        return Recorder(board, args.record, image, image_name=path.rsplit("/", 1)[-1], boot_el=args.boot_el,
+                        **checkpoint_policy(None))
+    except OSError as e:
+        raise ValueError(f"--record {args.record}: {e.strerror}") from None
+    except ValueError as e:   # an SD card image a session cannot embed
+        raise ValueError(f"--record {args.record}: {e}") from None
+
+
+def replay_main(args) -> int:
+    from vizor.cli.summary import summary
+    from vizor.machine.session.format import SessionError
+    from vizor.machine.session.reader import load_session
+    from vizor.machine.session.replay import Replay
+    try:
+        session = load_session(args.file)
+        replay = Replay(session)
+    except SessionError as e:
+        print(f"vizor: {args.file}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.verify:
+        try:
+            bad = replay.verify()
+        except SessionError as e:
+            print(f"vizor: {args.file}: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        if bad is not None:
+            print(f"vizor: {args.file}: {bad}", file=sys.stderr)
+            return EXIT_GUEST
+        if not args.quiet:
+            print(f"vizor: {args.file}: identical: {len(session.checkpoints)} checkpoints, "
+                  f"{len(session.inputs)} inputs, {replay.board.instructions} instructions, "
+                  f"{replay.uart.count} UART bytes", file=sys.stderr)
+        return EXIT_OK
+    if not getattr(args, "headless", False) and sys.stdout.isatty() and sys.stdin.isatty():
+        return replay_tui(args, session, replay)
+    out = sys.stdout
+    replay.board.uart_listeners.append(lambda _u, b: out.write(chr(b)))
+    try:
+        reason = replay.run()
+    except SessionError as e:
+        print(f"vizor: {args.file}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    out.flush()
+    if not args.quiet:
+        print(summary(replay.board, reason), file=sys.stderr)
+    return EXIT_GUEST if reason.kind == "halted" else EXIT_OK
+
+
+def replay_tui(args, session, replay) -> int:
+    """``vizor replay FILE``: the TUI on the recorded run."""
+    from vizor.app.app import run_app
+    from vizor.driver.remote import serve_apart
+    from vizor.driver.replay import ReplayRunner, timeline_info
+    name = str(session.header["image"].get("name", "image"))
+    runner = ReplayRunner(replay, lambda _obj: None, image=f"{args.file} ({name})")
+    return run_app(serve_apart(runner), replay.board.contexts, image=runner.image,
+                   timeline=timeline_info(session))

@@ -1,0 +1,400 @@
+"""The Raspberry Pi 3 Model B: four cores, 1 GiB of RAM, the BCM2837 peripherals.
+
+Memory map (ARM physical addresses):
+
+    0x00000000-0x3EFFFFFF  RAM (the top 64 MiB is the GPU's share on a real Pi)
+    0x3F000000-0x3FFFFFFF  peripherals (bus address 0x7Ennnnnn in the manual)
+    0x40000000-0x4003FFFF  ARM-local peripherals (QA7)
+
+Scheduling: the cores run round-robin in rounds of ``quantum`` cycles of
+virtual time; in a round each running core executes up to ``quantum``
+instructions in one or a few count-limited Unicorn slices.  A round ends early
+at the next clock event (a timer firing), so timer interrupts are raised at
+their exact virtual time.  A pending, unmasked interrupt is taken at the start
+of the core's next slice; see DESIGN.md for the latency bound.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+from dataclasses import dataclass
+from typing import Callable
+
+import vizor.machine.arch.exceptions as X
+from vizor.machine.arch.mmu import BusError
+from vizor.machine.board.bus import Bus
+from vizor.machine.board.contexts import SymbolContexts
+from vizor.machine.board.loader import Image
+from vizor.machine.board.wiring import wire_devices
+from vizor.machine.clock import Clock
+from vizor.machine.cpu.calibrate import emu_counter_offset
+from vizor.machine.cpu.core import HALTED, PARKED, RUNNING, WFI_IDLE, Core
+from vizor.machine.devices.base import IrqLine
+from vizor.machine.inspect.symbols import Symbols
+
+RAM_SIZE = 0x40000000
+RAM_MAPPED = 0x3F000000
+PERIPH_BASE, PERIPH_SIZE = 0x3F000000, 0x01000000
+LOCAL_BASE, LOCAL_SIZE = 0x40000000, 0x40000
+SPIN_TABLE = (0xD8, 0xE0, 0xE8, 0xF0)
+SPIN_STUB_ADDR = 0x300
+# mrs x5, mpidr_el1; and x5, x5, #3; mov x6, #0xd8; add x6, x6, x5, lsl #3
+# 1: wfe; ldr x4, [x6]; cbz x4, 1b; mov x0..x3, #0; br x4
+SPIN_STUB = (0xD53800A5, 0x924004A5, 0xD2801B06, 0x8B050CC6, 0xD503205F, 0xF94000C4,
+             0xB4FFFFC4, 0xD2800000, 0xD2800001, 0xD2800002, 0xD2800003, 0xD61F0080)
+QUANTUM = 100_000
+IDLE_LIMIT = 60 * 1_200_000_000  # a board asleep for 60 virtual seconds stops the run
+MASKED_SLICE = 2_000  # slice length while an interrupt waits on PSTATE.I/F
+# After a WFI woken by an interrupt the core still masks, the next instructions
+# run one at a time (the interrupt is checked before each): kernels idle with
+# "wfi; msr daifclr; ...; msr daifset", and PSTATE.I has no hook.
+WAKE_STEPS = 64
+
+
+@dataclass(frozen=True)
+class StopReason:
+    kind: str  # "max_insns", "stop", "halted", "idle", "step", "breakpoint", "poweroff"
+    detail: str = ""
+    core: int | None = None  # the core that stopped (step, breakpoint)
+    breakpoint: int | None = None  # the breakpoint's id
+
+
+class Board:
+    def __init__(self, *, quantum: int = QUANTUM) -> None:
+        self.quantum = quantum
+        self.clock = Clock()
+        self.clock.on_earlier = self.request_stop  # see run(): the round is shortened
+        self.emu_counter_offset = emu_counter_offset()
+        self._mem = mmap.mmap(-1, RAM_SIZE)
+        self._ram_buf = (ctypes.c_char * RAM_SIZE).from_buffer(self._mem)
+        self.ram = memoryview(self._mem)
+        self.bus = Bus(lambda: self.clock.cycles)
+        self.uart_listeners: list[Callable[[str, int], None]] = []
+        self.exception_listeners: list[Callable[[Core, X.ExceptionRecord], None]] = []
+        self.symbols = Symbols()
+        self.contexts = SymbolContexts()  # symbols per context: EL2 and each VMID
+        self.cores: list[Core] = []
+        ptr = ctypes.addressof(self._ram_buf)
+        for i in range(4):
+            core = Core(i, self)
+            core.map_ram(0, RAM_MAPPED, ptr)
+            core.map_mmio(PERIPH_BASE, PERIPH_SIZE)
+            core.map_mmio(LOCAL_BASE, LOCAL_SIZE)
+            core.irq_line = IrqLine(f"core{i}.irq", self._line_changed(core))
+            core.fiq_line = IrqLine(f"core{i}.fiq", self._line_changed(core))
+            self.cores.append(core)
+        self.devices = wire_devices(self)
+        self.running: Core | None = None
+        self._round_end = 0
+        self._next_core = 0
+        self._round_done = [0, 0, 0, 0]
+        self.instructions = 0
+        # The debugger's say when a core stopped at an exit address or touched
+        # a watched page, or a stop was posted: the StopReason to end the run
+        # with, or None to go on (see debug/engine.py).
+        self.debug_check: Callable[[Core], StopReason | None] | None = None
+        self.posted: list[StopReason] = []
+        self.idle_limit = IDLE_LIMIT
+        self._idle_since: int | None = None
+        self._boot: tuple[Image, int] | None = None
+        self.powered_off = False
+        self.power_cycles = 0
+
+    def symbols_for(self, core: Core) -> Symbols:
+        """The symbol table of the context ``core`` runs in (its VM's, or EL2's)."""
+        return self.contexts.for_core(core)
+
+    # --- memory ----------------------------------------------------------------
+
+    def read_phys(self, pa: int, size: int) -> int:
+        """Little-endian read of RAM for the table walkers; BusError off RAM."""
+        if pa < 0 or pa + size > RAM_MAPPED:
+            raise BusError(f"PA {pa:#x} is not RAM")
+        return int.from_bytes(self.ram[pa:pa + size], "little")
+
+    def read_ram(self, pa: int, n: int) -> bytes:
+        if pa < 0 or pa + n > RAM_MAPPED:
+            raise BusError(f"PA {pa:#x}+{n} is not RAM")
+        return bytes(self.ram[pa:pa + n])
+
+    def write_ram(self, pa: int, data: bytes) -> None:
+        if pa < 0 or pa + len(data) > RAM_MAPPED:
+            raise BusError(f"PA {pa:#x}+{len(data)} is not RAM")
+        self.ram[pa:pa + len(data)] = data
+        self.flush_code_caches()
+
+    def flush_code_caches(self) -> None:
+        """Drop every core's translated code (after RAM changes behind their back)."""
+        for c in self.cores:
+            if c is not self.running:
+                c.flush_tb()
+
+    def broadcast_tlb_flush(self, origin: Core) -> None:
+        for c in self.cores:
+            if c is not origin:
+                c.flush_tlb()
+
+    # --- boot ----------------------------------------------------------------------
+
+    def load(self, image: Image, boot_el: int = 2) -> None:
+        """Place the image in RAM and reset the cores as the firmware would.
+
+        boot_el 2 (default): core 0 at the entry in EL2h, cores 1-3 in the spin
+        table at 0xd8/0xe0/0xe8/0xf0.  boot_el 3 (kernel_old=1): every core
+        at the entry in EL3h.
+        """
+        for pa, data, memsz in image.segments:
+            self.ram[pa:pa + len(data)] = data
+            if memsz > len(data):
+                self.ram[pa + len(data):pa + memsz] = bytes(memsz - len(data))
+        self.symbols = image.symbols
+        self.contexts = SymbolContexts(el2=image.symbols)
+        self.contexts.attach_manifest(image.path)
+        self._boot = (image, boot_el)
+        # The firmware leaves UART0 (PL011) enabled for the kernel's console.
+        self.bus.write(0x3F201030, 4, 0x301)
+        if boot_el == 3:
+            for c in self.cores:
+                c.reset(image.entry, 3, scr=0x30 | X.SCR_RW, hcr=0)
+        else:
+            stub = b"".join(w.to_bytes(4, "little") for w in SPIN_STUB)
+            if image.low < SPIN_STUB_ADDR + len(stub):
+                raise ValueError("image overlaps the firmware spin table (0x0-0x330)")
+            self.ram[SPIN_STUB_ADDR:SPIN_STUB_ADDR + len(stub)] = stub
+            for slot in SPIN_TABLE:
+                self.ram[slot:slot + 8] = bytes(8)
+            self.cores[0].reset(image.entry, 2, x0=0x100)
+            for c in self.cores[1:]:
+                c.reset(SPIN_STUB_ADDR, 2)
+                c.state = PARKED
+        self.flush_code_caches()
+
+    def watchdog_reset(self, halt: bool) -> None:
+        """The power manager's watchdog ran out (a clock event, between slices):
+        power off for the firmware's halt partition, else restart as a power
+        cycle would — devices and cores back to their boot state, the
+        firmware loading the image again, the rest of RAM kept."""
+        if halt:
+            self.powered_off = True
+            return
+        self.power_cycles += 1
+        for name, dev in self.devices.items():
+            if name != "power_management":
+                dev.reset()
+        for c in self.cores:
+            if c.timer is not None:
+                c.timer.reset()
+            c.flush_tlb()
+        if self._boot is not None:
+            contexts = self.contexts  # symbols the user attached stay
+            self.load(*self._boot)
+            self.contexts = contexts
+
+    # --- interrupts ----------------------------------------------------------------
+
+    def _line_changed(self, core: Core):
+        def changed(level: bool) -> None:
+            if level and self.running is core and self._takeable(core):
+                core._stop()
+        return changed
+
+    def _takeable(self, core: Core) -> tuple[bool, bool] | None:
+        """The interrupt the core would take now: (fiq?, target EL), or None."""
+        pstate = core.pstate
+        cur = (pstate >> 2) & 3
+        for fiq, line in ((True, core.fiq_line), (False, core.irq_line)):
+            if line.level:
+                target = X.irq_target_el(fiq, core.hcr, core.scr)
+                if X.interrupt_taken(cur, pstate, target, fiq):
+                    return fiq, target
+        return None
+
+    def _deliver(self, core: Core) -> None:
+        hit = self._takeable(core)
+        if hit is not None:
+            fiq, target = hit
+            core.wake_steps = 0
+            core.wake_window_spent = False
+            core.take_exception(target, X.VEC_FIQ if fiq else X.VEC_IRQ, 0, core.pc)
+
+    def _wakes(self, core: Core) -> bool:
+        """Whether a WFI wake-up event is pending: a physical IRQ/FIQ line
+        (masked or not), or a virtual IRQ/FIQ (HCR_EL2.VI with IMO, VF with
+        FMO) — which exists only for EL1 and EL0, so it does not wake EL2."""
+        if core.irq_line.level or core.fiq_line.level:
+            return True
+        hcr = core.hcr
+        if not hcr & (X.HCR_VI | X.HCR_VF) or hcr & X.HCR_TGE or core.el >= 2:
+            return False
+        return bool((hcr & X.HCR_VI and hcr & X.HCR_IMO) or (hcr & X.HCR_VF and hcr & X.HCR_FMO))
+
+    # --- events ------------------------------------------------------------------------
+
+    def on_exception(self, core: Core, rec: X.ExceptionRecord) -> None:
+        for listener in self.exception_listeners:
+            listener(core, rec)
+
+    def uart_output(self, uart: str, byte: int) -> None:
+        for listener in self.uart_listeners:
+            listener(uart, byte)
+
+    def post_stop(self, reason: StopReason) -> None:
+        """From a hook or listener: end the run with ``reason`` after the
+        current instruction (the debugger's event stops)."""
+        self.posted.append(reason)
+        self.request_stop()
+
+    def request_stop(self) -> None:
+        """End the running core's slice after its current instruction (for listeners:
+        ``run``'s ``stop()`` is otherwise asked only between slices)."""
+        if self.running is not None:
+            self.running._stop()
+
+    # --- running --------------------------------------------------------------------------
+
+    def run(self, max_insns: int | None = None, stop: Callable[[], str | None] | None = None,
+            core_limit: tuple[int, int] | None = None) -> StopReason:
+        """Run until ``max_insns`` more instructions (all cores together) have
+        executed, ``stop()`` returns a reason, a core halts, or every core
+        sleeps with nothing left to wake it.
+
+        ``core_limit = (i, n)`` also stops once core i has executed n
+        instructions in all (a single step of one core), and an exit address
+        set on a core (``Core.set_exits``), a watched page and a posted stop
+        (``post_stop``) end the run when ``debug_check(core)`` returns a
+        reason.  None of this changes the
+        schedule: a run with stops executes exactly what a run without does.
+        """
+        limit = None if max_insns is None else self.instructions + max_insns
+        clock = self.clock
+        while True:
+            if self.powered_off:
+                return StopReason("poweroff", "the guest powered the board off (watchdog, halt partition)")
+            if self._next_core == 0 and self._round_done == [0, 0, 0, 0]:
+                self._start_round()
+                if self.powered_off:
+                    continue
+                if self._round_end is None:
+                    return StopReason("idle", "every core is waiting (WFI) and no event is pending")
+                if any(c.state == RUNNING for c in self.cores):
+                    self._idle_since = None
+                else:
+                    if self._idle_since is None:
+                        self._idle_since = clock.base
+                    if self._round_end - self._idle_since > self.idle_limit:
+                        self._idle_since = None
+                        return StopReason("idle", f"every core is waiting (WFI) and nothing wakes one "
+                                                  f"within {self.idle_limit // 1_200_000_000} virtual seconds")
+            budget = self._round_end - clock.base
+            clock.round_end = self._round_end
+            for i in range(self._next_core, 4):
+                core = self.cores[i]
+                self._next_core = i
+                while core.state == RUNNING and self._round_done[i] < budget:
+                    left = budget - self._round_done[i]
+                    if limit is not None:
+                        left = min(left, limit - self.instructions)
+                        if left <= 0:
+                            return StopReason("max_insns", f"{max_insns} instructions")
+                    if core_limit is not None and core_limit[0] == i:
+                        left = min(left, core_limit[1] - core.instructions)
+                        if left <= 0:
+                            return self._step_done(core)
+                    self._deliver(core)
+                    if self.posted and self.debug_check is not None:  # e.g. an exception stop
+                        hit = self.debug_check(core)
+                        if hit is not None:
+                            return hit
+                    if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level):
+                        left = min(left, MASKED_SLICE)
+                    if core.wake_steps:
+                        core.wake_steps -= 1
+                        left = 1
+                    if core.single_step:
+                        left = 1
+                    self.running = core
+                    clock.offset = core._time_in_round
+                    try:
+                        n = core.run(left, clock.base + self._round_done[i])
+                    finally:
+                        clock.offset = None
+                        self.running = None
+                    self._round_done[i] += n
+                    self.instructions += n
+                    nd = clock.next_deadline()
+                    if nd is not None and nd < self._round_end:
+                        # an event scheduled during the round (a timer the running
+                        # core just programmed): the round ends there instead
+                        self._round_end = max(nd, clock.base + 1)
+                        clock.round_end = self._round_end
+                        budget = self._round_end - clock.base
+                    if core.state == HALTED:
+                        self._round_done[i] = budget
+                        return StopReason("halted", f"core {i}: {core.fault}")
+                    if (core.at_exit or core.carriers.hit or self.posted or core.single_step) \
+                            and self.debug_check is not None:
+                        hit = self.debug_check(core)
+                        if hit is not None:
+                            return hit
+                    if core_limit is not None and core_limit[0] == i and core.instructions >= core_limit[1]:
+                        return self._step_done(core)
+                    if stop is not None:
+                        why = stop()
+                        if why:
+                            return StopReason("stop", why)
+                    if n == 0 and core.state == RUNNING and core._stop_count is None and not core.at_exit:
+                        break
+                if core.state == WFI_IDLE and self._wakes(core):
+                    self._wake(core)
+            self._next_core = 0
+            self._round_done = [0, 0, 0, 0]
+            clock.advance_to(self._round_end)
+
+    def _wake(self, core: Core) -> None:
+        core.state = RUNNING
+        if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level) \
+                and not core.wake_window_spent:
+            # once per interrupt: code that sleeps again without unmasking
+            # (an idle loop polling with IRQs masked) is not the idiom
+            core.wake_steps = WAKE_STEPS
+            core.wake_window_spent = True
+
+    def _step_done(self, core: Core) -> StopReason:
+        """A step that ends on a breakpoint reports it (and continuing then
+        executes that instruction, as after any breakpoint stop)."""
+        if core.mark_exit_arrival() and self.debug_check is not None:
+            hit = self.debug_check(core)
+            if hit is not None:
+                return hit
+        return StopReason("step", f"core {core.index}", core=core.index)
+
+    def _start_round(self) -> None:
+        clock = self.clock
+        clock.advance_to(clock.base)  # events due now
+        for i, c in enumerate(self.cores):
+            if c.state == PARKED and int.from_bytes(self.ram[SPIN_TABLE[i]:SPIN_TABLE[i] + 8], "little"):
+                c.state = RUNNING
+            elif c.state == WFI_IDLE and self._wakes(c):
+                self._wake(c)
+        end = clock.base + self.quantum
+        nd = clock.next_deadline()
+        if nd is not None and nd < end:
+            end = max(nd, clock.base + 1)
+        if not any(c.state == RUNNING for c in self.cores):
+            if nd is None:
+                self._round_end = None
+                return
+            end = max(nd, clock.base + 1)
+        self._round_end = end
+
+    @property
+    def virtual_time(self) -> int:
+        """Cycles of virtual time reached: in a round cut short (a stop mid-round),
+        the time of the core that got furthest."""
+        return self.clock.base + max(self._round_done)
+
+    # --- summary -------------------------------------------------------------------------------
+
+    def uart_devices(self) -> dict[str, object]:
+        return {k: v for k, v in self.devices.items() if k in ("pl011", "mini_uart")}

@@ -1,0 +1,369 @@
+"""One Cortex-A53 core: a Unicorn instance plus the architecture Unicorn leaves out.
+
+All Unicorn calls of vizor live here and in ``regs.py`` and ``carriers.py``.  Everything else
+talks to a ``Core`` in architectural terms: ``core.el``, ``core.sysreg(name)``,
+``core.take_exception(...)``, ``core.run(budget)``.
+
+What this adds to Unicorn (see DESIGN.md for the measurements behind it):
+
+* synchronous exceptions taken architecturally (``unicorn_exceptions.py``, a
+  mixin of Core): Unicorn only reports QEMU's exception number; vizor
+  classifies it, builds ESR/FAR/HPFAR, writes ELR/SPSR, sets PSTATE and jumps
+  to the vector (``take_exception``, ``entry.py``);
+* HCR_EL2 trap bits for MRS/MSR/SYS applied in the instruction hooks
+  (``sysreg_hooks.py``, a mixin of Core);
+* the generic timer registers served from virtual time (Unicorn would read the
+  host clock);
+* physical IRQ/FIQ taken between slices (``deliver_interrupts``);
+* TLBI ...IS and IC maintenance reaching the other cores' instances;
+* the illegal-state exception after an illegal ERET (``eret_watch.py``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections import Counter, deque
+from typing import TYPE_CHECKING, Callable
+
+from unicorn import (
+    UC_ARCH_ARM64,
+    UC_HOOK_INTR,
+    UC_HOOK_MEM_INVALID,
+    UC_MODE_ARM,
+    UC_PROT_ALL,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    Uc,
+    UcError,
+)
+from unicorn import arm64_const as A
+from unicorn.unicorn_const import UC_CTL_TLB_FLUSH
+from unicorn.unicorn_py3.unicorn import uclib as _uclib
+
+import vizor.machine.arch.exceptions as X
+from vizor.machine.arch.insn import WFI
+from vizor.machine.cpu.carriers import Carriers
+from vizor.machine.cpu.corestate import HALTED, PARKED, RUNNING, WFI_IDLE  # noqa: F401 (PARKED re-exported)
+from vizor.machine.cpu.entry import ExceptionEntry
+from vizor.machine.cpu.eret_watch import EretWatch
+from vizor.machine.cpu.mmio_access import MmioAccess
+from vizor.machine.cpu.pmu import CycleCounter
+from vizor.machine.cpu.regs import ENC, Regs, add_insn_hook
+from vizor.machine.cpu.sysreg_hooks import HCR, SCR, SysregHooks
+from vizor.machine.cpu.unicorn_exceptions import UnicornExceptions
+
+if TYPE_CHECKING:
+    from vizor.machine.cpu.host import BoardServices
+
+
+# Cortex-A53 IMPLEMENTATION DEFINED registers that QEMU 5 (inside Unicorn)
+# lacks, with the values the Pi 3 firmware leaves (A53 TRM, 4.3):
+# L2CTLR (4 cores), L2ECTLR, CPUACTLR, CPUECTLR (SMPEN set), CPUMERRSR, L2MERRSR.
+IMPDEF_RESET = {
+    (3, 1, 11, 0, 2): 0x3000000, (3, 1, 11, 0, 3): 0, (3, 1, 15, 2, 0): 0,
+    (3, 1, 15, 2, 1): 0x40, (3, 1, 15, 2, 2): 0, (3, 1, 15, 2, 3): 0,
+}
+_vmem_read = _uclib.uc_vmem_read
+
+
+
+class Core(ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess):
+    """One core of the board.  ``index`` is Aff0 of its MPIDR."""
+
+    def __init__(self, index: int, board: "BoardServices") -> None:
+        self.index = index
+        self.board = board
+        self.mpidr = 0x80000000 | index
+        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        uc.ctl_set_cpu_model(A.UC_CPU_ARM64_A53)
+        self.uc = uc
+        self.regs = Regs(uc)
+        self.state = RUNNING
+        self.timer = None  # GenericTimer, attached by the board
+        self.fault: str | None = None
+        self.exceptions: deque[X.ExceptionRecord] = deque(maxlen=256)
+        self.exception_counts: Counter[str] = Counter()
+        self.instructions = 0
+        self.hcr = 0
+        self.scr = 0
+        self.impdef = dict(IMPDEF_RESET)
+        self._stuck_sig = None
+        self._stuck_n = 0
+        self._slice_start = 0
+        self._stop_count: int | None = None
+        self._pending_sync: tuple[int, int, int, int | None] | None = None
+        self._flush_tb = False
+        self._bad_access: str | None = None
+        # An MMIO access that stopped the run (see _complete_restarted).
+        self._in_mmio = False
+        self._stopped_in_mmio = False
+        self._restart: tuple | None = None   # (kind, address, size, value) of that access
+        self._again: tuple | None = None     # ... while its instruction runs again
+        # SPSR_EL1..3 as last written (MSR hook, exception entry, reset), and
+        # whether any of them could make an ERET illegal: see _watch_eret.
+        self._spsr = [0, 0, 0, 0]
+        self._eret_watch = False
+        h = ctypes.cast(uc._uch, ctypes.c_void_p).value
+        self._counter = ctypes.c_uint64.from_address(h + board.emu_counter_offset)
+        self._entry = self.regs.batch(["PC", "PSTATE", "SP"])
+        self._exc_reads = {t: self.regs.batch(["PC", "PSTATE", "SP", f"VBAR_EL{t}", f"SP_EL{t}"])
+                           for t in (1, 2, 3)}
+        self._exc_writes: dict = {}
+        self._exc_jump = self.regs.batch(["SP", "PC"])
+        self._word = (ctypes.c_uint32 * 1)()
+        self._hooks()
+        # Breakpoint and watchpoint carriers (exits, page protection).
+        self.carriers = Carriers(self)
+        self.single_step = False  # the debugger wants every instruction of this core
+        self.cycle_counter = CycleCounter()  # PMCCNTR_EL0 in virtual time (pmu.py)
+        self.wake_steps = 0
+        self.wake_window_spent = False  # the masked-wake window was used for the pending interrupt  # instructions left to run one by one after a masked wake (board.py)
+        self._exit_trap = False  # the last stop was an exit that Unicorn reported as a WFI trap
+        self._fix_hcr = False  # HCR_EL2 was written with TWI: QEMU's copy needs it cleared
+        self.walk_cache: dict = {}  # faults.walk_for: validated walks of faulting accesses
+        # Debugger watch on system register writes: encoding -> callback(core, enc, value)
+        self.msr_watch: dict[tuple[int, int, int, int, int], Callable[["Core", tuple, int], None]] = {}
+
+    # --- set-up ------------------------------------------------------------
+
+    def _hooks(self) -> None:
+        uc = self.uc
+        uc.hook_add(UC_HOOK_INTR, self._on_intr)
+        self._insn_hooks = [add_insn_hook(uc, A.UC_ARM64_INS_MRS, self._on_mrs),
+                            add_insn_hook(uc, A.UC_ARM64_INS_MSR, self._on_msr),
+                            add_insn_hook(uc, A.UC_ARM64_INS_SYS, self._on_sys)]
+        uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid)
+
+    def map_ram(self, base: int, size: int, ptr: int) -> None:
+        self.uc.mem_map_ptr(base, size, UC_PROT_ALL, ptr)
+
+    def reset(self, pc: int, el: int, *, scr: int = X.SCR_FIRMWARE, hcr: int = 0x80000000,
+              x0: int = 0) -> None:
+        """Put the core at ``pc`` in ELxh with DAIF masked, as firmware leaves it."""
+        r = self.regs
+        r.write("PSTATE", 0x3CD)
+        r.write_enc(SCR, scr)
+        self.scr = scr
+        r.write_enc(HCR, hcr & ~X.HCR_TWI)
+        self.hcr = hcr
+        r.write_enc(ENC["VMPIDR_EL2"], self.mpidr)
+        r.write_enc(ENC["VPIDR_EL2"], r.read_enc(ENC["MIDR_EL1"]))
+        r.write_enc(ENC["CNTHCTL_EL2"], 3)
+        r.write_enc((3, 4, 1, 1, 1), 6)  # MDCR_EL2.HPMN = PMCR_EL0.N (six counters)
+        r.write_enc(ENC["CNTFRQ_EL0"], 19_200_000)
+        for n in range(31):
+            r.set_x(n, 0)
+        r.set_x(0, x0)
+        r.write("PSTATE", X.PSTATE_DAIF | (el << 2) | 1)
+        r.write_enc(ENC["VBAR_EL1"], 0)  # any CP_REG write makes the new EL take effect
+        r.write("PC", pc)
+        self.state = RUNNING
+        self.refresh_eret_watch()
+
+    # --- architectural view --------------------------------------------------
+
+    @property
+    def pc(self) -> int:
+        return self.regs.read("PC")
+
+    @property
+    def pstate(self) -> int:
+        return self.regs.read("PSTATE")
+
+    @property
+    def el(self) -> int:
+        return (self.regs.read("PSTATE") >> 2) & 3
+
+    def sysreg(self, name: str) -> int:
+        if name == "HCR_EL2":
+            return self.hcr  # QEMU holds it without TWI (see _wfi_trapped)
+        return self.regs.read(name)
+
+    def set_sysreg(self, name: str, value: int) -> None:
+        if name == "HCR_EL2":
+            self.hcr = value
+            value &= ~X.HCR_TWI
+        self.regs.write(name, value)
+        if name == "SCR_EL3":
+            self.scr = value
+        if name in ("HCR_EL2", "SCR_EL3", "SPSR_EL1", "SPSR_EL2", "SPSR_EL3"):
+            self.refresh_eret_watch()
+
+    def vmid(self, el: int | None = None) -> int | None:
+        """The VMID this core runs, or None when no guest context is active
+        (EL2/EL3, or stage 2 off).  ``el`` saves a PSTATE read when known."""
+        if el is None:
+            el = self.el
+        if el >= 2 or not (self.hcr & X.HCR_VM) or not (self.scr & X.SCR_NS):
+            return None
+        return (self.regs.read_enc(ENC["VTTBR_EL2"]) >> 48) & 0xFF
+
+    def _counter_value(self) -> int:
+        return self._counter.value
+
+    def _time_in_round(self) -> int:
+        """Cycles from the start of the board's round to this core's current
+        instruction (the clock's offset while this core runs): the slices it
+        already ran in this round plus the instructions of this one."""
+        return self._slice_start - self.board.clock.base + self._counter.value
+
+    def now(self) -> int:
+        """Virtual time of this core's current instruction."""
+        return self._slice_start + self._counter.value
+
+    def read_insn(self, va: int) -> int | None:
+        """Fetch the instruction word at ``va`` through the current translation."""
+        va = ctypes.c_uint64(va & 0xFFFFFFFFFFFFFFFF)
+        err = _vmem_read(self.uc._uch, va, UC_PROT_EXEC, self._word, 4)
+        if err:
+            err = _vmem_read(self.uc._uch, va, UC_PROT_READ, self._word, 4)
+        return None if err else self._word[0]
+
+    def read_va(self, va: int, size: int = 8) -> int | None:
+        """Little-endian read of ``size`` bytes at ``va`` through the core's
+        current translation (None if it does not translate)."""
+        buf = (ctypes.c_uint8 * size)()
+        err = _vmem_read(self.uc._uch, ctypes.c_uint64(va & 0xFFFFFFFFFFFFFFFF), UC_PROT_READ, buf, size)
+        return None if err else int.from_bytes(bytes(buf), "little")
+
+    # --- running -------------------------------------------------------------
+
+    def run(self, budget: int, slice_start: int) -> int:
+        """Execute at most ``budget`` instructions; return how many ran.
+
+        Returns early when the core goes idle (WFI), when a hook needs the
+        board (an interrupt became pending, a trap to take), or on a fault.
+        """
+        self._slice_start = slice_start
+        self._stop_count = None
+        if self._eret_watch:
+            budget = self._watch_eret(budget)
+        pc = self.regs.read("PC")
+        carriers = self.carriers
+        carriers.hit = None
+        resume = carriers.resume_from(pc, self.instructions)
+        if resume:  # the stop at this exit was reported: execute its instruction now
+            budget = 1
+        try:
+            self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, budget)
+        except UcError as e:
+            if carriers.fault is None:
+                self._halt(self._bad_access or f"unicorn error: {e}")
+        if resume:
+            carriers.resumed(pc)
+        if carriers.fault is not None:  # a watched page: the access has not happened yet
+            self._bad_access = None
+            done = self._counter.value - 1  # counted, not executed
+            self._stop_count = None
+            done += carriers.step_over()
+            self._stop_count = done
+        else:
+            done = self._stop_count if self._stop_count is not None else min(self._counter.value, budget)
+        if self._restart is not None:    # counted in done already, but not completed
+            self._complete_restarted()
+        self.instructions += done
+        if self._flush_tb:
+            self._flush_tb = False
+            self.board.flush_code_caches()
+        if self._fix_hcr:
+            self._fix_hcr = False
+            self.regs.write_enc(HCR, self.hcr & ~X.HCR_TWI)
+        if self._pending_sync is not None:
+            target, esr, elr, far = self._pending_sync
+            self._pending_sync = None
+            self.take_exception(target, X.VEC_SYNC, esr, elr, far)
+        elif self._exit_trap:
+            self._exit_trap = False
+            carriers.stopped_at_exit(self.regs.read("PC"), self.instructions)
+        elif self.state == RUNNING and self._counter.value <= budget and self._stop_count is None:
+            # Not ended by the count: Unicorn counts the instruction after the
+            # budget before it stops (counter = budget + 1); a WFI that halts
+            # stops it with counter <= budget, also when it is the budget-th
+            # instruction (where a replay cutting at that count stops).
+            pc = self.regs.read("PC")
+            if not carriers.stopped_at_exit(pc, self.instructions) and self.read_insn(pc - 4) == WFI:
+                if not self._wfi_trapped(pc - 4):
+                    self.state = WFI_IDLE
+        return done
+
+    def _wfi_trapped(self, pc: int) -> bool:
+        """HCR_EL2.TWI, applied by vizor: QEMU's copy of HCR_EL2 never has TWI,
+        because Unicorn stops at a breakpoint (exit) by imitating a WFI, which
+        a set TWI would turn into a trap.  Only a WFI that would sleep traps
+        (Arm ARM: "would otherwise have caused the PE to enter a low-power
+        state"); one with an interrupt pending completes.  Returns whether the
+        core stays awake."""
+        if not self.hcr & X.HCR_TWI or not X.el2_enabled(self.scr):
+            return False
+        cur = (self.regs.read("PSTATE") >> 2) & 3
+        if cur >= 2:
+            return False
+        if not self.board._wakes(self):
+            self.take_exception(2, X.VEC_SYNC, X.esr_wfx(False), pc)
+        return True
+
+    @property
+    def at_exit(self) -> bool:
+        """The last ``run`` stopped at an exit address (a breakpoint carrier)."""
+        return self.carriers.at_exit
+
+    def mark_exit_arrival(self) -> bool:
+        """If PC is at an exit, count it as reached (the next run executes it)."""
+        return self.carriers.stopped_at_exit(self.regs.read("PC"), self.instructions)
+
+    def set_exits(self, addresses) -> None:
+        """Make ``run`` stop when PC reaches any of ``addresses`` (breakpoints)."""
+        self.carriers.set_exits(addresses)
+
+    def _stop(self) -> None:
+        """Stop emulation after the current instruction (from inside a hook)."""
+        if self._stop_count is None:
+            self._stop_count = self._counter.value
+        if self._in_mmio:
+            self._stopped_in_mmio = True
+        self.uc.emu_stop()
+
+    def _halt(self, why: str) -> None:
+        self.state = HALTED
+        self.fault = why
+
+    def _on_invalid(self, uc, access, address, size, value, _ud) -> bool:
+        # UC_MEM_{READ,WRITE,FETCH}_UNMAPPED = 19, 20, 21; _PROT = 23, 22, 24
+        kind = "write" if access in (20, 22) else ("fetch" if access in (21, 24) else "read")
+        self._bad_access = (f"bus error: {kind} of {size} bytes at PA {address:#x}, which is neither "
+                            f"RAM nor a peripheral window (core {self.index}, PC {self.pc:#x})")
+        return False
+
+    # --- cross-core ------------------------------------------------------------
+
+    def flush_tlb(self) -> None:
+        # Unicorn 2.1.4's Python binding has no ctl_flush_tlb(); the control exists
+        self.uc._Uc__ctl_w(UC_CTL_TLB_FLUSH)
+
+    def flush_tb(self) -> None:
+        self.uc.ctl_flush_tb()
+
+    # --- checkpoints (vizor/machine/session/checkpoint.py) --------------------------------
+
+    def save_context(self) -> bytes:
+        """Unicorn's whole CPU state of this core (general and system registers,
+        PSTATE, FP/SIMD, exclusive monitor), as bytes."""
+        return bytes(self.uc.context_save())
+
+    def restore_context(self, data: bytes) -> None:
+        """Load a state from ``save_context``.  Only the CPU part of ``data`` is
+        used: the context header (pointers of the instance that saved it) is
+        this instance's own."""
+        ctx = self.uc.context_save()
+        local = bytes(ctx)
+        if len(data) != len(local):
+            raise ValueError(f"a CPU context is {len(local)} bytes, not {len(data)}")
+        head = len(local) - int.from_bytes(local[:8], "little")
+        ctypes.memmove(ctx.context, local[:head] + data[head:], len(local))
+        self.uc.context_restore(ctx)
+        vbar = self.regs.read_enc(ENC["VBAR_EL1"])
+        self.regs.write_enc(ENC["VBAR_EL1"], vbar)  # any CP_REG write rebuilds QEMU's cached flags
+        self.flush_tlb()
+        self.flush_tb()
+        self.walk_cache.clear()
+        self.refresh_eret_watch()

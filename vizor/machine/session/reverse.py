@@ -1,0 +1,118 @@
+"""Reverse execution on a replay: step back, reverse-continue, reverse step in VM.
+
+Nothing runs backwards: each operation restores a checkpoint and runs forward
+deterministically to the place wanted (``Replay.seek`` /
+``Replay.goto_core_count``).  A stop where core c has executed m
+instructions is "the first moment core c has executed m instructions" —
+exactly where a forward ``Debugger.step`` or a breakpoint stop leaves it (a
+breakpoint stops before its instruction, so after the core's previous one) —
+so stepping back k times shows the states stepping forward showed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import vizor.machine.session.checkpoint as C
+from vizor.machine.board.board import StopReason
+
+if TYPE_CHECKING:
+    from vizor.machine.debug.engine import Debugger
+    from vizor.machine.session.replay import Replay
+
+
+def step_back(replay: "Replay", core: int, count: int = 1) -> StopReason:
+    """Back to where core ``core`` had executed ``count`` fewer instructions."""
+    c = replay.board.cores[core]
+    target = c.instructions - count
+    if target < 0:
+        raise ValueError(f"core {core} has executed only {c.instructions} instructions")
+    if target == 0:
+        first = replay.session.checkpoints[0]
+        if first.core_counts[core] != 0:
+            raise ValueError(f"core {core} had run before the recording started")
+        replay._restore(0)
+        for cc in replay.board.cores:
+            cc.mark_exit_arrival()
+    else:
+        replay.goto_core_count(core, target)
+    return StopReason("step", f"core {core} back to its instruction {target}", core=core)
+
+
+def reverse_continue(replay: "Replay", dbg: "Debugger") -> StopReason:
+    """Back to the previous breakpoint hit (breakpoints of ``dbg``, on ``replay.board``).
+
+    The interval from the nearest checkpoint to here is replayed with the
+    breakpoints active and the last hit remembered; without one, the interval
+    before that checkpoint, and so on.  Hit counts are left as they were.
+    """
+    board = replay.board
+    here = C.position(board)
+    saved = dict(dbg._conds)
+    end_pos, k = here, replay.checkpoint_before(board.instructions)
+    last = None
+    try:
+        while True:
+            replay._restore(k)
+            while True:
+                r = replay.run(run=dbg.run, to_position=end_pos)
+                if r.kind == "breakpoint" and C.position(board) != here:
+                    last = (r.core, board.cores[r.core].instructions, r)
+                    continue
+                break
+            if last is not None or k == 0:
+                break
+            end_pos = replay.session.checkpoints[k].position
+            k -= 1
+    finally:
+        dbg._conds = saved
+    if last is None:
+        _back_to(replay, here)
+        return StopReason("stop", "no earlier breakpoint hit in the recording")
+    core, count, reason = last
+    replay.goto_core_count(core, count)
+    return reason
+
+
+def _back_to(replay: "Replay", pos: list) -> None:
+    replay._restore(replay.checkpoint_before(pos[0]))
+    saved = replay.board.debug_check
+    replay.board.debug_check = None
+    try:
+        replay.run(to_position=pos)
+    finally:
+        replay.board.debug_check = saved
+
+
+def reverse_step_in_vm(replay: "Replay", core: int) -> StopReason:
+    """Back to the previous instruction core ``core`` executed in the VM it is in
+    now, over whatever the hypervisor (or another VM) ran in between."""
+    board = replay.board
+    c = board.cores[core]
+    vmid = c.vmid()
+    if vmid is None:
+        raise ValueError(f"core {core} is not running a VM (EL{c.el})")
+    here = C.position(board)
+    k = c.instructions
+    step_back(replay, core)
+    if c.vmid() == vmid:
+        return StopReason("step", f"core {core} back in vmid={vmid} at {c.pc:#x}", core=core)
+    # Left the VM: find the core's exits from this VM before here, newest first.
+    exits: list[int] = []
+
+    def on_exception(cc, rec) -> None:
+        if cc is c and rec.to_el == 2 and rec.from_el <= 1 and rec.vmid == vmid:
+            exits.append(cc.instructions + cc._counter.value)
+    board.exception_listeners.append(on_exception)
+    try:
+        _back_to(replay, here)
+    finally:
+        board.exception_listeners.remove(on_exception)
+    for x in sorted({e for e in exits if e < k}, reverse=True):
+        for m in (x + 1, x, x - 1):
+            if 0 < m < k:
+                replay.goto_core_count(core, m)
+                if c.vmid() == vmid:
+                    return StopReason("step", f"core {core} back in vmid={vmid} at {c.pc:#x}", core=core)
+    _back_to(replay, here)
+    return StopReason("stop", f"core {core} ran nothing in vmid={vmid} earlier in the recording")
