@@ -41,6 +41,7 @@ from unicorn.unicorn_const import UC_CTL_TLB_FLUSH
 from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
 import vizor.machine.arch.exceptions as X
+import vizor.machine.cpu.accel as accel
 from vizor.machine.arch.insn import WFI
 from vizor.machine.cpu.carriers import Carriers
 from vizor.machine.cpu.corestate import HALTED, PARKED, RUNNING, WFI_IDLE  # noqa: F401 (PARKED re-exported)
@@ -48,7 +49,7 @@ from vizor.machine.cpu.entry import ExceptionEntry
 from vizor.machine.cpu.eret_watch import EretWatch
 from vizor.machine.cpu.mmio_access import MmioAccess
 from vizor.machine.cpu.pmu import CycleCounter
-from vizor.machine.cpu.regs import ENC, Regs, add_insn_hook
+from vizor.machine.cpu.regs import ENC, Regs, add_insn_hook, add_native_insn_hook, python_insn_callback
 from vizor.machine.cpu.sysreg_hooks import HCR, SCR, SysregHooks
 from vizor.machine.cpu.unicorn_exceptions import UnicornExceptions
 
@@ -64,6 +65,8 @@ IMPDEF_RESET = {
     (3, 1, 15, 2, 1): 0x40, (3, 1, 15, 2, 2): 0, (3, 1, 15, 2, 3): 0,
 }
 _vmem_read = _uclib.uc_vmem_read
+B_SELF = 0x14000000           # b .
+_VIRTUAL = X.HCR_VI | X.HCR_VF | (1 << 8)   # HCR_EL2.VI, VF, VSE: taken by QEMU inside a slice
 
 
 
@@ -84,6 +87,8 @@ class Core(ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess
         self.exceptions: deque[X.ExceptionRecord] = deque(maxlen=256)
         self.exception_counts: Counter[str] = Counter()
         self.instructions = 0
+        self._filter = (accel.SysregFilter(ctypes.cast(_uclib.uc_reg_read, ctypes.c_void_p).value,
+                                           A.UC_ARM64_REG_PSTATE) if accel.HOOK is not None else None)
         self.hcr = 0
         self.scr = 0
         self.impdef = dict(IMPDEF_RESET)
@@ -123,15 +128,61 @@ class Core(ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess
         self.walk_cache: dict = {}  # faults.walk_for: validated walks of faulting accesses
         # Debugger watch on system register writes: encoding -> callback(core, enc, value)
         self.msr_watch: dict[tuple[int, int, int, int, int], Callable[["Core", tuple, int], None]] = {}
+        # A core spinning in ``b .`` is not run: its slices are counted as executed
+        # (bit-identical; tests/test_stuck_cores.py runs both ways).
+        self.skip_stuck = True
+        self.skipped = 0      # instructions counted so, never executed
+
+    # HCR_EL2, SCR_EL3 and the watched MSR encodings, mirrored into accel.c's
+    # filter (which decides from them which accesses Python must see).
+
+    @property
+    def hcr(self) -> int:
+        return self._hcr
+
+    @hcr.setter
+    def hcr(self, value: int) -> None:
+        self._hcr = value
+        if self._filter is not None:
+            self._filter.core.hcr = value
+
+    @property
+    def scr(self) -> int:
+        return self._scr
+
+    @scr.setter
+    def scr(self, value: int) -> None:
+        self._scr = value
+        if self._filter is not None:
+            self._filter.core.scr = value
+
+    @property
+    def msr_watch(self) -> dict:
+        return self._msr_watch
+
+    @msr_watch.setter
+    def msr_watch(self, watch: dict) -> None:
+        self._msr_watch = watch
+        if self._filter is not None:
+            self._filter.set_watch(watch)
 
     # --- set-up ------------------------------------------------------------
 
     def _hooks(self) -> None:
         uc = self.uc
         uc.hook_add(UC_HOOK_INTR, self._on_intr)
-        self._insn_hooks = [add_insn_hook(uc, A.UC_ARM64_INS_MRS, self._on_mrs),
-                            add_insn_hook(uc, A.UC_ARM64_INS_MSR, self._on_msr),
-                            add_insn_hook(uc, A.UC_ARM64_INS_SYS, self._on_sys)]
+        handlers = ((A.UC_ARM64_INS_MRS, "mrs", self._on_mrs), (A.UC_ARM64_INS_MSR, "msr", self._on_msr),
+                    (A.UC_ARM64_INS_SYS, "sys", self._on_sys))
+        if accel.HOOK is None:
+            self._insn_hooks = [add_insn_hook(uc, insn, fn) for insn, _kind, fn in handlers]
+            return
+        # accel.c filters every access in C and calls these handlers only where they act
+        self._insn_hooks = []
+        for insn, kind, fn in handlers:
+            py = python_insn_callback(fn)
+            data = self._filter.hook_data(kind, py)
+            add_native_insn_hook(uc, insn, accel.HOOK, data)
+            self._insn_hooks += [py, data]
         uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid)
 
     def map_ram(self, base: int, size: int, ptr: int) -> None:
@@ -242,6 +293,10 @@ class Core(ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess
         carriers = self.carriers
         carriers.hit = None
         resume = carriers.resume_from(pc, self.instructions)
+        if not resume and self.skip_stuck and self._spins_in_place(pc):
+            self.instructions += budget   # what executing ``b .`` budget times would do, at no cost
+            self.skipped += budget
+            return budget
         if resume:  # the stop at this exit was reported: execute its instruction now
             budget = 1
         try:
@@ -285,6 +340,14 @@ class Core(ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess
                 if not self._wfi_trapped(pc - 4):
                     self.state = WFI_IDLE
         return done
+
+    def _spins_in_place(self, pc: int) -> bool:
+        """The core is in ``b .`` and a slice of it changes nothing but the count:
+        no breakpoint on it, not stepped, no virtual interrupt QEMU could take
+        inside the slice (physical ones arrive between slices, from the board)."""
+        if self.read_insn(pc) != B_SELF or pc in self.carriers.exits or self.single_step:
+            return False
+        return not (self.hcr & _VIRTUAL and (self.regs.read("PSTATE") >> 2) & 3 < 2)
 
     def _wfi_trapped(self, pc: int) -> bool:
         """HCR_EL2.TWI, applied by vizor: QEMU's copy of HCR_EL2 never has TWI,

@@ -235,3 +235,24 @@ def add_insn_hook(uc, insn: int, callback) -> object:
     if err:
         raise RuntimeError(f"uc_hook_add(UC_HOOK_INSN, {insn}) failed: error {err}")
     return fn
+
+
+def python_insn_callback(callback) -> object:
+    """A C-callable function of the UC_HOOK_INSN signature that calls
+    ``callback(reg_id, cp) -> bool`` (keep it alive as long as the hook)."""
+
+    def trampoline(_h, reg, pcp, _ud):
+        return 1 if callback(reg, pcp.contents) else 0
+
+    return _INSN_SYS_CB(trampoline)
+
+
+def add_native_insn_hook(uc, insn: int, function: int, user_data) -> None:
+    """Hook ``insn`` on ``uc`` with a C function (its address) and its user data
+    (a ctypes object the caller keeps alive)."""
+    handle = ctypes.c_size_t()
+    err = _lib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INSN, ctypes.c_void_p(function),
+                           ctypes.cast(ctypes.pointer(user_data), ctypes.c_void_p), ctypes.c_uint64(1),
+                           ctypes.c_uint64(0), ctypes.c_int(insn))
+    if err:
+        raise RuntimeError(f"uc_hook_add(UC_HOOK_INSN, {insn}) failed: error {err}")

@@ -1,0 +1,121 @@
+"""The native accelerator (accel.c) for the MRS/MSR/SYS hooks, loaded with ctypes.
+
+``pip install .`` builds it where a C compiler exists (setup.py).  Without it,
+or with ``VIZOR_NATIVE=0`` in the environment, every system-register access
+goes to the Python handlers as before: the two paths give identical runs
+(tests/test_accel.py, and CI runs the suite both ways).
+
+``STATUS`` says which path this process uses, in words.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import hashlib
+import importlib.machinery
+import os
+from importlib import metadata
+
+ABI = 1
+MAX_WATCH = 8
+WATCH_ALL = 0xFFFFFFFF
+KINDS = {"mrs": 0, "msr": 1, "sys": 2}
+
+
+class VzCore(ctypes.Structure):
+    _fields_ = [("hcr", ctypes.c_uint64), ("scr", ctypes.c_uint64),
+                ("native", ctypes.c_uint64), ("python", ctypes.c_uint64),
+                ("reg_read", ctypes.c_void_p), ("pstate_id", ctypes.c_int32),
+                ("nwatch", ctypes.c_uint32), ("watch", ctypes.c_uint32 * MAX_WATCH)]
+
+
+class VzHook(ctypes.Structure):
+    _fields_ = [("core", ctypes.POINTER(VzCore)), ("python", ctypes.c_void_p), ("kind", ctypes.c_int32)]
+
+
+def _candidates() -> list[str]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    found = []
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        found += glob.glob(os.path.join(here, "_accel" + suffix))
+    # run from a checkout (tests): the copy `pip install .` built (the ABI number guards
+    # against a stale one); a build's egg-info in the checkout lists no files, so look at all
+    for dist in metadata.distributions(name="vizor"):
+        for f in dist.files or ():
+            name = str(f)
+            if name.startswith("vizor/machine/cpu/_accel") and name.endswith((".so", ".pyd", ".dylib")):
+                found.append(str(dist.locate_file(f)))
+    return found
+
+
+def _source_digest() -> str | None:
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "accel.c"), "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()[:16]
+    except OSError:
+        return None
+
+
+def _load():
+    if os.environ.get("VIZOR_NATIVE", "1") == "0":
+        return None, "off (VIZOR_NATIVE=0): system-register hooks in Python"
+    digest = _source_digest()
+    stale = False
+    for path in _candidates():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        if lib.vz_abi() != ABI:
+            continue
+        lib.vz_source.restype = ctypes.c_char_p
+        if digest is not None and lib.vz_source().decode() != digest:
+            stale = True      # built from another accel.c: `pip install .` again
+            continue
+        lib.vz_needs_python.argtypes = [ctypes.POINTER(VzCore), ctypes.c_void_p, ctypes.c_int,
+                                        ctypes.c_void_p, ctypes.c_int]
+        lib.vz_needs_python.restype = ctypes.c_int
+        return lib, f"on ({path})"
+    if stale:
+        return None, "stale (built from an older accel.c; pip install . again): system-register hooks in Python"
+    return None, "not built (no C compiler at install time?): system-register hooks in Python"
+
+
+LIB, STATUS = _load()
+HOOK = ctypes.cast(LIB.vz_hook_insn, ctypes.c_void_p).value if LIB is not None else None
+
+
+class SysregFilter:
+    """The C-side state of one core: HCR_EL2/SCR_EL3 copies, watched MSR
+    encodings, counters; and the user data of its three hooks."""
+
+    def __init__(self, reg_read_addr: int, pstate_id: int) -> None:
+        self.core = VzCore(reg_read=reg_read_addr, pstate_id=pstate_id)
+        self.hooks: dict[str, VzHook] = {}
+
+    def hook_data(self, kind: str, python_callback) -> VzHook:
+        """The user data for the C hook of ``kind``, which calls ``python_callback``
+        (a ctypes callback of the hook's signature) when Python must see the access."""
+        h = VzHook(ctypes.pointer(self.core), ctypes.cast(python_callback, ctypes.c_void_p).value, KINDS[kind])
+        self.hooks[kind] = h
+        return h
+
+    def set_watch(self, encodings) -> None:
+        encs = [enc16(e) for e in encodings]
+        if len(encs) > MAX_WATCH:
+            self.core.nwatch = WATCH_ALL
+            return
+        for i, e in enumerate(encs):
+            self.core.watch[i] = e
+        self.core.nwatch = len(encs)
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """(accesses kept in C, accesses sent to Python) so far."""
+        return self.core.native, self.core.python
+
+
+def enc16(enc) -> int:
+    op0, op1, crn, crm, op2 = enc
+    return (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2
