@@ -119,3 +119,40 @@ class SysregFilter:
 def enc16(enc) -> int:
     op0, op1, crn, crm, op2 = enc
     return (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2
+
+
+class Mirrored:
+    """HCR_EL2, SCR_EL3 and the watched MSR encodings of a ``Core`` (a mixin),
+    mirrored into its filter (``_filter``, None on the Python path), which
+    decides from them which accesses Python must see."""
+
+
+    @property
+    def hcr(self) -> int:
+        return self._hcr
+
+    @hcr.setter
+    def hcr(self, value: int) -> None:
+        self._hcr = value
+        if self._filter is not None:
+            self._filter.core.hcr = value
+
+    @property
+    def scr(self) -> int:
+        return self._scr
+
+    @scr.setter
+    def scr(self, value: int) -> None:
+        self._scr = value
+        if self._filter is not None:
+            self._filter.core.scr = value
+
+    @property
+    def msr_watch(self) -> dict:
+        return self._msr_watch
+
+    @msr_watch.setter
+    def msr_watch(self, watch: dict) -> None:
+        self._msr_watch = watch
+        if self._filter is not None:
+            self._filter.set_watch(watch)

@@ -49,7 +49,13 @@ from vizor.machine.cpu.entry import ExceptionEntry
 from vizor.machine.cpu.eret_watch import EretWatch
 from vizor.machine.cpu.mmio_access import MmioAccess
 from vizor.machine.cpu.pmu import CycleCounter
-from vizor.machine.cpu.regs import ENC, Regs, add_insn_hook, add_native_insn_hook, python_insn_callback
+from vizor.machine.cpu.regs import (
+    ENC,
+    Regs,
+    add_insn_hook,
+    add_native_insn_hook,
+    python_insn_callback,
+)
 from vizor.machine.cpu.sysreg_hooks import HCR, SCR, SysregHooks
 from vizor.machine.cpu.unicorn_exceptions import UnicornExceptions
 
@@ -70,7 +76,7 @@ _VIRTUAL = X.HCR_VI | X.HCR_VF | (1 << 8)   # HCR_EL2.VI, VF, VSE: taken by QEMU
 
 
 
-class Core(ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess):
+class Core(accel.Mirrored, ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess):
     """One core of the board.  ``index`` is Aff0 of its MPIDR."""
 
     def __init__(self, index: int, board: "BoardServices") -> None:
@@ -132,39 +138,6 @@ class Core(ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess
         # (bit-identical; tests/test_stuck_cores.py runs both ways).
         self.skip_stuck = True
         self.skipped = 0      # instructions counted so, never executed
-
-    # HCR_EL2, SCR_EL3 and the watched MSR encodings, mirrored into accel.c's
-    # filter (which decides from them which accesses Python must see).
-
-    @property
-    def hcr(self) -> int:
-        return self._hcr
-
-    @hcr.setter
-    def hcr(self, value: int) -> None:
-        self._hcr = value
-        if self._filter is not None:
-            self._filter.core.hcr = value
-
-    @property
-    def scr(self) -> int:
-        return self._scr
-
-    @scr.setter
-    def scr(self, value: int) -> None:
-        self._scr = value
-        if self._filter is not None:
-            self._filter.core.scr = value
-
-    @property
-    def msr_watch(self) -> dict:
-        return self._msr_watch
-
-    @msr_watch.setter
-    def msr_watch(self, watch: dict) -> None:
-        self._msr_watch = watch
-        if self._filter is not None:
-            self._filter.set_watch(watch)
 
     # --- set-up ------------------------------------------------------------
 
