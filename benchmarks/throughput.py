@@ -1,6 +1,6 @@
 """Throughput of vizor against its engine and against QEMU.
 
-    python benchmarks/throughput.py [--scale F] [--no-qemu]
+    python benchmarks/throughput.py [--scale F] [--no-qemu] [--short]
 
 Measures, side by side in one run (median of 3 runs each, wall time with
 time.perf_counter(); nothing is asserted, the figures are only printed):
@@ -27,6 +27,7 @@ time.perf_counter(); nothing is asserted, the figures are only printed):
 The kernels' iteration count is a patchable `.quad` literal (symbol
 `iterations`); each engine gets a count that takes about 1-2 s (--scale
 multiplies them).  The ELFs are committed; no cross compiler is needed.
+--short (for CI): one run of each at 2 % of the counts.
 """
 
 from __future__ import annotations
@@ -107,8 +108,8 @@ class Kernel:
 
 # --- measurements ----------------------------------------------------------------------------
 
-def median_of(fn, runs: int = RUNS) -> tuple[float, list]:
-    results = [fn() for _ in range(runs)]
+def median_of(fn, runs: int | None = None) -> tuple[float, list]:
+    results = [fn() for _ in range(runs or RUNS)]
     return statistics.median(r[0] for r in results), results
 
 
@@ -202,7 +203,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every iteration count")
     ap.add_argument("--no-qemu", action="store_true", help="skip the QEMU reference")
+    ap.add_argument("--short", action="store_true", help="CI mode: one run each, --scale 0.02")
     args = ap.parse_args()
+    global RUNS
+    if args.short:
+        RUNS = 1
+        if args.scale == 1.0:
+            args.scale = 0.02
 
     def n(x: int) -> int:
         return max(1, int(x * args.scale))

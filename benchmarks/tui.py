@@ -1,6 +1,6 @@
 """Emulation throughput with the TUI's panes refreshing, against headless Board.run.
 
-    python benchmarks/tui.py [--runs R] [--loop-insns N] [--hyp-insns N]
+    python benchmarks/tui.py [--runs R] [--loop-insns N] [--hyp-insns N] [--short]
 
 Two images:
 
@@ -28,6 +28,9 @@ Prints medians of R runs, the snapshots per second the UI received and the
 ratios TUI / headless (goal >= 85 %) and thread / headless.  Nothing is
 asserted; the machine is shared, so figures vary by several percent between
 runs.
+
+--short (for CI): one run, 20 M loop instructions, 1 M hypervisor
+instructions after a 2 M warm-up.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ HYP_WARMUP = 20_000_000   # the hypervisor has booted and both mini OS guests ru
 
 
 def fresh_board(path: str) -> Board:
+    """The image loaded; the hypervisor also warmed up (HYP_WARMUP, not timed)."""
     image = load_image(path)
     board = Board()
     board.load(image)
@@ -112,7 +116,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--loop-insns", type=int, default=1_000_000_000)
     ap.add_argument("--hyp-insns", type=int, default=15_000_000)
+    ap.add_argument("--short", action="store_true", help="CI mode: one run, small counts")
     args = ap.parse_args()
+    if args.short:
+        global HYP_WARMUP
+        HYP_WARMUP = 2_000_000
+        args.runs, args.loop_insns, args.hyp_insns = 1, 20_000_000, 1_000_000
     print(f"median of {args.runs} runs; TUI = the machine in its own process, as `vizor boot` runs it; "
           f"thread = the machine in a thread of the UI's process")
     print(f"{'image':<10} {'instructions':>13} {'headless MIPS':>14} {'TUI MIPS':>9} {'snapshots/s':>12} "

@@ -1,0 +1,315 @@
+"""Hypervisor workloads on vizor, against QEMU and against the bare engine.
+
+    python benchmarks/hypervisor.py [--short] [--no-qemu] [--runs R]
+
+Measured side by side in one run (wall time, time.perf_counter(); median of
+R runs each, R = 3, or 1 with --short; nothing is asserted, figures printed):
+
+a. demo hypervisor (images/hyp/hyp.elf, firmware boot, echo + two mini OS
+   VMs): after a warm-up past the boot (not timed), a fixed instruction count
+   (all cores) headless with ``Board.run``: MIPS, and traps per second —
+   every exception the cores took in that window (``Core.exception_counts``:
+   stage-2 aborts, HVC, WFI traps, IRQs), per wall second and per million
+   instructions.
+b. hypbench (images/bench/hypbench.elf, see images/bench/hypbench/): entered
+   at EL3 by all four cores (vizor ``--boot-el 3``, QEMU ``-kernel`` ELF),
+   two guests print through a stage-2-trapped mini UART, polling LSR before
+   every byte, with a system-timer tick switching VMs.  Wall time from
+   start (vizor: Board creation; QEMU: process start) to the line
+   "hypbench done" on the mini UART; for QEMU also the same minus the
+   start-up (a run of the same image patched to one line and no work), and
+   the ratio vizor / QEMU.  The two UART outputs are compared (the
+   hypervisor prints the guests' lines in a fixed order, so they must be the
+   same byte for byte).
+c. the bare-Unicorn compute ceiling: one Unicorn instance (A53, EL1, MMU
+   off) running images/bench/loop.elf's loop in count-limited emu_start
+   slices of 100,000 instructions (vizor's quantum), MIPS.
+
+--short (for CI): one run of each with small counts, hypbench patched to 20
+lines a guest and little work; QEMU is skipped, with the reason printed,
+when qemu-system-aarch64 is absent (or with --no-qemu).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+from elftools.elf.elffile import ELFFile  # noqa: E402
+from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, Uc  # noqa: E402
+from unicorn import __version__ as UNICORN_VERSION  # noqa: E402
+from unicorn import arm64_const as A  # noqa: E402
+
+from vizor.machine.board.board import Board  # noqa: E402
+from vizor.machine.board.loader import load_image  # noqa: E402
+
+HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")
+HYPBENCH = os.path.join(ROOT, "images", "bench", "hypbench.elf")
+LOOP = os.path.join(ROOT, "images", "bench", "loop.elf")
+QEMU = "qemu-system-aarch64"
+DONE = b"hypbench done"
+SLICE = 100_000
+LOOP_BODY = 8
+
+# (full, short)
+HYP_WARMUP = (20_000_000, 2_000_000)       # the demo hypervisor has booted, the mini OS guests run
+HYP_INSNS = (20_000_000, 4_000_000)
+HYPBENCH_PARAMS = (None, (20, 2_000, 200))   # (lines, work, tick_us); None: as built
+LOOP_ITER = (25_000_000, 1_000_000)
+
+
+# --- images ----------------------------------------------------------------------------------
+
+class Elf:
+    """An ELF's bytes and symbols, with a way to patch words at a symbol."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        with open(path, "rb") as f:
+            self.data = f.read()
+        elf = ELFFile(io.BytesIO(self.data))
+        self.entry = elf["e_entry"]
+        self.sym = {s.name: s["st_value"] for s in elf.get_section_by_name(".symtab").iter_symbols() if s.name}
+        self.segments = [(s["p_vaddr"], s["p_offset"], s["p_filesz"]) for s in elf.iter_segments()
+                         if s["p_type"] == "PT_LOAD"]
+        text = elf.get_section_by_name(".text")
+        self.text_addr, self.text = text["sh_addr"], text.data()
+
+    def file_offset(self, addr: int) -> int:
+        for vaddr, off, size in self.segments:
+            if vaddr <= addr < vaddr + size:
+                return off + addr - vaddr
+        raise ValueError(f"{addr:#x} is not in a loaded segment of {self.path}")
+
+    def patched(self, symbol: str, words: tuple[int, ...]) -> bytes:
+        b = bytearray(self.data)
+        off = self.file_offset(self.sym[symbol])
+        for i, w in enumerate(words):
+            b[off + 8 * i:off + 8 * i + 8] = w.to_bytes(8, "little")
+        return bytes(b)
+
+
+# --- a. the demo hypervisor --------------------------------------------------------------------
+
+def traps(board: Board) -> int:
+    return sum(sum(c.exception_counts.values()) for c in board.cores)
+
+
+def demo_hyp(warmup: int, insns: int) -> tuple[float, int, int]:
+    """Wall time of ``insns`` instructions after ``warmup``, instructions run, exceptions taken."""
+    board = Board()
+    board.load(load_image(HYP), 2)
+    board.run(max_insns=warmup)
+    start, t0 = board.instructions, traps(board)
+    t = time.perf_counter()
+    why = board.run(max_insns=insns)
+    wall = time.perf_counter() - t
+    if why.kind != "max_insns":
+        raise RuntimeError(f"the demo hypervisor stopped: {why.kind}: {why.detail}")
+    return wall, board.instructions - start, traps(board) - t0
+
+
+# --- b. hypbench -------------------------------------------------------------------------------
+
+def vizor_hypbench(path: str, budget: int = 20_000_000_000) -> tuple[float, bytes, Board]:
+    t = time.perf_counter()
+    board = Board()
+    board.load(load_image(path, 3), 3)
+    out = bytearray()
+    seen = [False]
+
+    def on_uart(uart: str, byte: int) -> None:
+        if uart == "mini_uart" or uart == "mini":
+            out.append(byte)
+            if byte == ord("\n") and out.endswith(DONE + b"\n"):
+                seen[0] = True
+                board.request_stop()
+
+    board.uart_listeners.append(on_uart)
+    why = board.run(max_insns=budget, stop=lambda: "hypbench done" if seen[0] else None)
+    wall = time.perf_counter() - t
+    if not seen[0]:
+        raise RuntimeError(f"vizor: no {DONE.decode()!r} ({why.kind}: {why.detail}); output ends "
+                           f"{bytes(out[-200:])!r}")
+    return wall, bytes(out), board
+
+
+def qemu_hypbench(path: str, timeout: float = 120.0) -> tuple[float, bytes]:
+    """Wall time from QEMU's start to the end of the line "hypbench done" on the mini UART."""
+    cmd = [QEMU, "-M", "raspi3b", "-kernel", path, "-display", "none", "-monitor", "none",
+           "-nodefaults", "-serial", "null", "-serial", "stdio"]   # UART0 PL011 to null, UART1 (mini) here
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    buf = b""
+    try:
+        fd = proc.stdout.fileno()
+        while not buf.replace(b"\r\n", b"\n").endswith(DONE + b"\n"):
+            left = timeout - (time.perf_counter() - t)
+            if left <= 0:
+                raise RuntimeError(f"QEMU printed no {DONE.decode()!r} within {timeout} s")
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise RuntimeError(f"QEMU exited (status {proc.wait()}) before {DONE.decode()!r}")
+                buf += chunk
+        wall = time.perf_counter() - t
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        proc.stdout.close()
+    return wall, buf
+
+
+def normalise(b: bytes) -> bytes:
+    return b.replace(b"\r\n", b"\n")
+
+
+def hb_stats(board: Board, elf: Elf) -> dict[str, int]:
+    """hypbench's own counters (struct stats in hypbench.c), read from RAM."""
+    names = ("exits", "aborts", "lsr_reads", "io_writes", "other_mmio", "hvcs", "ticks", "switches", "lines")
+    base = elf.sym["hb_stats"]
+    return {n: int.from_bytes(board.ram[base + 8 * i:base + 8 * i + 8], "little") for i, n in enumerate(names)}
+
+
+# --- c. the bare engine -----------------------------------------------------------------------
+
+def bare_sliced(loop: Elf, iterations: int) -> tuple[float, int]:
+    uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+    uc.ctl_set_cpu_model(A.UC_CPU_ARM64_A53)
+    uc.mem_map(0, 0x200000, UC_PROT_ALL)
+    uc.mem_map(0x3F201000, 0x1000, UC_PROT_ALL)    # RAM stand-in for the PL011 data register
+    uc.mem_write(loop.text_addr, loop.text)
+    uc.mem_write(loop.sym["iterations"], iterations.to_bytes(8, "little"))
+    done, pc = loop.sym["done"], loop.entry
+    t = time.perf_counter()
+    while pc != done:
+        uc.emu_start(pc, done, 0, SLICE)
+        pc = uc.reg_read(A.UC_ARM64_REG_PC)
+    wall = time.perf_counter() - t
+    s = loop.sym
+    insns = (s["loop"] - s["_start"]) // 4 + LOOP_BODY * iterations + (s["done"] - s["loop_end"]) // 4
+    return wall, insns
+
+
+# --- report ------------------------------------------------------------------------------------
+
+def qemu_version() -> str | None:
+    if shutil.which(QEMU) is None:
+        return None
+    out = subprocess.run([QEMU, "--version"], capture_output=True, text=True, check=False).stdout
+    return out.splitlines()[0] if out else "?"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--short", action="store_true", help="CI mode: one run each, small counts")
+    ap.add_argument("--no-qemu", action="store_true", help="skip the QEMU reference")
+    ap.add_argument("--runs", type=int, default=None, help="runs per figure (default 3, 1 with --short)")
+    args = ap.parse_args()
+    k = 1 if args.short else 0
+    runs = args.runs or (1 if args.short else 3)
+    qver = None if args.no_qemu else qemu_version()
+    why_no_qemu = "--no-qemu" if args.no_qemu else f"{QEMU} not found on PATH"
+
+    print(f"Python  {platform.python_version()} ({platform.python_implementation()}, {platform.machine()})")
+    print(f"Unicorn {UNICORN_VERSION}")
+    print(f"QEMU    {qver or f'skipped ({why_no_qemu})'}")
+    print(f"{'short mode, ' if args.short else ''}median of {runs} run{'s' if runs > 1 else ''} each")
+    print()
+
+    rows: list[tuple[str, str, str, str]] = []
+
+    # a. the demo hypervisor
+    res = [demo_hyp(HYP_WARMUP[k], HYP_INSNS[k]) for _ in range(runs)]
+    wall = statistics.median(r[0] for r in res)
+    insns, exc = res[0][1], res[0][2]
+    rows.append(("demo hypervisor (hyp.elf)", "vizor Board.run, after boot",
+                 f"{insns:,} insns / {wall:.3f} s", f"{insns / wall / 1e6:8.2f} MIPS"))
+    rows.append(("", "  traps (all exceptions taken)",
+                 f"{exc:,} / {wall:.3f} s = {exc / (insns / 1e6):,.0f} per M insns", f"{exc / wall:8,.0f} /s"))
+
+    # b. hypbench
+    hb = Elf(HYPBENCH)
+    params = HYPBENCH_PARAMS[k]
+    with tempfile.TemporaryDirectory() as tmp:
+        image = HYPBENCH
+        if params is not None:
+            image = os.path.join(tmp, "hypbench-short.elf")
+            with open(image, "wb") as f:
+                f.write(hb.patched("hb_params", params))
+        startup = os.path.join(tmp, "hypbench-startup.elf")
+        with open(startup, "wb") as f:
+            f.write(hb.patched("hb_params", (1, 0, 2_000)))
+        lines = params[0] if params else int.from_bytes(
+            hb.data[hb.file_offset(hb.sym["hb_params"]):][:8], "little")
+
+        vz = [vizor_hypbench(image) for _ in range(runs)]
+        v_wall = statistics.median(r[0] for r in vz)
+        v_out, board = vz[0][1], vz[0][2]
+        st = hb_stats(board, hb)
+        v_exc = traps(board)
+        rows.append((f"hypbench ({lines} lines a guest)", "vizor, Board() to 'hypbench done'",
+                     f"{board.instructions:,} insns / {v_wall:.3f} s", f"{v_wall:8.3f} s"))
+        rows.append(("", "  traps (all exceptions taken)",
+                     (f"{v_exc:,} / {v_wall:.3f} s ({st['aborts']:,} MMIO aborts, "
+                      f"{st['ticks']} ticks, {st['switches']} switches)"), f"{v_exc / v_wall:8,.0f} /s"))
+        q_wall = q_net = None
+        same = None
+        if qver:
+            q = [qemu_hypbench(image) for _ in range(runs)]
+            q0 = [qemu_hypbench(startup)[0] for _ in range(runs)]
+            q_wall, q_start = statistics.median(r[0] for r in q), statistics.median(q0)
+            q_net = q_wall - q_start
+            same = normalise(q[0][1]) == normalise(v_out)
+            rows.append(("", "QEMU raspi3b, start to 'hypbench done'",
+                         "process start included", f"{q_wall:8.3f} s"))
+            rows.append(("", "QEMU raspi3b, start-up subtracted",
+                         f"{q_wall:.3f} - {q_start:.3f} s (1-line run)", f"{q_net:8.3f} s"))
+        else:
+            rows.append(("", "QEMU raspi3b", f"skipped: {why_no_qemu}", "-"))
+
+    # c. the bare engine
+    loop = Elf(LOOP)
+    bs = [bare_sliced(loop, LOOP_ITER[k]) for _ in range(runs)]
+    b_wall, b_insns = statistics.median(r[0] for r in bs), bs[0][1]
+    rows.append(("compute ceiling (loop.elf)", f"bare Unicorn, count={SLICE:,} slices",
+                 f"{b_insns:,} insns / {b_wall:.3f} s", f"{b_insns / b_wall / 1e6:8.1f} MIPS"))
+
+    head = ("case", "engine", "work / median wall", "rate")
+    w = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
+    print("  ".join(h.ljust(x) for h, x in zip(head, w)))
+    print("  ".join("-" * x for x in w))
+    for r in rows:
+        print("  ".join(c.ljust(x) if i < 3 else c.rjust(x) for i, (c, x) in enumerate(zip(r, w))))
+    print()
+    if q_wall:
+        print(f"hypbench vizor / QEMU wall      {v_wall / q_wall:7.1f} x   (QEMU start-up included)")
+        if q_net and q_net > 0:
+            print(f"hypbench vizor / QEMU net       {v_wall / q_net:7.1f} x   (QEMU start-up subtracted)")
+        print(f"hypbench UART output            {'identical on vizor and QEMU' if same else 'DIFFERS between vizor and QEMU'}")
+    else:
+        print(f"hypbench vizor / QEMU           not measured ({why_no_qemu})")
+    return 0 if same is not False else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
