@@ -25,17 +25,8 @@ import ctypes
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Callable
 
-from unicorn import (
-    UC_ARCH_ARM64,
-    UC_HOOK_INTR,
-    UC_HOOK_MEM_INVALID,
-    UC_MODE_ARM,
-    UC_PROT_ALL,
-    UC_PROT_EXEC,
-    UC_PROT_READ,
-    Uc,
-    UcError,
-)
+from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_ARM, UC_PROT_ALL  # isort: skip
+from unicorn import UC_PROT_EXEC, UC_PROT_READ, Uc, UcError
 from unicorn import arm64_const as A
 from unicorn.unicorn_const import UC_CTL_TLB_FLUSH
 from unicorn.unicorn_py3.unicorn import uclib as _uclib
