@@ -33,14 +33,9 @@ when qemu-system-aarch64 is absent (or with --no-qemu).
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import platform
-import select
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,10 +44,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from elftools.elf.elffile import ELFFile  # noqa: E402
-from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, Uc  # noqa: E402
+from common import QEMU, SLICE, Elf, bare_sliced, loop_insns, qemu_until, qemu_version  # noqa: E402
 from unicorn import __version__ as UNICORN_VERSION  # noqa: E402
-from unicorn import arm64_const as A  # noqa: E402
 
 from vizor.machine.board.board import Board  # noqa: E402
 from vizor.machine.board.loader import load_image  # noqa: E402
@@ -60,10 +53,7 @@ from vizor.machine.board.loader import load_image  # noqa: E402
 HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")
 HYPBENCH = os.path.join(ROOT, "images", "bench", "hypbench.elf")
 LOOP = os.path.join(ROOT, "images", "bench", "loop.elf")
-QEMU = "qemu-system-aarch64"
 DONE = b"hypbench done"
-SLICE = 100_000
-LOOP_BODY = 8
 
 # (full, short)
 HYP_WARMUP = (20_000_000, 2_000_000)       # the demo hypervisor has booted, the mini OS guests run
@@ -73,35 +63,6 @@ LOOP_ITER = (25_000_000, 1_000_000)
 
 
 # --- images ----------------------------------------------------------------------------------
-
-class Elf:
-    """An ELF's bytes and symbols, with a way to patch words at a symbol."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        with open(path, "rb") as f:
-            self.data = f.read()
-        elf = ELFFile(io.BytesIO(self.data))
-        self.entry = elf["e_entry"]
-        self.sym = {s.name: s["st_value"] for s in elf.get_section_by_name(".symtab").iter_symbols() if s.name}
-        self.segments = [(s["p_vaddr"], s["p_offset"], s["p_filesz"]) for s in elf.iter_segments()
-                         if s["p_type"] == "PT_LOAD"]
-        text = elf.get_section_by_name(".text")
-        self.text_addr, self.text = text["sh_addr"], text.data()
-
-    def file_offset(self, addr: int) -> int:
-        for vaddr, off, size in self.segments:
-            if vaddr <= addr < vaddr + size:
-                return off + addr - vaddr
-        raise ValueError(f"{addr:#x} is not in a loaded segment of {self.path}")
-
-    def patched(self, symbol: str, words: tuple[int, ...]) -> bytes:
-        b = bytearray(self.data)
-        off = self.file_offset(self.sym[symbol])
-        for i, w in enumerate(words):
-            b[off + 8 * i:off + 8 * i + 8] = w.to_bytes(8, "little")
-        return bytes(b)
-
 
 # --- a. the demo hypervisor --------------------------------------------------------------------
 
@@ -150,33 +111,7 @@ def vizor_hypbench(path: str, budget: int = 20_000_000_000) -> tuple[float, byte
 
 def qemu_hypbench(path: str, timeout: float = 120.0) -> tuple[float, bytes]:
     """Wall time from QEMU's start to the end of the line "hypbench done" on the mini UART."""
-    cmd = [QEMU, "-M", "raspi3b", "-kernel", path, "-display", "none", "-monitor", "none",
-           "-nodefaults", "-serial", "null", "-serial", "stdio"]   # UART0 PL011 to null, UART1 (mini) here
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    buf = b""
-    try:
-        fd = proc.stdout.fileno()
-        while not buf.replace(b"\r\n", b"\n").endswith(DONE + b"\n"):
-            left = timeout - (time.perf_counter() - t)
-            if left <= 0:
-                raise RuntimeError(f"QEMU printed no {DONE.decode()!r} within {timeout} s")
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    raise RuntimeError(f"QEMU exited (status {proc.wait()}) before {DONE.decode()!r}")
-                buf += chunk
-        wall = time.perf_counter() - t
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-        proc.stdout.close()
-    return wall, buf
+    return qemu_until(path, DONE + b"\n", mini_uart=True, timeout=timeout)
 
 
 def normalise(b: bytes) -> bytes:
@@ -192,32 +127,7 @@ def hb_stats(board: Board, elf: Elf) -> dict[str, int]:
 
 # --- c. the bare engine -----------------------------------------------------------------------
 
-def bare_sliced(loop: Elf, iterations: int) -> tuple[float, int]:
-    uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
-    uc.ctl_set_cpu_model(A.UC_CPU_ARM64_A53)
-    uc.mem_map(0, 0x200000, UC_PROT_ALL)
-    uc.mem_map(0x3F201000, 0x1000, UC_PROT_ALL)    # RAM stand-in for the PL011 data register
-    uc.mem_write(loop.text_addr, loop.text)
-    uc.mem_write(loop.sym["iterations"], iterations.to_bytes(8, "little"))
-    done, pc = loop.sym["done"], loop.entry
-    t = time.perf_counter()
-    while pc != done:
-        uc.emu_start(pc, done, 0, SLICE)
-        pc = uc.reg_read(A.UC_ARM64_REG_PC)
-    wall = time.perf_counter() - t
-    s = loop.sym
-    insns = (s["loop"] - s["_start"]) // 4 + LOOP_BODY * iterations + (s["done"] - s["loop_end"]) // 4
-    return wall, insns
-
-
 # --- report ------------------------------------------------------------------------------------
-
-def qemu_version() -> str | None:
-    if shutil.which(QEMU) is None:
-        return None
-    out = subprocess.run([QEMU, "--version"], capture_output=True, text=True, check=False).stdout
-    return out.splitlines()[0] if out else "?"
-
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -259,8 +169,7 @@ def main() -> int:
         startup = os.path.join(tmp, "hypbench-startup.elf")
         with open(startup, "wb") as f:
             f.write(hb.patched("hb_params", (1, 0, 2_000)))
-        lines = params[0] if params else int.from_bytes(
-            hb.data[hb.file_offset(hb.sym["hb_params"]):][:8], "little")
+        lines = params[0] if params else hb.word("hb_params")
 
         vz = [vizor_hypbench(image) for _ in range(runs)]
         v_wall = statistics.median(r[0] for r in vz)
@@ -290,7 +199,7 @@ def main() -> int:
     # c. the bare engine
     loop = Elf(LOOP)
     bs = [bare_sliced(loop, LOOP_ITER[k]) for _ in range(runs)]
-    b_wall, b_insns = statistics.median(r[0] for r in bs), bs[0][1]
+    b_wall, b_insns = statistics.median(r[0] for r in bs), loop_insns(loop, LOOP_ITER[k])
     rows.append(("compute ceiling (loop.elf)", f"bare Unicorn, count={SLICE:,} slices",
                  f"{b_insns:,} insns / {b_wall:.3f} s", f"{b_insns / b_wall / 1e6:8.1f} MIPS"))
 

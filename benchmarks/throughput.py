@@ -35,16 +35,21 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import select
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-from elftools.elf.elffile import ELFFile
-from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, Uc
+from common import (
+    LOOP_BODY,
+    SLICE,
+    Elf,
+    bare_sliced,
+    bare_uc,
+    loop_insns,
+    qemu_until,
+    qemu_version,
+)
 from unicorn import __version__ as UNICORN_VERSION
 from unicorn import arm64_const as A
 
@@ -57,11 +62,7 @@ BENCH = os.path.join(os.path.dirname(HERE), "images", "bench")
 LOOP_ELF = os.path.join(BENCH, "loop.elf")
 HVC_ELF = os.path.join(BENCH, "hvc.elf")
 TICK_ELF = os.path.join(BENCH, "tick.elf")
-QEMU = "qemu-system-aarch64"
-
 RUNS = 3
-SLICE = 100_000
-LOOP_BODY = 8  # instructions per iteration of loop.S
 # iterations for ~1.5 s per measurement on the development machine (x86-64,
 # Unicorn 2.1.4: ~270 MIPS vizor and sliced, ~2,300 MIPS unbounded, ~3,000 QEMU)
 ITER_VIZOR = 50_000_000
@@ -71,39 +72,20 @@ ITER_QEMU = 550_000_000
 ITER_HVC = 75_000
 ITER_TICK = 12_000_000  # per core, four cores: ~384 M instructions, 80 ticks per core
 TICK_CYCLES = CPU_HZ // 1000  # 1 kHz tick in virtual cycles
-PL011_DR = 0x3F201000
 
 
 # --- kernels -------------------------------------------------------------------------------
 
-class Kernel:
-    """A committed benchmark ELF: its bytes, symbols and the patchable count."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        with open(path, "rb") as f:
-            self.data = f.read()
-        import io
-        elf = ELFFile(io.BytesIO(self.data))
-        self.entry = elf["e_entry"]
-        self.sym = {s.name: s["st_value"] for s in elf.get_section_by_name(".symtab").iter_symbols() if s.name}
-        text = elf.get_section_by_name(".text")
-        self.text_addr = text["sh_addr"]
-        self.text = text.data()
-        self.iter_offset = text["sh_offset"] + self.sym["iterations"] - self.text_addr
+class Kernel(Elf):
+    """A committed benchmark ELF whose iteration count is the patchable word ``iterations``."""
 
     def patched(self, iterations: int) -> bytes:
         """The ELF file with `iterations` replaced."""
-        b = bytearray(self.data)
-        b[self.iter_offset:self.iter_offset + 8] = iterations.to_bytes(8, "little")
-        return bytes(b)
+        return super().patched("iterations", (iterations,))
 
     def loop_insns(self, iterations: int) -> int:
         """Instructions core 0 executes from _start up to (not including) the WFI at `done`."""
-        s = self.sym
-        prologue = (s["loop"] - s["_start"]) // 4
-        epilogue = (s["done"] - s["loop_end"]) // 4
-        return prologue + LOOP_BODY * iterations + epilogue
+        return loop_insns(self, iterations)
 
 
 # --- measurements ----------------------------------------------------------------------------
@@ -130,16 +112,6 @@ def kernel_budget(kernel: Kernel, iterations: int) -> int:
     return 64 * (iterations + 1000)
 
 
-def bare_uc(kernel: Kernel, iterations: int) -> Uc:
-    uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
-    uc.ctl_set_cpu_model(A.UC_CPU_ARM64_A53)
-    uc.mem_map(0, 0x200000, UC_PROT_ALL)
-    uc.mem_map(PL011_DR & ~0xFFF, 0x1000, UC_PROT_ALL)  # RAM stand-in for the UART's DR
-    uc.mem_write(kernel.text_addr, kernel.text)
-    uc.mem_write(kernel.sym["iterations"], iterations.to_bytes(8, "little"))
-    return uc
-
-
 def bare_unbounded(kernel: Kernel, iterations: int) -> tuple[float]:
     uc = bare_uc(kernel, iterations)
     done = kernel.sym["done"]
@@ -150,51 +122,8 @@ def bare_unbounded(kernel: Kernel, iterations: int) -> tuple[float]:
     return (wall,)
 
 
-def bare_sliced(kernel: Kernel, iterations: int) -> tuple[float, int]:
-    uc = bare_uc(kernel, iterations)
-    done = kernel.sym["done"]
-    pc, slices = kernel.entry, 0
-    t0 = time.perf_counter()
-    while pc != done:
-        uc.emu_start(pc, done, 0, SLICE)
-        pc = uc.reg_read(A.UC_ARM64_REG_PC)
-        slices += 1
-    wall = time.perf_counter() - t0
-    return wall, slices
-
-
-def qemu_version() -> str | None:
-    if shutil.which(QEMU) is None:
-        return None
-    out = subprocess.run([QEMU, "--version"], capture_output=True, text=True).stdout
-    return out.splitlines()[0] if out else "?"
-
-
 def qemu_run(elf_path: str, timeout: float = 60.0) -> tuple[float]:
-    cmd = [QEMU, "-M", "raspi3b", "-kernel", elf_path, "-display", "none",
-           "-serial", "stdio", "-nodefaults", "-serial", "null", "-monitor", "none"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
-    buf = b""
-    try:
-        fd = proc.stdout.fileno()
-        while b"DONE" not in buf:
-            left = timeout - (time.perf_counter() - t0)
-            if left <= 0:
-                raise RuntimeError(f"QEMU printed no DONE within {timeout} s")
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    raise RuntimeError(f"QEMU exited (status {proc.wait()}) before DONE")
-                buf += chunk
-        wall = time.perf_counter() - t0
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
-    return (wall,)
+    return (qemu_until(elf_path, b"DONE", timeout=timeout)[0],)
 
 
 # --- report ------------------------------------------------------------------------------
