@@ -129,6 +129,7 @@ class Core(accel.Mirrored, ExceptionEntry, SysregHooks, EretWatch, UnicornExcept
         # (bit-identical; tests/test_stuck_cores.py runs both ways).
         self.skip_stuck = True
         self.skipped = 0      # instructions counted so, never executed
+        self._ran_whole_slice = True
 
     # --- set-up ------------------------------------------------------------
 
@@ -257,7 +258,8 @@ class Core(accel.Mirrored, ExceptionEntry, SysregHooks, EretWatch, UnicornExcept
         carriers = self.carriers
         carriers.hit = None
         resume = carriers.resume_from(pc, self.instructions)
-        if not resume and self.skip_stuck and self._spins_in_place(pc):
+        # only a core whose last slice ran whole can be spinning: trapping cores pay nothing
+        if self._ran_whole_slice and not resume and self.skip_stuck and self._spins_in_place(pc):
             self.instructions += budget   # what executing ``b .`` budget times would do, at no cost
             self.skipped += budget
             return budget
@@ -281,6 +283,7 @@ class Core(accel.Mirrored, ExceptionEntry, SysregHooks, EretWatch, UnicornExcept
         if self._restart is not None:    # counted in done already, but not completed
             self._complete_restarted()
         self.instructions += done
+        self._ran_whole_slice = done == budget
         if self._flush_tb:
             self._flush_tb = False
             self.board.flush_code_caches()

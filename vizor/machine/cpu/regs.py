@@ -219,27 +219,11 @@ _INSN_SYS_CB = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint3
                                 ctypes.POINTER(UcRegCP64), ctypes.c_void_p)
 
 
-def add_insn_hook(uc, insn: int, callback) -> object:
-    """Hook ``insn`` (UC_ARM64_INS_MRS/MSR/SYS/SYSL) on ``uc``:
-    ``callback(reg_id, cp) -> bool`` where ``cp`` is the UcRegCP64 structure
-    (crn, crm, op0, op1, op2, val); True skips the instruction.  Returns the
-    C callback object, which the caller must keep alive."""
-
-    def trampoline(_h, reg, pcp, _ud):
-        return 1 if callback(reg, pcp.contents) else 0
-
-    fn = _INSN_SYS_CB(trampoline)
-    handle = ctypes.c_size_t()
-    err = _lib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INSN, ctypes.cast(fn, ctypes.c_void_p),
-                           None, ctypes.c_uint64(1), ctypes.c_uint64(0), ctypes.c_int(insn))
-    if err:
-        raise RuntimeError(f"uc_hook_add(UC_HOOK_INSN, {insn}) failed: error {err}")
-    return fn
-
-
 def python_insn_callback(callback) -> object:
     """A C-callable function of the UC_HOOK_INSN signature that calls
-    ``callback(reg_id, cp) -> bool`` (keep it alive as long as the hook)."""
+    ``callback(reg_id, cp) -> bool`` (``cp``: the UcRegCP64 structure: crn,
+    crm, op0, op1, op2, val; True skips the instruction).  Keep it alive as
+    long as the hook."""
 
     def trampoline(_h, reg, pcp, _ud):
         return 1 if callback(reg, pcp.contents) else 0
@@ -247,12 +231,21 @@ def python_insn_callback(callback) -> object:
     return _INSN_SYS_CB(trampoline)
 
 
-def add_native_insn_hook(uc, insn: int, function: int, user_data) -> None:
-    """Hook ``insn`` on ``uc`` with a C function (its address) and its user data
-    (a ctypes object the caller keeps alive)."""
+def add_native_insn_hook(uc, insn: int, function: int, user_data=None) -> None:
+    """Hook ``insn`` (UC_ARM64_INS_MRS/MSR/SYS/SYSL) on ``uc`` with a C function
+    (its address) and its user data (a ctypes object the caller keeps alive)."""
     handle = ctypes.c_size_t()
+    data = None if user_data is None else ctypes.cast(ctypes.pointer(user_data), ctypes.c_void_p)
     err = _lib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INSN, ctypes.c_void_p(function),
-                           ctypes.cast(ctypes.pointer(user_data), ctypes.c_void_p), ctypes.c_uint64(1),
-                           ctypes.c_uint64(0), ctypes.c_int(insn))
+                           data, ctypes.c_uint64(1), ctypes.c_uint64(0), ctypes.c_int(insn))
     if err:
         raise RuntimeError(f"uc_hook_add(UC_HOOK_INSN, {insn}) failed: error {err}")
+
+
+def add_insn_hook(uc, insn: int, callback) -> object:
+    """Hook ``insn`` on ``uc`` with a Python ``callback(reg_id, cp) -> bool``
+    (see ``python_insn_callback``).  Returns the C callback object, which the
+    caller must keep alive."""
+    fn = python_insn_callback(callback)
+    add_native_insn_hook(uc, insn, ctypes.cast(fn, ctypes.c_void_p).value)
+    return fn
