@@ -92,7 +92,8 @@ def run_qemu_uarts(elf_path, timeout: float = 30.0, until: str | None = "DONE",
     With `mini_input` (bytes, possibly empty) the mini UART is a unix-socket
     chardev that QEMU waits on before it starts the guest: the bytes are
     typed into it and its output is captured.  Otherwise it goes to null and
-    "mini" is "".  `until` is looked for in the PL011 output.
+    "mini" is "".  `until` is looked for in the PL011 output, and in the mini
+    UART's when it is captured.
     """
     if not qemu_available():
         if raise_if_missing:
@@ -148,9 +149,10 @@ def run_qemu_uarts(elf_path, timeout: float = 30.0, until: str | None = "DONE",
                 if not chunk:
                     break           # QEMU exited
                 out += chunk
-            if marker and end_after is None and marker in out:
+            seen = out if marker and marker in out else mini_out
+            if marker and end_after is None and marker in seen:
                 end_after = time.monotonic() + 0.2
-            if end_after is not None and b"\n" in out[out.rfind(marker):]:
+            if end_after is not None and b"\n" in seen[seen.rfind(marker):]:
                 break
     finally:
         if proc.poll() is None:
