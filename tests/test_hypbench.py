@@ -39,11 +39,11 @@ def short_image(tmp_path) -> str:
     return str(path)
 
 
-def vizor_mini(path: str, skip_stuck: bool = True) -> tuple[str, Board]:
+def vizor_mini(path: str, skip_idle: bool = True) -> tuple[str, Board]:
     board = Board()
     board.load(load_image(path, 3), 3)
     for c in board.cores:
-        c.skip_stuck = skip_stuck
+        c.skip_idle = skip_idle
     out: list[str] = []
     board.uart_listeners.append(lambda u, b: out.append(chr(b)) if u == "mini" else None)
     reason = board.run(max_insns=2_000_000_000, stop=lambda: "done" if "".join(out[-16:]).endswith(DONE) else None)

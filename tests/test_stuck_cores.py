@@ -1,5 +1,5 @@
 """A core spinning in ``b .`` costs no host time, and the run is bit-identical to
-executing it (Core.skip_stuck on and off, whole-machine hashes compared).
+executing it (Core.skip_idle on and off, whole-machine hashes compared).
 
 The image (assembled by hand here, 15 instructions at 0x80000, booted at EL2 as
 a raw kernel8.img) programs the EL1 physical timer 2,000 ticks ahead, routed to core 0's IRQ, with
@@ -55,7 +55,7 @@ def run(path: str, skip: bool, n: int) -> Board:
     board = Board()
     board.load(load_image(path, 2), 2)
     for c in board.cores:
-        c.skip_stuck = skip
+        c.skip_idle = skip
     board.run(max_insns=n)
     return board
 

@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--sd", metavar="FILE", help="raw SD card image in the EMMC slot (vizor mksd makes one); "
                                                     "writes stay in memory unless --sd-writable")
         s.add_argument("--sd-writable", action="store_true", help="let the guest's writes reach the --sd file")
+        s.add_argument("--no-skip-idle", action="store_true",
+                       help="execute every instruction of cores spinning in `b .` or polling the timer "
+                            "(by default they are advanced in one step, with the same result)")
         s.add_argument("--rng-seed", type=_int, default=None, metavar="N",
                        help="seed of the hardware RNG's deterministic generator")
         if name == "run":
@@ -89,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--headless", action="store_true",
                    help="no TUI: print the UART output of the replayed run, like vizor run")
     s.add_argument("--quiet", action="store_true", help="no summary at the end")
+    s.add_argument("--no-skip-idle", action="store_true",
+                   help="execute every instruction of spinning or polling cores (same result, slower)")
     s = sub.add_parser("mksd", help="make a raw SD card image: MBR + one FAT32 partition with FILEs",
                        description="make a raw SD card image: MBR + one FAT32 partition holding FILEs "
                                    "(directories with their trees) at its root, long names kept")

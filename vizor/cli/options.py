@@ -16,7 +16,10 @@ def bundled_image() -> str:
 
 
 def board_options(board, args) -> None:
-    """--sd, --sd-writable, --rng-seed on a built board (UsageError on bad input)."""
+    """--sd, --sd-writable, --rng-seed, --no-skip-idle on a built board (UsageError on bad input)."""
+    if getattr(args, "no_skip_idle", False):
+        for core in board.cores:
+            core.skip_idle = False
     from vizor.machine.board.wiring import insert_sd
     from vizor.machine.devices.sd_card import SdImageError
     if getattr(args, "rng_seed", None) is not None:

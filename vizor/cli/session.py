@@ -42,6 +42,9 @@ def replay_main(args) -> int:
     except SessionError as e:
         print(f"vizor: {args.file}: {e}", file=sys.stderr)
         return EXIT_USAGE
+    if getattr(args, "no_skip_idle", False):
+        for core in replay.board.cores:
+            core.skip_idle = False
     if args.verify:
         try:
             bad = replay.verify()

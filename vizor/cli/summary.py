@@ -20,6 +20,10 @@ def summary(board, reason) -> str:
         fault = f"  [{c.fault}]" if c.fault else ""
         lines.append(f"   core {c.index}: EL{c.el}{extra} {c.state:<7} PC {where}  "
                      f"{c.instructions:,} insns{fault}")
+    skipped = sum(c.skipped for c in board.cores)
+    if skipped:
+        lines.append(f"   skipped: {skipped:,} of those instructions were counted, not executed "
+                     f"(cores spinning in `b .` or polling the timer; --no-skip-idle runs them)")
     total: Counter[str] = Counter()
     for c in board.cores:
         total.update(c.exception_counts)

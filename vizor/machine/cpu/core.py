@@ -38,6 +38,7 @@ from vizor.machine.cpu.carriers import Carriers
 from vizor.machine.cpu.corestate import HALTED, PARKED, RUNNING, WFI_IDLE  # noqa: F401 (PARKED re-exported)
 from vizor.machine.cpu.entry import ExceptionEntry
 from vizor.machine.cpu.eret_watch import EretWatch
+from vizor.machine.cpu.idle import IdleSkip
 from vizor.machine.cpu.mmio_access import MmioAccess
 from vizor.machine.cpu.pmu import CycleCounter
 from vizor.machine.cpu.regs import (
@@ -62,12 +63,10 @@ IMPDEF_RESET = {
     (3, 1, 15, 2, 1): 0x40, (3, 1, 15, 2, 2): 0, (3, 1, 15, 2, 3): 0,
 }
 _vmem_read = _uclib.uc_vmem_read
-B_SELF = 0x14000000           # b .
-_VIRTUAL = X.HCR_VI | X.HCR_VF | (1 << 8)   # HCR_EL2.VI, VF, VSE: taken by QEMU inside a slice
 
 
 
-class Core(accel.Mirrored, ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess):
+class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess):
     """One core of the board.  ``index`` is Aff0 of its MPIDR."""
 
     def __init__(self, index: int, board: "BoardServices") -> None:
@@ -125,11 +124,13 @@ class Core(accel.Mirrored, ExceptionEntry, SysregHooks, EretWatch, UnicornExcept
         self.walk_cache: dict = {}  # faults.walk_for: validated walks of faulting accesses
         # Debugger watch on system register writes: encoding -> callback(core, enc, value)
         self.msr_watch: dict[tuple[int, int, int, int, int], Callable[["Core", tuple, int], None]] = {}
-        # A core spinning in ``b .`` is not run: its slices are counted as executed
-        # (bit-identical; tests/test_stuck_cores.py runs both ways).
-        self.skip_stuck = True
-        self.skipped = 0      # instructions counted so, never executed
+        # Spinning and polling skipped in one step, bit-identically (idle.py)
+        self.skip_idle = True
+        self.skipped = 0      # instructions counted as executed, never executed
         self._ran_whole_slice = True
+        self._budget: int | None = None      # the running slice's budget
+        self._last_poll = None               # (PC, register) of the last counter read
+        self._pending_skip = None            # a delay loop's iterations to skip (idle.py)
 
     # --- set-up ------------------------------------------------------------
 
@@ -259,12 +260,13 @@ class Core(accel.Mirrored, ExceptionEntry, SysregHooks, EretWatch, UnicornExcept
         carriers.hit = None
         resume = carriers.resume_from(pc, self.instructions)
         # only a core whose last slice ran whole can be spinning: trapping cores pay nothing
-        if self._ran_whole_slice and not resume and self.skip_stuck and self._spins_in_place(pc):
+        if self._ran_whole_slice and not resume and self.skip_idle and self._spins_in_place(pc):
             self.instructions += budget   # what executing ``b .`` budget times would do, at no cost
             self.skipped += budget
             return budget
         if resume:  # the stop at this exit was reported: execute its instruction now
             budget = 1
+        self._budget = budget
         try:
             self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, budget)
         except UcError as e:
@@ -282,6 +284,11 @@ class Core(accel.Mirrored, ExceptionEntry, SysregHooks, EretWatch, UnicornExcept
             done = self._stop_count if self._stop_count is not None else min(self._counter.value, budget)
         if self._restart is not None:    # counted in done already, but not completed
             self._complete_restarted()
+        self._budget = None
+        if self._pending_skip is not None:    # a delay loop, advanced in one step (idle.py)
+            n = self._apply_skip()
+            self.skipped += n
+            done += n
         self.instructions += done
         self._ran_whole_slice = done == budget
         if self._flush_tb:
@@ -307,14 +314,6 @@ class Core(accel.Mirrored, ExceptionEntry, SysregHooks, EretWatch, UnicornExcept
                 if not self._wfi_trapped(pc - 4):
                     self.state = WFI_IDLE
         return done
-
-    def _spins_in_place(self, pc: int) -> bool:
-        """The core is in ``b .`` and a slice of it changes nothing but the count:
-        no breakpoint on it, not stepped, no virtual interrupt QEMU could take
-        inside the slice (physical ones arrive between slices, from the board)."""
-        if self.read_insn(pc) != B_SELF or pc in self.carriers.exits or self.single_step:
-            return False
-        return not (self.hcr & _VIRTUAL and (self.regs.read("PSTATE") >> 2) & 3 < 2)
 
     def _wfi_trapped(self, pc: int) -> bool:
         """HCR_EL2.TWI, applied by vizor: QEMU's copy of HCR_EL2 never has TWI,

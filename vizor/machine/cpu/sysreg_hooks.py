@@ -170,7 +170,10 @@ class SysregHooks:
                 self._stop()
                 return True
         if value is None:
-            self.regs.write_id(reg, timer.read_sysreg(name))
+            v = timer.read_sysreg(name)
+            self.regs.write_id(reg, v)
+            if name in ("CNTPCT_EL0", "CNTVCT_EL0") and self.skip_idle:
+                self._poll_skip(name, reg, _RT.get(reg, 31), v)
         else:
             timer.write_sysreg(name, value)
         return True

@@ -1,0 +1,211 @@
+"""Cores that spin or wait on time, skipped in one step (a mixin of ``Core``).
+
+Two patterns cost host time and change nothing but the instruction count and
+virtual time; a core in either is advanced without executing, and the result
+is bit-identical to executing it (tests/test_stuck_cores.py and
+tests/test_busy_wait.py run both ways and compare whole-machine hashes):
+
+* ``b .``: a core branching to itself.  Its slice is counted as executed.
+* a delay loop polling the generic timer, as compilers emit it::
+
+      loop: mrs  Xt, CNTPCT_EL0        (or CNTVCT_EL0)
+            [add|sub Xd, Xt, Xm|#imm]  (optional)
+            cmp  Xd|Xt, Xm|#imm        (either operand order)
+            b.<cond> loop              (HS LO HI LS GE LT GT LE)
+
+  Each iteration reads the counter, and nothing else changes but the
+  registers the loop itself rewrites.  When the MRS hook sees the core poll
+  at the same PC twice in a row and decodes this pattern, it computes (from
+  virtual time, exactly) how many whole iterations would still stay in the
+  loop, up to the end of the slice, and advances the core by them at once:
+  Xt, Xd and NZCV are set to what the last skipped iteration leaves.
+
+Neither applies when a breakpoint sits in the loop, the debugger steps the
+core, or a virtual interrupt (HCR_EL2.VI/VF/VSE) could be taken at EL0/EL1
+inside the slice; physical interrupts arrive between slices either way.
+``Core.skip_idle = False`` (``--no-skip-idle``) executes everything.
+"""
+
+from __future__ import annotations
+
+import vizor.machine.arch.exceptions as X
+from vizor.machine.clock import counter_at
+
+B_SELF = 0x14000000                                  # b .
+VIRTUAL = X.HCR_VI | X.HCR_VF | (1 << 8)             # HCR_EL2.VI, VF, VSE: taken by QEMU inside a slice
+MASK64 = (1 << 64) - 1
+SIGN = 1 << 63
+MONOTONE_CONDS = {2, 3, 8, 9, 10, 11, 12, 13}        # HS LO HI LS GE LT GT LE
+UNSIGNED_CONDS = {2, 3, 8, 9}
+NZCV_SHIFT = 28
+
+
+def subs_nzcv(a: int, b: int) -> int:
+    """NZCV (bits 31:28) of a 64-bit SUBS a, b."""
+    r = (a - b) & MASK64
+    n = r >> 63
+    z = int(r == 0)
+    c = int(a >= b)
+    v = int(((a ^ b) & (a ^ r)) >> 63 & 1)
+    return (n << 3 | z << 2 | c << 1 | v) << NZCV_SHIFT
+
+
+def cond_holds(cond: int, nzcv: int) -> bool:
+    n, z, c, v = (nzcv >> 31) & 1, (nzcv >> 30) & 1, (nzcv >> 29) & 1, (nzcv >> 28) & 1
+    base = cond >> 1
+    if base == 1:
+        r = c == 1                       # HS / LO
+    elif base == 4:
+        r = c == 1 and z == 0            # HI / LS
+    elif base == 5:
+        r = n == v                       # GE / LT
+    elif base == 6:
+        r = z == 0 and n == v            # GT / LE
+    else:
+        raise ValueError(f"condition {cond} is not one a delay loop uses")
+    return r if cond & 1 == 0 else not r
+
+
+class PollLoop:
+    """A decoded delay loop at ``pc`` (see the module docstring)."""
+
+    __slots__ = ("length", "rt", "rd", "add", "imm", "rm", "cmp_first", "cmp_imm", "cmp_rm", "cond")
+
+    def __init__(self, length, rt, rd, add, imm, rm, cmp_first, cmp_imm, cmp_rm, cond) -> None:
+        self.length, self.rt, self.rd, self.add, self.imm, self.rm = length, rt, rd, add, imm, rm
+        self.cmp_first, self.cmp_imm, self.cmp_rm, self.cond = cmp_first, cmp_imm, cmp_rm, cond
+
+    def derived(self, value: int, regs: list[int]) -> int:
+        """The value the compare sees, from a counter read."""
+        if self.rd is None:
+            return value
+        other = self.imm if self.imm is not None else regs[self.rm]
+        return (value + other if self.add else value - other) & MASK64
+
+    def flags(self, x: int, regs: list[int]) -> int:
+        k = self.cmp_imm if self.cmp_imm is not None else regs[self.cmp_rm]
+        return subs_nzcv(x, k) if self.cmp_first else subs_nzcv(k, x)
+
+
+def decode_poll_loop(pc: int, rt: int, fetch) -> PollLoop | None:
+    """The delay loop whose MRS (destination ``rt``) is at ``pc``, or None.
+    ``fetch(va)`` returns the instruction word there (None if unreadable)."""
+    words = [fetch(pc + 4 * i) for i in range(1, 4)]
+    i, rd, add, imm, rm = 0, None, None, None, None
+    w = words[0]
+    if w is None:
+        return None
+    if (w & 0xBF800000) == 0x91000000 and (w >> 5) & 31 == rt:            # ADD/SUB Xd, Xt, #imm
+        rd, add, imm = w & 31, not (w >> 30) & 1, ((w >> 10) & 0xFFF) << (12 if (w >> 22) & 1 else 0)
+        i = 1
+    elif (w & 0xBF20FC00) == 0x8B000000 and (w >> 5) & 31 == rt:          # ADD/SUB Xd, Xt, Xm
+        rd, add, rm = w & 31, not (w >> 30) & 1, (w >> 16) & 31
+        i = 1
+    if rd is not None and (rd == 31 or rm in (31, rt, rd)):
+        return None
+    x = rd if rd is not None else rt
+    w = words[i]
+    if w is None:
+        return None
+    cmp_imm = cmp_rm = None
+    if (w & 0xFF80001F) == 0xF100001F:                                      # CMP Xn, #imm
+        if (w >> 5) & 31 != x:
+            return None
+        cmp_first, cmp_imm = True, ((w >> 10) & 0xFFF) << (12 if (w >> 22) & 1 else 0)
+    elif (w & 0xFF20FC1F) == 0xEB00001F:                                    # CMP Xn, Xm
+        n, m = (w >> 5) & 31, (w >> 16) & 31
+        if n == x and m not in (x, rt, 31):
+            cmp_first, cmp_rm = True, m
+        elif m == x and n not in (x, rt, 31):
+            cmp_first, cmp_rm = False, n
+        else:
+            return None
+    else:
+        return None
+    w = words[i + 1]
+    if w is None or (w & 0xFF000010) != 0x54000000:                          # B.cond
+        return None
+    imm19 = (w >> 5) & 0x7FFFF
+    target = pc + 4 * (i + 2) + 4 * (imm19 - (1 << 19) if imm19 >> 18 else imm19)
+    cond = w & 15
+    if target != pc or cond not in MONOTONE_CONDS or rt == 31:
+        return None
+    return PollLoop(i + 3, rt, rd, add, imm, rm, cmp_first, cmp_imm, cmp_rm, cond)
+
+
+class IdleSkip:
+    """The skipping side of ``Core`` (its state is the Core's)."""
+
+    def _may_skip(self, pc: int, length: int) -> bool:
+        if self.single_step or not self.skip_idle:
+            return False
+        exits = self.carriers.exits
+        if exits and any(pc <= e < pc + 4 * length for e in exits):
+            return False
+        return not (self.hcr & VIRTUAL and (self.regs.read("PSTATE") >> 2) & 3 < 2)
+
+    def _spins_in_place(self, pc: int) -> bool:
+        """The core is in ``b .`` and a slice of it changes nothing but the count."""
+        return self.read_insn(pc) == B_SELF and self._may_skip(pc, 1)
+
+    def _poll_skip(self, name: str, reg: int, rt: int, value: int) -> None:
+        """Called by the MRS hook after serving a CNTPCT/CNTVCT read of ``value``
+        into X``rt``: plan a skip of the rest of a delay loop (see the docstring)."""
+        pc = self.regs.read("PC")
+        last, self._last_poll = self._last_poll, (pc, name)
+        if last != (pc, name) or self._budget is None:
+            return
+        loop = decode_poll_loop(pc, rt, self.read_insn)
+        if loop is None or not self._may_skip(pc, loop.length):
+            return
+        L = loop.length
+        done = self._counter.value            # this slice's instructions, the MRS included
+        jmax = (self._budget - done) // L
+        if jmax < 2:
+            return
+        regs = self.regs.xregs.read() if loop.rm is not None or loop.cmp_rm is not None else ()
+        now = self.board.clock.cycles          # the cycle of this read
+        off = value - counter_at(now)          # the virtual offset, constant over the loop
+
+        def read(j: int) -> int:                # the counter the j-th next iteration reads
+            return (counter_at(now + j * L) + off) & MASK64
+
+        def continues(v: int) -> bool:
+            return cond_holds(loop.cond, loop.flags(loop.derived(v, regs), regs))
+
+        x0, xmax = loop.derived(value, regs), loop.derived(read(jmax), regs)
+        signed = loop.cond not in UNSIGNED_CONDS
+        lo, hi = (x0 ^ SIGN, xmax ^ SIGN) if signed else (x0, xmax)
+        if lo > hi:                             # the compared value wraps within reach: not monotone
+            return
+        if not continues(value):
+            return
+        if continues(read(jmax)):
+            j = jmax
+        else:                                   # first iteration that leaves the loop
+            a, b = 0, jmax                      # continues(a), not continues(b)
+            while b - a > 1:
+                mid = (a + b) // 2
+                if continues(read(mid)):
+                    a = mid
+                else:
+                    b = mid
+            j = b
+        if j < 2:
+            return
+        prev, now_v = read(j - 1), read(j)
+        x_prev = loop.derived(prev, regs)
+        self._pending_skip = (j * L, loop.rd, x_prev, loop.rt, now_v, loop.flags(x_prev, regs))
+        self._stop()
+
+    def _apply_skip(self) -> int:
+        """Land after the MRS of the last skipped iteration; returns the instructions skipped."""
+        n, rd, x_prev, rt, value, nzcv = self._pending_skip
+        self._pending_skip = None
+        r = self.regs
+        if rd is not None:
+            r.set_x(rd, x_prev)
+        r.set_x(rt, value)
+        r.write("NZCV", nzcv)
+        self._last_poll = None
+        return n
