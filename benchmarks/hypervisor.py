@@ -21,6 +21,10 @@ b. hypbench (images/bench/hypbench.elf, see images/bench/hypbench/): entered
    the ratio vizor / QEMU.  The two UART outputs are compared (the
    hypervisor prints the guests' lines in a fixed order, so they must be the
    same byte for byte).
+d. delay loops (images/bench/delay.elf): three waits of `millis` (1000, or
+   50 with --short) polling CNTPCT/CNTVCT, as tutorial kernels wait; wall time
+   to "DONE" on vizor (Board creation included) and on QEMU (process start
+   included: QEMU waits in real time).
 c. the bare-Unicorn compute ceiling: one Unicorn instance (A53, EL1, MMU
    off) running images/bench/loop.elf's loop in count-limited emu_start
    slices of 100,000 instructions (vizor's quantum), MIPS.
@@ -60,6 +64,8 @@ HYP_WARMUP = (20_000_000, 2_000_000)       # the demo hypervisor has booted, the
 HYP_INSNS = (20_000_000, 4_000_000)
 HYPBENCH_PARAMS = (None, (20, 2_000, 200))   # (lines, work, tick_us); None: as built
 LOOP_ITER = (25_000_000, 1_000_000)
+DELAY = os.path.join(ROOT, "images", "bench", "delay.elf")
+DELAY_MILLIS = (1000, 50)
 
 
 # --- images ----------------------------------------------------------------------------------
@@ -123,6 +129,23 @@ def hb_stats(board: Board, elf: Elf) -> dict[str, int]:
     names = ("exits", "aborts", "lsr_reads", "io_writes", "other_mmio", "hvcs", "ticks", "switches", "lines")
     base = elf.sym["hb_stats"]
     return {n: int.from_bytes(board.ram[base + 8 * i:base + 8 * i + 8], "little") for i, n in enumerate(names)}
+
+
+# --- d. delay loops ----------------------------------------------------------------------------
+
+def vizor_delay(millis: int) -> tuple[float, str, int]:
+    """Wall time to "DONE", the PL011 output, and the instructions skipped."""
+    t = time.perf_counter()
+    board = Board()
+    board.load(load_image(DELAY, 2), 2)
+    board.write_ram(board.symbols.by_name["millis"], millis.to_bytes(8, "little"))
+    out: list[str] = []
+    board.uart_listeners.append(lambda _u, b: out.append(chr(b)))
+    why = board.run(max_insns=10 * 1_200_000 * millis,
+                    stop=lambda: "done" if "".join(out[-5:]) == "DONE\n" else None)
+    if why.kind != "stop":
+        raise RuntimeError(f"delay.elf: {why.kind}: {why.detail}")
+    return time.perf_counter() - t, "".join(out), board.cores[0].skipped
 
 
 # --- c. the bare engine -----------------------------------------------------------------------
@@ -195,6 +218,25 @@ def main() -> int:
                          f"{q_wall:.3f} - {q_start:.3f} s (1-line run)", f"{q_net:8.3f} s"))
         else:
             rows.append(("", "QEMU raspi3b", f"skipped: {why_no_qemu}", "-"))
+
+    # d. delay loops
+    millis = DELAY_MILLIS[k]
+    dl = [vizor_delay(millis) for _ in range(runs)]
+    d_wall, d_out, d_skipped = statistics.median(r[0] for r in dl), dl[0][1], dl[0][2]
+    rows.append((f"delay.elf (3 waits of {millis} ms)", "vizor, Board() to 'DONE'",
+                 f"{d_skipped:,} insns skipped", f"{d_wall:8.3f} s"))
+    if qver:
+        delay = Elf(DELAY)
+        with tempfile.TemporaryDirectory() as tmp:
+            image = os.path.join(tmp, "delay.elf")
+            with open(image, "wb") as f:
+                f.write(delay.patched("millis", (millis,)))
+            q = [qemu_until(image, b"DONE\n") for _ in range(runs)]
+        q_delay = statistics.median(r[0] for r in q)
+        d_same = normalise(q[0][1]) == d_out.encode()
+        rows.append(("", "QEMU raspi3b, start to 'DONE'", "output " + ("identical" if d_same else "DIFFERS"),
+                     f"{q_delay:8.3f} s"))
+        same = same if d_same else False
 
     # c. the bare engine
     loop = Elf(LOOP)
