@@ -116,3 +116,17 @@ def test_an_event_no_device_holds_is_refused():
     b.clock.schedule(10_000, lambda: None)
     with pytest.raises(P.CheckpointError, match="belong to no device"):
         C.capture(b, None)
+
+
+def test_a_restore_replaces_the_virtual_interrupt_qemu_holds_pending():
+    """QEMU keeps a pending virtual IRQ (HCR_EL2.VI) outside the CPU context
+    (cs->interrupt_request): restoring a checkpoint after running past it must
+    neither keep one that the checkpoint has not nor lose one it has."""
+    a = booted(HYP)
+    a.run(max_insns=28_500_000)                 # the mini OS guests take virtual IRQs by now
+    cp = C.capture(a, C.RamTracker(a))
+    a.run(max_insns=1_500_000)
+    want = machine_hash(a)
+    C.restore(a, cp.meta, cp.contexts, ram_of(cp))
+    a.run(max_insns=1_500_000)
+    assert machine_hash(a) == want

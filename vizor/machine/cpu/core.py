@@ -390,8 +390,10 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         head = len(local) - int.from_bytes(local[:8], "little")
         ctypes.memmove(ctx.context, local[:head] + data[head:], len(local))
         self.uc.context_restore(ctx)
-        vbar = self.regs.read_enc(ENC["VBAR_EL1"])
-        self.regs.write_enc(ENC["VBAR_EL1"], vbar)  # any CP_REG write rebuilds QEMU's cached flags
+        # An HCR_EL2 write rebuilds QEMU's cached flags (any CP_REG write does) and,
+        # through its write function, the pending virtual IRQ/FIQ/SError, which
+        # live outside the context (cs->interrupt_request)
+        self.regs.write_enc(HCR, self.regs.read_enc(HCR))
         self.flush_tlb()
         self.flush_tb()
         self.walk_cache.clear()
