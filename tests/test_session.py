@@ -72,7 +72,23 @@ def test_replay_verify_finds_the_run_identical(recorded):
     s = load_session(path)
     assert len(s.checkpoints) >= 3 and sum(i["kind"] == "uart" for i in s.inputs) == 5
     assert s.end["instructions"] == n
-    assert Replay(s).verify() is None
+    replay = Replay(s)
+    assert replay.verify() is None
+    assert replay.restored == len(s.checkpoints) - 1     # every checkpoint restored and replayed on
+
+
+def test_verify_names_a_restore_that_runs_on_differently(recorded, monkeypatch):
+    from vizor.machine.cpu.core import Core
+    path, _text, _n = recorded
+    restore = Core.restore_context
+
+    def inexact(core, data):
+        restore(core, data)
+        if core.index == 1:                               # one bit the checkpoint did not have
+            core.regs.write_enc((3, 3, 13, 0, 3), core.regs.read_enc((3, 3, 13, 0, 3)) ^ 1)  # TPIDRRO_EL0
+    monkeypatch.setattr(Core, "restore_context", inexact)
+    bad = Replay(load_session(path)).verify()
+    assert bad is not None and "restored" in bad.what
 
 
 def test_the_cli_verifies_and_replays(recorded):

@@ -55,9 +55,10 @@ def replay_main(args) -> int:
             print(f"vizor: {args.file}: {bad}", file=sys.stderr)
             return EXIT_GUEST
         if not args.quiet:
-            print(f"vizor: {args.file}: identical: {len(session.checkpoints)} checkpoints, "
-                  f"{len(session.inputs)} inputs, {replay.board.instructions} instructions, "
-                  f"{replay.uart.count} UART bytes", file=sys.stderr)
+            print(f"vizor: {args.file}: identical: {len(session.checkpoints)} checkpoints "
+                  f"({replay.restored} restored and replayed to the next), {len(session.inputs)} inputs, "
+                  f"{session.end['instructions']} instructions, {session.end['uart'].get('bytes')} UART bytes",
+                  file=sys.stderr)
         return EXIT_OK
     if not getattr(args, "headless", False) and sys.stdout.isatty() and sys.stdin.isatty():
         return replay_tui(args, session, replay)

@@ -47,6 +47,7 @@ class Divergence:
 
 class Replay:
     def __init__(self, session: Session, *, quantum: int | None = None) -> None:
+        self.restored = 0          # checkpoints verify() restored and replayed from
         self.session = session
         boot = session.header["boot"]
         q = boot.get("quantum")
@@ -278,7 +279,32 @@ class Replay:
     # --- verification -------------------------------------------------------------------------
 
     def verify(self) -> Divergence | None:
-        """Re-run from the start; the first divergence, or None."""
+        """Re-run from the start, then from every checkpoint restored in turn to the
+        next one; the first divergence, or None."""
+        return self._verify_straight() or self._verify_restores()
+
+    def _verify_restores(self) -> Divergence | None:
+        """Restore each checkpoint and replay to the next: the state reached must be
+        the recorded one (which the straight replay has just matched)."""
+        cps = self.session.checkpoints
+        for k in range(len(cps) - 1):
+            self._restore(k)
+            nxt = cps[k + 1]
+            reason = self.run(to_position=nxt.position, inputs_until=nxt.inputs_before)
+            here = f"from the checkpoint at instruction {cps[k].instructions}, restored: "
+            if not self._at(nxt.position):
+                return Divergence(self.board.instructions, None,
+                                  here + f"the next checkpoint ({nxt.instructions}) was not reached "
+                                         f"({reason.kind}: {reason.detail})")
+            # the UART's bytes were checked by the straight replay; a restore resumes their count
+            uart = dict(nxt.uart, bytes=self.uart.count)
+            bad = compare(nxt, C.capture(self.board, C.RamTracker(self.board)), uart)
+            if bad is not None:
+                return Divergence(bad.instructions, bad.core, here + bad.what)
+        self.restored = max(len(cps) - 1, 0)
+        return None
+
+    def _verify_straight(self) -> Divergence | None:
         tracker = C.RamTracker(self.board)
         for k, cp in enumerate(self.session.checkpoints):
             if k == 0 and not self.session.header.get("from_boot"):
