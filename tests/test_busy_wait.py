@@ -15,6 +15,7 @@ from qemu_runner import qemu_available, run_qemu
 from test_determinism import machine_hash
 
 from vizor.machine.board import Board, load_image
+from vizor.machine.session.checkpoint import cpu_bytes
 
 DELAY = os.path.join(os.path.dirname(__file__), "..", "images", "bench", "delay.elf")
 
@@ -34,6 +35,9 @@ def test_a_polling_loop_skipped_is_the_loop_executed(n):
     skipped.run(max_insns=n)
     executed.run(max_insns=n)
     assert machine_hash(skipped) == machine_hash(executed)
+    # the CPU's whole context, byte for byte: flags in QEMU's own representation too
+    assert [cpu_bytes(c.save_context()) for c in skipped.cores] == \
+        [cpu_bytes(c.save_context()) for c in executed.cores]
     assert executed.cores[0].skipped == 0
     if n > 1_000_000:
         assert skipped.cores[0].skipped > n // 2

@@ -16,6 +16,7 @@ import pytest
 from test_determinism import machine_hash
 
 from vizor.machine.board import Board, load_image
+from vizor.machine.session.checkpoint import cpu_bytes
 
 CODE = [0x58005480,   # ldr x0, =0x80000010 (HCR_EL2: RW, IMO)
         0xD51C1100,   # msr hcr_el2, x0
@@ -68,6 +69,8 @@ def test_a_spinning_core_is_skipped_and_the_run_is_identical(tmp_path, masked):
         gc.collect()            # one pair of boards (4 Unicorn instances each) alive at a time
         executed, skipped = run(path, False, n), run(path, True, n)
         assert machine_hash(executed) == machine_hash(skipped), n
+        assert [cpu_bytes(c.save_context()) for c in executed.cores] == \
+            [cpu_bytes(c.save_context()) for c in skipped.cores]
         assert executed.cores[0].instructions == skipped.cores[0].instructions
     core = skipped.cores[0]
     assert core.skipped > 2_500_000          # nearly all of it was never executed

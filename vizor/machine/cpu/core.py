@@ -286,9 +286,9 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
             self._complete_restarted()
         self._budget = None
         if self._pending_skip is not None:    # a delay loop, advanced in one step (idle.py)
-            n = self._apply_skip()
-            self.skipped += n
-            done += n
+            skipped, executed = self._apply_skip()
+            self.skipped += skipped
+            done += skipped + executed
         self.instructions += done
         self._ran_whole_slice = done == budget
         if self._flush_tb:

@@ -18,7 +18,9 @@ tests/test_busy_wait.py run both ways and compare whole-machine hashes):
   at the same PC twice in a row and decodes this pattern, it computes (from
   virtual time, exactly) how many whole iterations would still stay in the
   loop, up to the end of the slice, and advances the core by them at once:
-  Xt, Xd and NZCV are set to what the last skipped iteration leaves.
+  it lands right after the MRS of the last of them with the value that read
+  would have returned, and the rest of that iteration runs natively, so the
+  other registers and NZCV come out of the CPU itself.
 
 Neither applies when a breakpoint sits in the loop, the debugger steps the
 core, or a virtual interrupt (HCR_EL2.VI/VF/VSE) could be taken at EL0/EL1
@@ -193,19 +195,18 @@ class IdleSkip:
             j = b
         if j < 2:
             return
-        prev, now_v = read(j - 1), read(j)
-        x_prev = loop.derived(prev, regs)
-        self._pending_skip = (j * L, loop.rd, x_prev, loop.rt, now_v, loop.flags(x_prev, regs))
+        # Land right after the MRS of iteration j-1 with what it read; the rest of that
+        # iteration (add/sub, cmp, b.cond) then runs natively, so registers and flags
+        # come out of the CPU itself, in its own representation, as if never skipped.
+        self._pending_skip = ((j - 1) * L, loop.rt, read(j - 1), L - 1)
         self._stop()
 
-    def _apply_skip(self) -> int:
-        """Land after the MRS of the last skipped iteration; returns the instructions skipped."""
-        n, rd, x_prev, rt, value, nzcv = self._pending_skip
+    def _apply_skip(self) -> tuple[int, int]:
+        """Land after the MRS of the last skipped iteration and run the rest of that
+        iteration; returns (instructions skipped, instructions executed)."""
+        n, rt, value, rest = self._pending_skip
         self._pending_skip = None
-        r = self.regs
-        if rd is not None:
-            r.set_x(rd, x_prev)
-        r.set_x(rt, value)
-        r.write("NZCV", nzcv)
         self._last_poll = None
-        return n
+        self.regs.set_x(rt, value)
+        self.uc.emu_start(self.regs.read("PC"), 0xFFFFFFFFFFFFFFFF, 0, rest)
+        return n, min(self._counter.value, rest)
