@@ -90,6 +90,29 @@ async def test_a_session_recorded_from_the_tui_replays_identically(tmp_path):
     assert Replay(session).verify() is None
 
 
+@sync
+async def test_recording_over_an_existing_file_asks_first(tmp_path):
+    path = tmp_path / "old.vzs"
+    path.write_bytes(b"keep me")
+    app, runner = live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        await prompt(pilot, app, "R", str(path))
+        assert app.query_one("#prompt").display and "exists" in app.query_one("#prompt").placeholder
+        app.query_one("#prompt").value = "n"
+        await pilot.press("enter")
+        await settle(pilot, 1)
+        assert app.recording is None and path.read_bytes() == b"keep me"
+        await prompt(pilot, app, "R", str(path))
+        app.query_one("#prompt").value = "y"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.recording == str(path))
+        await pilot.press("R")
+        await wait_for(pilot, lambda: app.recording is None)
+        await pilot.press("q")
+    assert load_session(str(path)).checkpoints
+
+
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     """A headless recording: LENGTH instructions, checkpoints every INTERVAL, a typed line."""

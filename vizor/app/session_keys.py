@@ -5,6 +5,8 @@ commands and shows REC / the timeline."""
 
 from __future__ import annotations
 
+import os
+
 from textual.binding import Binding
 
 import vizor.driver.runner as R
@@ -29,6 +31,7 @@ REPLAY_ONLY = {"step_back", "reverse_continue", "reverse_step_vm"}
 
 
 class SessionControls:
+    _replace_path = ""     # the existing file the replace prompt asks about
     def check_action(self, action: str, parameters) -> bool | None:
         replaying = self.timeline is not None
         if action in REPLAY_ONLY or (action == "prompt" and parameters == ("seek",)):
@@ -67,9 +70,21 @@ class SessionControls:
     def _session_prompt(self, kind: str, text: str) -> bool:
         """The record and jump prompts; False for other prompts."""
         if kind == "record":
-            if not text.strip():
+            path = text.strip()
+            if not path:
                 raise BadInput("record: name the session file")
-            self.runner.send(R.StartRecording(text.strip()))
+            if os.path.exists(path):             # ask before replacing it
+                self._replace_path = path
+                self.action_prompt("replace")
+                self.query_one("#prompt").placeholder = (f"{path} exists: y replaces it, anything else "
+                                                         f"keeps it  (Esc cancels)")
+                return True
+            self.runner.send(R.StartRecording(path))
+        elif kind == "replace":
+            path = self._replace_path
+            if text.strip().lower() not in ("y", "yes"):
+                raise BadInput(f"{path} kept; not recording")
+            self.runner.send(R.StartRecording(path))
         elif kind == "seek":
             n = parse_number(text.replace(",", ""), "instruction count")
             info = self.timeline
