@@ -99,13 +99,14 @@ def _parser() -> argparse.ArgumentParser:
                                    "(directories with their trees) at its root, long names kept")
     s.add_argument("out", metavar="OUT.img")
     s.add_argument("files", nargs="+", metavar="FILE")
+    s.add_argument("--force", action="store_true", help="replace OUT.img if it exists")
     return p
 
 
 def _mksd(args) -> int:
     from vizor.cli.mksd import MksdError, make_sd_image
     try:
-        size = make_sd_image(args.out, args.files)
+        size = make_sd_image(args.out, args.files, force=args.force)
     except MksdError as e:
         raise UsageError(str(e)) from None
     print(f"{args.out}: {size >> 20} MiB, FAT32 partition at sector 2048, {len(args.files)} item(s)")
@@ -229,8 +230,10 @@ def _run(args) -> int:
     if args.input:
         try:
             data = codecs.decode(args.input, "unicode_escape").encode("latin-1")
-        except (UnicodeError, ValueError) as e:
-            raise UsageError(f"--input: {e}") from None
+        except UnicodeEncodeError:
+            raise UsageError(f"--input {args.input!r}: only bytes 0-255 (\\x00-\\xff) can be typed") from None
+        except (UnicodeError, ValueError):
+            raise UsageError(f"--input {args.input!r}: a bad escape (use \\n, \\r, \\t, \\\\ or \\xHH)") from None
         if rec is not None:
             rec.note_uart(args.uart, data)  # at instruction 0: the time a replay gives it too
         else:
@@ -243,8 +246,10 @@ def _run(args) -> int:
         def stop() -> str | None:
             tail = "".join(text[-window:])
             return f"UART printed {target!r}" if target in tail else None
+    from vizor.cli.interrupt import StopOnSignal
     from vizor.driver.livelock import LivelockGuard
-    with LivelockGuard(board):      # a breakpoint where QEMU sees a virtual IRQ pending (livelock.py)
+    with LivelockGuard(board), StopOnSignal(board) as signals:   # livelock: a breakpoint under a pending vIRQ
+        stop = signals.wrap(stop)
         if rec is not None:
             try:
                 reason = rec.run(max_insns=args.max_insns, stop=stop, run=dbg.run if dbg else None)
@@ -272,6 +277,8 @@ def _run(args) -> int:
         return EXIT_GUEST
     if not args.quiet:
         print(summary(board, reason), file=sys.stderr)
+    if signals.received is not None:
+        return 128 + signals.received       # as a shell reports a process a signal ended
     if reason.kind == "halted":
         return EXIT_GUEST
     if args.until_uart and reason.kind != "stop":

@@ -75,9 +75,19 @@ def mbr(part_sectors: int) -> bytes:
     return bytes(sector)
 
 
-def make_sd_image(out: str, paths: list[str]) -> int:
-    """Write the image; returns its size in bytes.  MksdError on bad input."""
+def make_sd_image(out: str, paths: list[str], force: bool = False) -> int:
+    """Write the image; returns its size in bytes.  MksdError on bad input: an
+    output that is one of the inputs (or inside one), or that exists, unless
+    ``force``."""
     files = _inputs(paths)
+    if os.path.exists(out):
+        for host, _dest in files:
+            if os.path.isfile(host) and os.path.samefile(host, out):
+                raise MksdError(f"{out}: is one of the files to put on the card; name another output")
+        if not force:
+            raise MksdError(f"{out}: already exists; vizor mksd --force {out} ... replaces it")
+        if not os.path.isfile(out):
+            raise MksdError(f"{out}: not a regular file")
     content = sum(os.path.getsize(h) + 4096 for h, _ in files if os.path.isfile(h))
     size = image_size(content)
     part_bytes = size - PART_START * SECTOR

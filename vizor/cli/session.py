@@ -40,7 +40,7 @@ def replay_main(args) -> int:
         session = load_session(args.file)
         replay = Replay(session)
     except SessionError as e:
-        print(f"vizor: {args.file}: {e}", file=sys.stderr)
+        print(_named(args.file, e), file=sys.stderr)
         return EXIT_USAGE
     if getattr(args, "no_skip_idle", False):
         for core in replay.board.cores:
@@ -49,7 +49,7 @@ def replay_main(args) -> int:
         try:
             bad = replay.verify()
         except SessionError as e:
-            print(f"vizor: {args.file}: {e}", file=sys.stderr)
+            print(_named(args.file, e), file=sys.stderr)
             return EXIT_USAGE
         if bad is not None:
             print(f"vizor: {args.file}: {bad}", file=sys.stderr)
@@ -64,10 +64,12 @@ def replay_main(args) -> int:
         return replay_tui(args, session, replay)
     out = sys.stdout
     replay.board.uart_listeners.append(lambda _u, b: out.write(chr(b)))
+    from vizor.cli.interrupt import StopOnSignal
     try:
-        reason = replay.run()
+        with StopOnSignal(replay.board) as signals:
+            reason = replay.run(stop=signals.wrap(None))
     except SessionError as e:
-        print(f"vizor: {args.file}: {e}", file=sys.stderr)
+        print(_named(args.file, e), file=sys.stderr)
         return EXIT_USAGE
     out.flush()
     if not args.quiet:
@@ -84,3 +86,9 @@ def replay_tui(args, session, replay) -> int:
     runner = ReplayRunner(replay, lambda _obj: None, image=f"{args.file} ({name})")
     return run_app(serve_apart(runner), replay.board.contexts, image=runner.image,
                    timeline=timeline_info(session))
+
+
+def _named(path: str, error: Exception) -> str:
+    """One line naming the file once."""
+    text = str(error)
+    return f"vizor: {text}" if text.startswith(f"{path}:") else f"vizor: {path}: {text}"

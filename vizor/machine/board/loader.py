@@ -7,6 +7,7 @@ naming the file and what is wrong; the CLI prints it and exits with status 2.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 
 from elftools.common.exceptions import ELFError
@@ -15,6 +16,7 @@ from elftools.elf.elffile import ELFFile
 from vizor.machine.inspect.symbols import Symbols
 
 RAM_TOP = 0x3F000000  # peripherals start here on the BCM2837
+MAX_FILE = 1 << 30     # an image file (an ELF may carry debug information beyond what RAM holds)
 RAW_BASE_EL2 = 0x80000
 RAW_BASE_EL3 = 0x0
 EM_AARCH64 = "EM_AARCH64"
@@ -41,16 +43,41 @@ class Image:
         return max(pa + max(len(d), m) for pa, d, m in self.segments)
 
 
-def load_image(path: str, boot_el: int = 2) -> Image:
-    if not os.path.exists(path):
-        raise ImageError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise ImageError(f"{path}: is a directory, not a kernel image")
+def read_file(path: str, limit: int, what: str, error=None) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, checked before it is
+    read: a device (/dev/zero), a pipe or an oversized (sparse) file is refused at
+    once, with one line naming the file (``error``: the exception class to raise)."""
+    error = error or ImageError
+    check_file(path, limit, what, error)
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(limit + 1)
     except OSError as e:
-        raise ImageError(f"{path}: cannot read: {e.strerror}") from None
+        raise error(f"{path}: cannot read: {e.strerror}") from None
+    if len(data) > limit:
+        raise error(f"{path}: grew past {limit:,} bytes while it was read")
+    return data
+
+
+def check_file(path: str, limit: int, what: str, error=None) -> None:
+    """Refuse at once what ``read_file`` would not read (see there)."""
+    error = error or ImageError
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as e:
+        raise error(f"{path}: cannot read: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{path}: is a directory, not {what}")
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{path}: not a regular file (a device, pipe or socket), not {what}")
+    if st.st_size > limit:
+        raise error(f"{path}: {st.st_size:,} bytes, larger than {what} can be ({limit:,} bytes at most)")
+
+
+def load_image(path: str, boot_el: int = 2) -> Image:
+    data = read_file(path, MAX_FILE, "a kernel image")
     if data[:4] == b"\x7fELF":
         return _load_elf(path, data)
     return _load_raw(path, data, boot_el)
@@ -98,10 +125,7 @@ def _load_elf(path: str, data: bytes) -> Image:
 
 def load_symbols(path: str) -> Symbols:
     """Only the symbol table of an AArch64 ELF (for a guest or extra symbols)."""
-    if not os.path.isfile(path):
-        raise ImageError(f"{path}: no such file")
-    with open(path, "rb") as f:
-        data = f.read()
+    data = read_file(path, MAX_FILE, "an ELF file with symbols")
     if data[:4] != b"\x7fELF":
         raise ImageError(f"{path}: not an ELF file (symbols come from ELF files)")
     return _load_elf(path, data).symbols

@@ -19,6 +19,7 @@ Each ``add_*`` function sets the condition on a Debugger or raises
 from __future__ import annotations
 
 import vizor.machine.arch.exceptions as X
+from vizor.machine.board.board import RAM_MAPPED
 from vizor.machine.debug.stops import Filters
 
 _MASK64 = (1 << 64) - 1
@@ -84,17 +85,19 @@ def resolve_location(board, text: str, vmid: int | None = None, what: str = "--b
                      spec: str | None = None) -> int:
     name, plus, off = text.partition("+")
     try:
-        return (int(name.replace("_", ""), 0) + (int(off, 0) if plus else 0)) & _MASK64
+        value = int(name.replace("_", ""), 0) + (int(off, 0) if plus else 0)
     except ValueError:
-        pass
-    try:
-        base = board.contexts.resolve(name.strip(), vmid)
-    except ValueError as e:
-        raise SpecError(f"{what} {spec or text!r}: {e}") from None
-    try:
-        return (base + (int(off, 0) if plus else 0)) & _MASK64
-    except ValueError:
-        raise SpecError(f"{what} {spec or text!r}: bad offset {off!r}") from None
+        try:
+            base = board.contexts.resolve(name.strip(), vmid)
+        except ValueError as e:
+            raise SpecError(f"{what} {spec or text!r}: {e}") from None
+        try:
+            value = base + (int(off, 0) if plus else 0)
+        except ValueError:
+            raise SpecError(f"{what} {spec or text!r}: bad offset {off!r}") from None
+    if not 0 <= value <= _MASK64:
+        raise SpecError(f"{what} {spec or text!r}: {value:#x} is wider than a 64-bit address")
+    return value
 
 
 def add_break(dbg, spec: str):
@@ -106,7 +109,11 @@ def add_break(dbg, spec: str):
     try:
         if loc[:3].lower() == "pa:" or loc[:4].lower() == "ipa:":
             space, _, text = loc.partition(":")
-            found = dbg.add_physical_breakpoint(_number(text, f"--break {spec!r}"), space.lower(),
+            pa = _number(text, f"--break {spec!r}")
+            if space.lower() == "pa" and pa >= RAM_MAPPED:
+                raise SpecError(f"--break {spec!r}: PA {pa:#x} is outside RAM (0-{RAM_MAPPED - 1:#x}), "
+                                f"where no code runs")
+            found = dbg.add_physical_breakpoint(pa, space.lower(),
                                                 condition=cond, ignore=ignore, **filt)
             return found[0]
         address = resolve_location(dbg.board, loc, filt.get("vmid"), spec=spec)

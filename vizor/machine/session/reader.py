@@ -10,8 +10,10 @@ import zlib
 from dataclasses import dataclass
 
 import vizor.machine.session.checkpoint as C
+from vizor.machine.board.loader import MAX_FILE, check_file, read_file
 from vizor.machine.session.format import (
     FORMAT,
+    MAGIC,
     MAX_CONTEXT,
     MAX_IMAGE,
     MAX_JSON,
@@ -19,7 +21,10 @@ from vizor.machine.session.format import (
     inflate,
     read_chunks,
 )
-from vizor.machine.session.sd import check_boot, read_card
+from vizor.machine.session.sd import MAX_SD, check_boot, read_card
+
+# a session holds the image, at most MAX_SD of card and its checkpoints
+MAX_SESSION = MAX_FILE + MAX_SD + (1 << 30)
 
 # --- a loaded session -----------------------------------------------------------------------
 
@@ -98,11 +103,15 @@ def _position(p, what: str) -> list:
 
 
 def load_session(path: str) -> Session:
+    check_file(path, MAX_SESSION, "a session file", SessionError)
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            magic = f.read(len(MAGIC))
     except OSError as e:
-        raise SessionError(f"{path}: {e.strerror}") from None
+        raise SessionError(f"{path}: cannot read: {e.strerror}") from None
+    if magic != MAGIC:                 # before reading what may be gigabytes of something else
+        raise SessionError("not a vizor session file (bad magic)")
+    data = read_file(path, MAX_SESSION, "a session file", SessionError)
     chunks = read_chunks(data)
     if not chunks or chunks[0][0] != b"HEAD":
         raise SessionError("corrupt: the file does not start with a header")
@@ -201,5 +210,4 @@ def _checkpoint(payload: bytes, pos: int, inputs_before: int, packed: bool) -> S
 
 
 def read_image_bytes(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
+    return read_file(path, MAX_FILE, "a kernel image")
