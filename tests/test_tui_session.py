@@ -193,6 +193,18 @@ async def test_step_back_shows_the_pc_a_straight_run_shows_one_instruction_earli
 
 
 @sync
+async def test_reverse_continue_without_a_breakpoint_says_so_at_once(recorded):
+    app, runner = replay_app(recorded)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        before = app.snapshot.instructions
+        await pilot.press("B")
+        await wait_for(pilot, lambda: "set a breakpoint first" in shown(app, "#message"))
+        assert paused(app) and app.snapshot.instructions == before
+        await pilot.press("q")
+
+
+@sync
 async def test_reverse_continue_lands_on_the_previous_breakpoint_hit(recorded):
     session = load_session(recorded)
     straight = Replay(session)

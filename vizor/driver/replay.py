@@ -94,6 +94,9 @@ class ReplayRunner(Runner):
             reason = reverse.step_back(replay, cmd.core)
             text = reason.detail
         elif isinstance(cmd, ReverseContinue):
+            if not dbg.breakpoints:     # said at once, not after replaying the whole recording
+                raise ValueError("reverse-continue goes back to the previous breakpoint hit: "
+                                 "set a breakpoint first (t, b)")
             reason = reverse.reverse_continue(replay, dbg)
             text = ("back at the previous hit: " + reason_text(reason)) if reason.kind == "breakpoint" \
                 else reason.detail
