@@ -9,6 +9,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import zlib
 
 import pytest
@@ -130,6 +131,19 @@ def _rewrite(data: bytes, kind: bytes, change) -> bytes:
     for k, payload, _pos in read_chunks(data):
         write_chunk(f, k, change(payload) if k == kind else payload)
     return bytes(out) + f.getvalue()
+
+
+def test_a_ram_block_with_a_good_checksum_but_bad_zlib_is_refused_at_load(recorded, tmp_path):
+    data = open(recorded[0], "rb").read()
+    blocks = sum(k == b"BLCK" for k, _p, _pos in read_chunks(data))
+    seen = []
+
+    def broken(p):
+        seen.append(1)
+        return p[:4] + b"\x78\x9c not zlib at all" if len(seen) == blocks else p   # the last one
+    t = time.perf_counter()
+    msg = _refused(_rewrite(data, b"BLCK", broken), tmp_path)
+    assert "RAM block" in msg and time.perf_counter() - t < 5
 
 
 def test_a_newer_format_is_refused_by_name(recorded, tmp_path):

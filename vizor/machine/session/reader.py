@@ -154,7 +154,9 @@ def load_session(path: str) -> Session:
             (blk,) = struct.unpack_from("<I", payload)
             if blk >= C.NBLOCKS or blk in cps[-1].blocks:
                 raise SessionError(f"corrupt: RAM block number {blk} at byte {pos}")
-            cps[-1].blocks[blk] = payload[4:]
+            if len(inflate(payload[4:], C.BLOCK, f"RAM block {blk} at byte {pos}")) != C.BLOCK:
+                raise SessionError(f"corrupt: RAM block {blk} at byte {pos} is not {C.BLOCK} bytes")
+            cps[-1].blocks[blk] = payload[4:]     # checked whole here; kept compressed
         else:
             raise SessionError(f"corrupt: a {kind.decode().strip()} chunk at byte {pos} out of place")
     end = _loads(chunks[-1][1], "end record")
