@@ -95,3 +95,24 @@ def test_a_signal_stops_a_polling_guest_and_keeps_the_recording(tmp_path, sig):
     assert "interrupted by" in err and "Traceback" not in err and "Exception ignored" not in err
     r = vizor("replay", str(session), "--verify")
     assert r.returncode == 0 and "identical" in r.stderr, r.stderr
+
+
+def test_a_small_session_declaring_a_huge_image_of_zeros_is_refused_at_once(tmp_path):
+    import json
+    import zlib
+
+    from vizor.machine.session.format import MAGIC, write_chunk
+    comp = zlib.compressobj(9)
+    image = b"".join(comp.compress(bytes(1 << 24)) for _ in range(59)) + comp.flush()   # ~1 MB for ~1 GB
+    path = tmp_path / "bomb.vzs"
+    with open(path, "wb") as f:
+        f.write(MAGIC)
+        header = {"format": 2, "vizor": "0.1.0", "boot": {"boot_el": 2},
+                  "image": {"name": "x", "size": 59 << 24, "sha256": "0" * 64}}
+        write_chunk(f, b"HEAD", json.dumps(header).encode())
+        write_chunk(f, b"IMAG", image)
+        write_chunk(f, b"END ", b"{}")
+    t = time.perf_counter()
+    with pytest.raises(SessionError, match="neither an ELF file"):
+        load_session(str(path))
+    assert time.perf_counter() - t < 1.0

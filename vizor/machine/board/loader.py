@@ -143,6 +143,11 @@ def _load_raw(path: str, data: bytes, boot_el: int) -> Image:
     return Image(path, "raw", [(base, data, len(data))], base, Symbols())
 
 
+def plausible_image(head: bytes) -> bool:
+    """Whether the first bytes of a file can start a kernel image vizor loads."""
+    return head[:4] == b"\x7fELF" or _plausible_a64(head)
+
+
 def _plausible_a64(data: bytes) -> bool:
     head = data[:64]
     if head[:2] in (b"\x1f\x8b", b"PK") or head[:5] in (b"%PDF-", b"<?xml"):

@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass
 
 import vizor.machine.session.checkpoint as C
-from vizor.machine.board.loader import MAX_FILE, check_file, read_file
+from vizor.machine.board.loader import MAX_FILE, check_file, plausible_image, read_file
 from vizor.machine.session.format import (
     FORMAT,
     MAGIC,
@@ -131,9 +131,7 @@ def load_session(path: str) -> Session:
         raise SessionError(f"oversized: image of {size} bytes")
     if len(chunks) < 3 or chunks[1][0] != b"IMAG":
         raise SessionError("truncated: the image chunk is missing")
-    image = inflate(chunks[1][1], size, "the image")
-    if len(image) != size or hashlib.sha256(image).hexdigest() != img.get("sha256"):
-        raise SessionError("the embedded image does not match its SHA-256 (corrupt or altered)")
+    image = _image(chunks[1][1], size, img.get("sha256"))
     if chunks[-1][0] != b"END ":
         raise SessionError("truncated: the end record is missing (recording interrupted?)")
     check_boot(boot)
@@ -213,3 +211,33 @@ def _checkpoint(payload: bytes, pos: int, inputs_before: int, packed: bool) -> S
 
 def read_image_bytes(path: str) -> bytes:
     return read_file(path, MAX_FILE, "a kernel image")
+
+
+IMAGE_PIECE = 1 << 20
+
+
+def _image(payload: bytes, size: int, sha256) -> bytes:
+    """The embedded image, inflated a piece at a time: its start must be an ELF file
+    or plausible A64 code before the rest is inflated (a small file declaring a
+    huge image of zeros is refused at once), and the hash is taken as it comes."""
+    d = zlib.decompressobj()
+    h = hashlib.sha256()
+    out = bytearray()
+    data = payload
+    try:
+        while True:
+            piece = d.decompress(data, IMAGE_PIECE)
+            data = d.unconsumed_tail
+            if not out and piece and not plausible_image(piece):
+                raise SessionError("the embedded image is neither an ELF file nor plausible AArch64 code")
+            out += piece
+            h.update(piece)
+            if len(out) > size:
+                raise SessionError(f"oversized: the image inflates beyond {size} bytes")
+            if not piece and not data:
+                break
+    except zlib.error as e:
+        raise SessionError(f"corrupt: the image: {e}") from None
+    if not d.eof or d.unused_data or len(out) != size or h.hexdigest() != sha256:
+        raise SessionError("the embedded image does not match its SHA-256 (corrupt or altered)")
+    return bytes(out)
