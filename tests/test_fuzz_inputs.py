@@ -29,6 +29,17 @@ def _file(data: bytes) -> str:
     return path
 
 
+def refused_in_one_line(load, error, data: bytes) -> None:
+    """``load`` (of a path) on a file holding ``data``: a result, or ``error`` in one line."""
+    path = _file(data)
+    try:
+        load(path)
+    except error as e:
+        assert "\n" not in str(e)
+    finally:
+        os.unlink(path)
+
+
 def chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack("<4sI", kind, len(payload)) + payload + struct.pack("<I", zlib.crc32(payload))
 
@@ -43,26 +54,14 @@ chunks = st.lists(st.tuples(st.sampled_from(KINDS + (b"ZZZZ",)), json_ish), max_
 @FUZZ
 @given(chunks, st.booleans())
 def test_the_session_loader_refuses_garbage_in_one_line(parts, with_magic):
-    data = (MAGIC if with_magic else b"") + b"".join(chunk(k, p) for k, p in parts)
-    path = _file(data)
-    try:
-        load_session(path)
-    except SessionError as e:
-        assert "\n" not in str(e)
-    finally:
-        os.unlink(path)
+    refused_in_one_line(load_session, SessionError,
+                        (MAGIC if with_magic else b"") + b"".join(chunk(k, p) for k, p in parts))
 
 
 @FUZZ
 @given(st.binary(max_size=512), st.sampled_from([2, 3]))
 def test_the_image_loader_refuses_garbage_in_one_line(data, el):
-    path = _file(data)
-    try:
-        load_image(path, el)
-    except ImageError as e:
-        assert "\n" not in str(e)
-    finally:
-        os.unlink(path)
+    refused_in_one_line(lambda path: load_image(path, el), ImageError, data)
 
 
 @FUZZ
@@ -70,13 +69,7 @@ def test_the_image_loader_refuses_garbage_in_one_line(data, el):
 def test_a_damaged_elf_header_is_an_image_error(tail):
     with open(HYP, "rb") as f:
         head = f.read(64)
-    path = _file(head + tail)
-    try:
-        load_image(path)
-    except ImageError as e:
-        assert "\n" not in str(e)
-    finally:
-        os.unlink(path)
+    refused_in_one_line(load_image, ImageError, head + tail)
 
 
 @pytest.fixture(scope="module")
