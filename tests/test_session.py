@@ -248,6 +248,27 @@ def test_reverse_continue_returns_to_the_previous_breakpoint_hit(recorded):
         assert (r.board.instructions, machine_hash(r.board)) == want
 
 
+def test_reverse_continue_reports_progress_and_a_cancel_puts_the_board_back(recorded):
+    from vizor.machine.session.reverse import CANCELLED
+    s = load_session(recorded[0])
+    r = Replay(s)
+    dbg = Debugger(r.board)
+    r.seek(s.checkpoints[-1].instructions + 1000)       # late: many intervals to search
+    dbg.add_breakpoint(r.board.symbols.by_name["hyp_sync_lower"], vmid=200)   # never hit
+    here = (r.board.instructions, machine_hash(r.board))
+    searched, asked = [], []
+
+    def stop():
+        asked.append(1)
+        return CANCELLED if len(searched) == 3 else None
+    from vizor.driver.livelock import LivelockGuard
+    with LivelockGuard(r.board):      # breakpoints under a pending virtual IRQ, as the runner has it
+        reason = reverse_continue(r, dbg, stop=stop, progress=searched.append)
+    assert reason.kind == "stop" and "cancelled" in reason.detail
+    assert searched == sorted(searched, reverse=True) and len(searched) == 3
+    assert (r.board.instructions, machine_hash(r.board)) == here
+
+
 def test_stepping_back_far_from_a_saved_checkpoint_uses_a_remembered_one_and_stays_exact(recorded):
     s = load_session(recorded[0])
     r = Replay(s)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import vizor.machine.session.reverse as reverse
 from vizor.driver.commands import (
+    Notice,
     ReverseContinue,
     ReverseStepInVM,
     Seek,
@@ -80,6 +81,24 @@ class ReplayRunner(Runner):
             self.replay.remember()
         return reason
 
+    def _reverse_continue(self):
+        """A reverse-continue the user can watch and cancel: the board shows as running
+        (so space sends Pause), each checkpoint interval searched is announced."""
+        self._pause.clear()
+        self.running = True
+        self._publish_snapshot()
+        total = self.replay.checkpoint_before(self.board.instructions) + 1
+
+        def progress(k: int) -> None:
+            self.publish(Notice(f"reverse-continue: searching from checkpoint {k + 1} of {total} "
+                                f"(instruction {self.replay.session.checkpoints[k].instructions:,}); "
+                                f"space cancels"))
+        try:
+            return reverse.reverse_continue(self.replay, self.debugger, progress=progress,
+                                            stop=lambda: reverse.CANCELLED if self._pause.is_set() else None)
+        finally:
+            self._pause.clear()
+
     def _handle_more(self, cmd) -> bool:
         replay, dbg = self.replay, self.debugger
         if isinstance(cmd, Seek):
@@ -97,7 +116,7 @@ class ReplayRunner(Runner):
             if not dbg.breakpoints:     # said at once, not after replaying the whole recording
                 raise ValueError("reverse-continue goes back to the previous breakpoint hit: "
                                  "set a breakpoint first (t, b)")
-            reason = reverse.reverse_continue(replay, dbg)
+            reason = self._reverse_continue()
             text = ("back at the previous hit: " + reason_text(reason)) if reason.kind == "breakpoint" \
                 else reason.detail
         elif isinstance(cmd, ReverseStepInVM):

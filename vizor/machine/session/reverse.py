@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import vizor.machine.session.checkpoint as C
 from vizor.machine.board.board import StopReason
 
+CANCELLED = "reverse-continue cancelled"
+
 if TYPE_CHECKING:
     from vizor.machine.debug.engine import Debugger
     from vizor.machine.session.replay import Replay
@@ -39,36 +41,44 @@ def step_back(replay: "Replay", core: int, count: int = 1) -> StopReason:
     return StopReason("step", f"core {core} back to its instruction {target}", core=core)
 
 
-def reverse_continue(replay: "Replay", dbg: "Debugger") -> StopReason:
+def reverse_continue(replay: "Replay", dbg: "Debugger", stop=None, progress=None) -> StopReason:
     """Back to the previous breakpoint hit (breakpoints of ``dbg``, on ``replay.board``).
 
     The interval from the nearest checkpoint to here is replayed with the
     breakpoints active and the last hit remembered; without one, the interval
     before that checkpoint, and so on.  Hit counts are left as they were.
+    ``progress(k)`` is told each checkpoint k an interval starts from; when
+    ``stop()`` (asked between slices) returns ``CANCELLED``, the search is
+    abandoned and the board put back where it was.
     """
     board = replay.board
     here = C.position(board)
     saved = dict(dbg._conds)
     end_pos, k = here, replay.checkpoint_before(board.instructions)
     last = None
+    cancelled = False
     try:
         while True:
+            if progress is not None:
+                progress(k)
             replay._restore(k)
             while True:
-                r = replay.run(run=dbg.run, to_position=end_pos)
+                r = replay.run(run=dbg.run, to_position=end_pos, stop=stop)
                 if r.kind == "breakpoint" and C.position(board) != here:
                     last = (r.core, board.cores[r.core].instructions, r)
                     continue
+                cancelled = r.kind == "stop" and r.detail == CANCELLED
                 break
-            if last is not None or k == 0:
+            if cancelled or last is not None or k == 0:
                 break
             end_pos = replay.session.checkpoints[k].position
             k -= 1
     finally:
         dbg._conds = saved
-    if last is None:
+    if cancelled or last is None:
         _back_to(replay, here)
-        return StopReason("stop", "no earlier breakpoint hit in the recording")
+        return StopReason("stop", "reverse-continue cancelled: back where it started" if cancelled
+                          else "no earlier breakpoint hit in the recording")
     core, count, reason = last
     replay.goto_core_count(core, count)
     return reason
