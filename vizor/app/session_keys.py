@@ -24,7 +24,7 @@ SESSION_HELP = (
     ("R", "start / stop recording the session (asks for the file; REC in the status line)"),
     ("j", "replay: jump to an instruction count"),
     ("S", "replay: step back one instruction on the selected core"),
-    ("B", "replay: reverse-continue to the previous breakpoint hit"),
+    ("B", "replay: reverse-continue to the previous breakpoint hit (space cancels)"),
     ("V", "replay: reverse step in VM (the selected core's previous instruction in its VM)"),
 )
 REPLAY_ONLY = {"step_back", "reverse_continue", "reverse_step_vm"}
