@@ -66,7 +66,7 @@ class Board:
         self.clock = Clock()
         self.clock.on_earlier = self.request_stop  # see run(): the round is shortened
         self.emu_counter_offset = emu_counter_offset()
-        self._mem = mmap.mmap(-1, RAM_SIZE)
+        self._mem = mmap.mmap(-1, RAM_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # see test_memory.py
         self._ram_buf = (ctypes.c_char * RAM_SIZE).from_buffer(self._mem)
         self.ram = memoryview(self._mem)
         self.bus = Bus(lambda: self.clock.cycles)
