@@ -126,11 +126,11 @@ def _screenshot_path(path: str | None) -> str | None:
     return path
 
 
-def _write_screenshot(board, path: str) -> bool:
+def _write_screenshot(board, path: str, notices) -> bool:
     from vizor.cli.screenshot import board_picture, png_bytes
     picture = board_picture(board)
     if picture is None:
-        print("vizor: no screenshot: the guest allocated no framebuffer", file=sys.stderr)
+        notices.print("vizor: no screenshot: the guest allocated no framebuffer")
         return False
     try:
         with open(path, "wb") as f:
@@ -189,7 +189,7 @@ def stop_report(board, reason) -> str:
 
 
 def _run(args) -> int:
-    from vizor.cli.summary import summary
+    from vizor.cli.summary import Notices, summary
     from vizor.machine.inspect.text import (
         REGIMES,
         InspectError,
@@ -259,9 +259,11 @@ def _run(args) -> int:
             reason = (dbg.run(max_insns=args.max_insns, stop=stop) if dbg
                       else board.run(max_insns=args.max_insns, stop=stop))
     stopped = reason.core is not None and reason.kind not in ("max_insns", "halted", "idle")
+    line_open = bool(text) and text[-1] != "\n"
     if walks or args.state or stopped:
-        if text and text[-1] != "\n":
+        if line_open:
             out.write("\n")
+            line_open = False
         if stopped:
             out.write(f"\n{stop_report(board, reason)}\n")
         for va in walks:
@@ -269,14 +271,13 @@ def _run(args) -> int:
         if args.state:
             out.write(f"\n{state_report(board)}\n")
     out.flush()
+    notices = Notices(line_open)
     if reason.kind == "poweroff":
-        if text and text[-1] != "\n":
-            out.write("\n")
-        print("vizor: the guest powered the board off", flush=True)
-    if shot and not _write_screenshot(board, shot):
+        notices.print("vizor: the guest powered the board off")
+    if shot and not _write_screenshot(board, shot, notices):
         return EXIT_GUEST
     if not args.quiet:
-        print(summary(board, reason), file=sys.stderr)
+        notices.print(summary(board, reason))
     if signals.received is not None:
         return 128 + signals.received       # as a shell reports a process a signal ended
     if reason.kind == "halted":

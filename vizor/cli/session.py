@@ -32,7 +32,7 @@ def start_recording(board, args, path: str):
 
 
 def replay_main(args) -> int:
-    from vizor.cli.summary import summary
+    from vizor.cli.summary import Notices, summary
     from vizor.machine.session.format import SessionError
     from vizor.machine.session.reader import load_session
     from vizor.machine.session.replay import Replay
@@ -63,7 +63,12 @@ def replay_main(args) -> int:
     if not getattr(args, "headless", False) and sys.stdout.isatty() and sys.stdin.isatty():
         return replay_tui(args, session, replay)
     out = sys.stdout
-    replay.board.uart_listeners.append(lambda _u, b: out.write(chr(b)))
+    last = [None]    # the last character the guest printed
+
+    def on_uart(_uart: str, byte: int) -> None:
+        last[0] = chr(byte)
+        out.write(last[0])
+    replay.board.uart_listeners.append(on_uart)
     from vizor.cli.interrupt import StopOnSignal
     try:
         with StopOnSignal(replay.board) as signals:
@@ -73,7 +78,7 @@ def replay_main(args) -> int:
         return EXIT_USAGE
     out.flush()
     if not args.quiet:
-        print(summary(replay.board, reason), file=sys.stderr)
+        Notices(last[0] not in (None, "\n")).print(summary(replay.board, reason))
     return EXIT_GUEST if reason.kind == "halted" else EXIT_OK
 
 

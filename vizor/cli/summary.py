@@ -1,7 +1,9 @@
-"""The plain-text summary ``vizor run`` prints when a run ends."""
+"""The plain-text summary ``vizor run`` prints when a run ends, and the stream
+vizor's own lines after a run go to."""
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 
 from vizor.machine.clock import CPU_HZ, counter_at
@@ -33,3 +35,22 @@ def summary(board, reason) -> str:
         lines.append(f"   unmodelled MMIO: {len(board.bus.unmodelled)} addresses "
                      f"(first: {board.bus.unmodelled[0]})")
     return "\n".join(lines)
+
+
+class Notices:
+    """vizor's own lines after a run (notices, the summary): on stderr, while
+    stdout carries the guest's UART output (and the reports asked for with
+    --state, --walk or a stop condition).  On a terminal both show
+    together, and a guest whose output does not end in a newline would have
+    the first of them continue its last line; that one starts with a newline
+    instead (on stderr, so stdout stays the guest's bytes).  ``line_open``:
+    something was printed and the last character was not a newline."""
+
+    def __init__(self, line_open: bool) -> None:
+        self.line_open = line_open
+
+    def print(self, text: str) -> None:
+        if self.line_open:
+            text = "\n" + text
+            self.line_open = False
+        print(text, file=sys.stderr, flush=True)
