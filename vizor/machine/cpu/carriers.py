@@ -125,6 +125,19 @@ class Carriers:
             return None
         return exit_pc
 
+    def spurious_fetch_fault(self, pc: int) -> bool:
+        """Whether a prefetch abort at ``pc`` is an exit there, not a real fault.
+
+        Unicorn ends a block at an exit before its first instruction, so the
+        block is empty, and QEMU 5 takes an empty block at ``pc`` to end on
+        the page before it (``pc + size - 1``): where ``pc`` starts a 1 KB
+        page and the page below does not translate (``pc`` = 0, or the first
+        page of a mapping) QEMU raises a prefetch abort for it.  The exit is
+        reported instead; if ``pc`` itself does not translate, the real abort
+        comes when the instruction runs.
+        """
+        return bool(self.exits) and pc in self.exits and self.resuming != pc and pc & 0x3FF == 0
+
     def resumed(self, pc: int) -> None:
         self._load(self.exits)
         # the block just translated without the exit must not be reused

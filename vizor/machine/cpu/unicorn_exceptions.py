@@ -67,6 +67,10 @@ class UnicornExceptions:
         if intno == EXCP_UDEF:
             self._undefined(pc, pstate, cur)
             return
+        if intno == EXCP_PREFETCH_ABORT and self.carriers.spurious_fetch_fault(pc):
+            self._exit_trap = True       # the exit, reported as the fetch fault it is not
+            self._stop()
+            return
         if intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT):
             ab = classify_abort(self, pc, cur, instruction=intno == EXCP_PREFETCH_ABORT)
             self.take_exception(ab.target_el, X.VEC_SYNC, ab.esr, pc, ab.far, ab.hpfar)
