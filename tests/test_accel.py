@@ -129,6 +129,7 @@ def test_the_filter_sends_what_python_acts_on():
 
     assert says(0, (3, 3, 14, 0, 1), 2)          # CNTPCT_EL0 from virtual time, any EL
     assert says(0, (3, 0, 0, 0, 5), 1)           # MPIDR_EL1
+    assert says(0, (3, 0, 12, 1, 0), 2)          # ISR_EL1: the interrupt lines are vizor's
     assert says(1, (3, 4, 1, 1, 0), 2)           # HCR_EL2 write: vizor keeps a copy
     assert says(1, (3, 0, 1, 0, 0), 1)           # SCTLR_EL1 write at EL1 under TVM: traps
     assert not says(1, (3, 0, 1, 0, 0), 2)       # ... the hypervisor's own write at EL2 does not

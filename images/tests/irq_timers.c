@@ -12,6 +12,9 @@
  *    is taken at EL2 (0x480) whatever the guest's PSTATE.I; EL2 masks it and
  *    injects a virtual IRQ (HCR_EL2.VI); the guest sees ISR_EL1.I, takes it
  *    at 0x280 and asks EL2 with an HVC to drop VI;
+ *  - ISR_EL1 for physical interrupts: CNTHP pending at EL2 (masked), inside
+ *    its own IRQ handler and after IMASK; CNTHP as a FIQ (FMO) pending and
+ *    inside its FIQ handler; CNTV at EL1 (IMO=0) pending and in its handler;
  *  - the ARM-local timer (0x34/0x38): reload/enable read back, the flag
  *    (bit 31) and IRQ source bit 11 after the reload period, local interrupt
  *    routing 0x24 to core 0 FIQ and to core 1, flag cleared through 0x38.
@@ -28,7 +31,8 @@
 struct seen { u64 n, el, vec, spsr, src, src_after, ctl, ctl_after; };
 static volatile struct seen hp, v1, vh, vv;
 static volatile u64 hvc_n, isr_after_hvc;
-enum { PH_CNTHP = 1, PH_CNTV_EL1, PH_VIRQ };
+enum { PH_CNTHP = 1, PH_CNTV_EL1, PH_VIRQ, PH_ISR_IRQ, PH_ISR_FIQ, PH_ISR_EL1 };
+static volatile u64 isr_in[3], isr_after[3], isr_n[3];
 static volatile int phase;
 
 static void note(volatile struct seen *s, struct exc_rec *r)
@@ -74,6 +78,24 @@ static int irq_hook(struct frame *f, struct exc_rec *r)
         vv.ctl = rd(isr_el1);
         __asm__ volatile("hvc #0x42" ::: "memory");     /* "EOI": EL2 drops VI */
         vv.ctl_after = rd(isr_el1);
+        return ACT_RETURN;
+    }
+    if ((phase == PH_ISR_IRQ && r->el == 2 && r->vec == 0x280) ||
+        (phase == PH_ISR_FIQ && r->el == 2 && r->vec == 0x300)) {
+        int i = phase == PH_ISR_FIQ;
+        isr_in[i] = rd(isr_el1);
+        wr(cnthp_ctl_el2, CTL_ENABLE | CTL_IMASK);
+        isb();
+        isr_after[i] = rd(isr_el1);
+        isr_n[i]++;
+        return ACT_RETURN;
+    }
+    if (phase == PH_ISR_EL1 && r->el == 1 && r->vec == 0x280) {
+        isr_in[2] = rd(isr_el1);
+        wr(cntv_ctl_el0, 0);
+        isb();
+        isr_after[2] = rd(isr_el1);
+        isr_n[2]++;
         return ACT_RETURN;
     }
     if (phase == PH_VIRQ && r->el == 2 && r->vec == 0x400 && r->esr == 0x5a000042) {
@@ -267,6 +289,78 @@ static void virq_from_timer(void)
     isb();
 }
 
+/* ---- ISR_EL1 for physical interrupts ---- */
+static volatile u64 e_isr_pending;
+static u64 el1_isr(u64 a)
+{
+    wr(cntv_cval_el0, 0);                               /* fires at once */
+    wr(cntv_ctl_el0, CTL_ENABLE);
+    isb();
+    e_isr_pending = rd(isr_el1);                        /* IMO=0: the physical line */
+    __asm__ volatile("msr daifclr, #2" ::: "memory");
+    WAIT(isr_n[2], MS(100));
+    __asm__ volatile("msr daifset, #2" ::: "memory");
+    return 0;
+}
+
+static void isr_physical(void)
+{
+    wr(hcr_el2, HCR_RW_ | HCR_IMO | HCR_FMO);
+    isb();
+    u64 none = rd(isr_el1);
+    mmio_wr(LOCAL_TIMER_CTL(0), TCTL_IRQ(2));
+    wr(cnthp_cval_el2, 0);
+    wr(cnthp_ctl_el2, CTL_ENABLE);
+    isb();
+    u64 pending = rd(isr_el1);                          /* at EL2, PSTATE.I set */
+    pr("%s isr_el2_irq_pending none=%x pending=%x\n", OKF(none == 0 && pending == 0x80), none, pending);
+    phase = PH_ISR_IRQ;
+    exc_expect_hook(irq_hook);
+    __asm__ volatile("msr daifclr, #2" ::: "memory");
+    WAIT(isr_n[0], MS(100));
+    __asm__ volatile("msr daifset, #2" ::: "memory");
+    pr("%s isr_el2_irq_handler n=%d in_handler=%x after_imask=%x\n",
+       OKF(isr_n[0] == 1 && isr_in[0] == 0x80 && isr_after[0] == 0), isr_n[0], isr_in[0], isr_after[0]);
+
+    wr(cnthp_ctl_el2, 0);
+    mmio_wr(LOCAL_TIMER_CTL(0), TCTL_FIQ(2));
+    wr(cnthp_ctl_el2, CTL_ENABLE);
+    isb();
+    pending = rd(isr_el1);
+    phase = PH_ISR_FIQ;
+    exc_expect_hook(irq_hook);
+    __asm__ volatile("msr daifclr, #1" ::: "memory");
+    WAIT(isr_n[1], MS(100));
+    __asm__ volatile("msr daifset, #1" ::: "memory");
+    pr("%s isr_el2_fiq n=%d pending=%x in_handler=%x after_imask=%x\n",
+       OKF(isr_n[1] == 1 && pending == 0x40 && isr_in[1] == 0x40 && isr_after[1] == 0),
+       isr_n[1], pending, isr_in[1], isr_after[1]);
+
+    /* a pending IRQ unmasked for two instructions, without a WFI, is taken */
+    wr(cnthp_ctl_el2, 0);
+    mmio_wr(LOCAL_TIMER_CTL(0), TCTL_IRQ(2));
+    wr(cnthp_ctl_el2, CTL_ENABLE);
+    isb();
+    phase = PH_ISR_IRQ;
+    isr_n[0] = 0;
+    exc_expect_hook(irq_hook);
+    __asm__ volatile("msr daifclr, #2\n\tisb\n\tmsr daifset, #2" ::: "memory");
+    pr("%s unmask_window n=%d\n", OKF(isr_n[0] == 1), isr_n[0]);
+    wr(cnthp_ctl_el2, 0);
+
+    wr(hcr_el2, HCR_RW_);
+    mmio_wr(LOCAL_TIMER_CTL(0), TCTL_IRQ(3));
+    isb();
+    phase = PH_ISR_EL1;
+    exc_expect_hook(irq_hook);
+    call_lower(el1_isr, 0, EL1H_MASKED);
+    pr("%s isr_el1_irq n=%d pending=%x in_handler=%x after_disable=%x\n",
+       OKF(isr_n[2] == 1 && e_isr_pending == 0x80 && isr_in[2] == 0x80 && isr_after[2] == 0),
+       isr_n[2], e_isr_pending, isr_in[2], isr_after[2]);
+    mmio_wr(LOCAL_TIMER_CTL(0), 0);
+    isb();
+}
+
 /* ---- the ARM-local timer (0x34/0x38), routed by 0x24 ---- */
 #define LOCAL_INT_ROUTING 0x40000024UL
 #define LOCAL_TIMER_CS    0x40000034UL
@@ -315,6 +409,7 @@ int main(void)
     cntv_el1(off);
     virq_from_timer();
     wr(cntvoff_el2, 0);
+    isr_physical();
     local_timer();
     exc_expect(ACT_UNEXPECTED);
     done();

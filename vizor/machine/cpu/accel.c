@@ -5,7 +5,7 @@
  * guest executes (DESIGN.md fact 6).  Most of those accesses need nothing
  * from vizor: QEMU inside Unicorn executes them itself.  Only a few need the
  * Python handlers of sysreg_hooks.py: the generic timers and the PMU (served
- * from virtual time), MPIDR, HCR_EL2/SCR_EL3/SPSR_ELx (vizor keeps copies),
+ * from virtual time), MPIDR, ISR_EL1, HCR_EL2/SCR_EL3/SPSR_ELx (vizor keeps copies),
  * TLB and instruction-cache maintenance (broadcast to the other cores),
  * watched register writes (the debugger), and EL0/EL1 accesses that the
  * HCR_EL2 trap bits send to EL2.  This filter runs in C for every access and
@@ -121,6 +121,8 @@ static int always_python(const vz_core *c, int kind, const vz_cp *cp, uint32_t e
         return 1;
     if (kind == VZ_MRS) {
         if (enc == ENC(3, 0, 0, 0, 5))                /* MPIDR_EL1 */
+            return 1;
+        if (enc == ENC(3, 0, 12, 1, 0))               /* ISR_EL1: vizor's interrupt lines */
             return 1;
         if (enc == ENC(3, 4, 1, 1, 0) && (c->hcr & HCR_TWI))  /* HCR_EL2 with TWI */
             return 1;

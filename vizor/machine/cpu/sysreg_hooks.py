@@ -4,9 +4,9 @@ Every MRS, MSR and SYS instruction a guest executes stops here first
 (DESIGN.md fact 6: the hooks fire before QEMU's access checks and may skip
 the instruction).  They apply the HCR_EL2 trap bits vizor implements
 (``traps.py``), serve the generic timers and the PMU cycle counter from
-virtual time, answer MPIDR_EL1 at EL2/EL3 and HCR_EL2 (whose TWI bit QEMU's
-copy never holds, see ``Core._wfi_trapped``), keep the Python-side copies of
-HCR_EL2/SCR_EL3/SPSR_ELx current, broadcast TLB and instruction-cache
+virtual time, answer ISR_EL1 (from vizor's interrupt lines), MPIDR_EL1 at
+EL2/EL3 and HCR_EL2 (whose TWI bit QEMU's copy never holds, see
+``Core._wfi_trapped``), keep the Python-side copies of HCR_EL2/SCR_EL3/SPSR_ELx current, broadcast TLB and instruction-cache
 maintenance, and report watched register writes to the debugger.
 """
 
@@ -29,6 +29,8 @@ TIMER_REGS = {
     (3, 7, 14, 2, 0): "CNTPS_TVAL_EL1", (3, 7, 14, 2, 1): "CNTPS_CTL_EL1", (3, 7, 14, 2, 2): "CNTPS_CVAL_EL1",
 }
 MPIDR = (3, 0, 0, 0, 5)
+ISR_EL1 = (3, 0, 12, 1, 0)
+HCR_VSE = 1 << 8
 HCR = ENC["HCR_EL2"]
 SCR = ENC["SCR_EL3"]
 SPSR_ENC = {1: ENC["SPSR_EL1"], 2: ENC["SPSR_EL2"], 3: ENC["SPSR_EL3"]}
@@ -64,6 +66,12 @@ class SysregHooks:
                 if (self.regs.read("PSTATE") >> 2) & 3 >= 2:
                     self.regs.write_id(reg, self.hcr)  # the value with TWI, not QEMU's copy
                     return True
+            if enc == ISR_EL1:
+                cur = (self.regs.read("PSTATE") >> 2) & 3
+                if cur == 0:
+                    return False              # UNDEFINED at EL0: QEMU raises it
+                self.regs.write_id(reg, self._isr(cur))
+                return True
             if enc == MPIDR:
                 cur = (self.regs.read("PSTATE") >> 2) & 3
                 if cur >= 2 or not X.el2_enabled(self.scr):
@@ -78,6 +86,17 @@ class SysregHooks:
             self._halt(f"internal error in MRS hook: {e!r}")
             self._stop()
             return True
+
+    def _isr(self, cur: int) -> int:
+        """ISR_EL1: the A, I and F bits pending, virtual ones at EL1 where
+        HCR_EL2.AMO/IMO/FMO route them to EL2 (Arm ARM D13.2.61).  The
+        physical lines are vizor's (QEMU never sees them)."""
+        hcr = self.hcr
+        virt = cur < 2 and X.el2_enabled(self.scr) and not hcr & X.HCR_TGE
+        i = hcr & X.HCR_VI if virt and hcr & X.HCR_IMO else self.irq_line.level
+        f = hcr & X.HCR_VF if virt and hcr & X.HCR_FMO else self.fiq_line.level
+        a = virt and hcr & X.HCR_AMO and hcr & HCR_VSE
+        return (0x100 if a else 0) | (0x80 if i else 0) | (0x40 if f else 0)
 
     def _pmu_allowed(self) -> bool:
         """PMU access permitted here without a trap (else QEMU decides and traps):
