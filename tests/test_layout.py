@@ -20,11 +20,12 @@ MACHINE_LAYERS = ["arch", "clock", "devices", "cpu", "inspect", "board", "debug"
 
 # Outside the machine: who may import whom (prefixes), besides itself and the stdlib.
 OUTSIDE = {
-    "vizor.cli": ("vizor.app", "vizor.driver", "vizor.machine"),
+    "vizor.cli": ("vizor.app", "vizor.driver", "vizor.machine", "vizor.gdb"),
     "vizor.app": ("vizor.panes", "vizor.driver", "vizor.machine.inspect", "vizor.machine.arch",
                   "vizor.machine.debug.stops"),
     "vizor.panes": ("vizor.machine.inspect", "vizor.machine.arch", "vizor.machine.debug.stops"),
     "vizor.driver": ("vizor.machine",),
+    "vizor.gdb": ("vizor.driver", "vizor.machine"),
 }
 UI_LIBRARIES = ("textual", "rich")
 UI_PACKAGES = ("vizor.app", "vizor.panes")

@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="stop on an event (repeatable)")
         if name == "boot":
             s.add_argument("--run", action="store_true", help="start running at once (default: paused at reset)")
+        if name == "run":
+            s.add_argument("--gdb", nargs="?", const="127.0.0.1:1234", metavar="[HOST:]PORT",
+                           help="serve gdb (default 127.0.0.1:1234), paused at reset; see docs/gdb.md")
     s = sub.add_parser("replay", help="replay a session saved with --record",
                        description="replay a session saved with --record in the TUI (headless with "
                                    "--headless, --verify or without a terminal)")
@@ -151,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "boot":
             from vizor.cli.boot import boot_main
             return boot_main(args)
+        if getattr(args, "gdb", None):
+            from vizor.cli.gdb import run_gdb
+            return run_gdb(args)
         return _run(args)
     except UsageError as e:
         print(f"vizor: {e}", file=sys.stderr)

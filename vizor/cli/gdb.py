@@ -1,0 +1,138 @@
+"""``--gdb [[HOST:]PORT]``: the gdb server for ``vizor run`` (and its address parsing).
+
+``vizor run IMAGE --gdb`` builds the board as ``vizor run`` does, listens
+(127.0.0.1:1234 by default, like QEMU's ``-s``), and waits paused at reset;
+the board is driven by gdb from then on, its UART output streaming to
+stdout.  ``k`` in gdb (or Ctrl-C here) ends it with the usual summary.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import socket
+import sys
+import threading
+
+from vizor.cli.options import UsageError
+
+DEFAULT = "127.0.0.1:1234"
+_NOT_WITH_GDB = (("until_uart", "--until-uart"), ("max_insns", "--max-insns"), ("walk", "--walk"),
+                 ("state", "--state"), ("screenshot", "--screenshot"))
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``PORT``, ``HOST:PORT`` or ``:PORT`` -> (host, port); host 127.0.0.1 unless named."""
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host = ""
+    if not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--gdb {text!r}: give [HOST:]PORT, e.g. 1234 or 127.0.0.1:1234 "
+                         f"(the image comes before --gdb)")
+    return host or "127.0.0.1", int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+        except (OSError, ValueError):
+            return False
+
+
+def listen(runner, text: str, *, reverse: bool = False):
+    """A GdbServer on ``text`` ([HOST:]PORT), with the one-line warning for a
+    non-loopback host; UsageError if the address cannot be had."""
+    from vizor.gdb.server import GdbServer
+    host, port = parse_address(text)
+    try:
+        server = GdbServer(runner, host, port, reverse=reverse)
+    except OSError as e:
+        raise UsageError(f"--gdb {text}: cannot listen there: {e.strerror or e}") from None
+    if not is_loopback(host):
+        print(f"vizor: warning: the gdb server listens on {host}:{server.address[1]}, not only on this "
+              f"machine: whoever reaches it controls the board and reads its memory", file=sys.stderr)
+    h, p = server.address[:2]
+    print(f"vizor: gdb server listening on {h}:{p}, board paused "
+          f"(gdb-multiarch -ex 'target remote {h}:{p}')", file=sys.stderr, flush=True)
+    return server
+
+
+def run_gdb(args) -> int:
+    """``vizor run IMAGE --gdb [[HOST:]PORT]``; the exit status."""
+    from vizor.cli.options import build_board
+    from vizor.cli.summary import summary
+    from vizor.driver.recording import start_recording
+    from vizor.driver.runner import Runner
+    from vizor.gdb.calls import with_gdb
+
+    for attr, option in _NOT_WITH_GDB:
+        if getattr(args, attr, None):
+            raise UsageError(f"{option} does not go with --gdb (gdb drives the run)")
+    board, path = build_board(args)
+    runner = with_gdb(Runner)(board, lambda _obj: None, image=path)
+    runner.snapshots = False                # no UI: no snapshots to build
+    runner.boot_el = args.boot_el
+    _stop_conditions(runner.debugger, args)  # checked before anything listens
+    out = sys.stdout
+    board.uart_listeners.append(lambda _u, b: (out.write(chr(b)), b == 10 and out.flush()))
+    if args.record:
+        try:
+            start_recording(runner, args.record)
+        except ValueError as e:
+            raise UsageError(f"--record: {e}") from None
+    if args.input:
+        data = _input_bytes(args.input)
+        if runner.recorder is not None:
+            runner.recorder.note_uart(args.uart, data)
+        else:
+            board.devices[{"pl011": "pl011", "mini": "mini_uart"}[args.uart]].receive(data)
+    server = listen(runner, args.gdb)
+    machine = threading.Thread(target=runner.serve, name="vizor-machine", daemon=True)
+    machine.start()
+    received: list[int] = []
+
+    def on_signal(signum, _frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+    old = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        received.append(received[0] if received else signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        server.close()
+        from vizor.driver.commands import Quit
+        runner.send(Quit())
+        runner.done.wait(30)
+    out.flush()
+    if not args.quiet:
+        from vizor.machine.board.board import StopReason
+        print(summary(board, StopReason("stop", "gdb ended the session")), file=sys.stderr)
+    return 128 + received[0] if received else 0
+
+
+def _stop_conditions(dbg, args) -> None:
+    """--break, --watch, --catch on the runner's debugger (UsageError: one line)."""
+    from vizor.machine.debug.spec import SpecError, add_break, add_catch, add_watch
+    for adder, items in ((add_break, args.breaks), (add_watch, args.watch), (add_catch, args.catch)):
+        for spec in items:
+            try:
+                adder(dbg, spec)
+            except SpecError as e:
+                raise UsageError(str(e)) from None
+
+
+def _input_bytes(text: str) -> bytes:
+    import codecs
+    try:
+        return codecs.decode(text, "unicode_escape").encode("latin-1")
+    except UnicodeEncodeError:
+        raise UsageError(f"--input {text!r}: only bytes 0-255 (\\x00-\\xff) can be typed") from None
+    except (UnicodeError, ValueError):
+        raise UsageError(f"--input {text!r}: a bad escape (use \\n, \\r, \\t, \\\\ or \\xHH)") from None
