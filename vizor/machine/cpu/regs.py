@@ -92,6 +92,8 @@ DIRECT = {
     "MAIR_EL1": A.UC_ARM64_REG_MAIR_EL1,
     "PAR_EL1": A.UC_ARM64_REG_PAR_EL1,
     "NZCV": A.UC_ARM64_REG_NZCV,
+    "FPSR": A.UC_ARM64_REG_FPSR,
+    "FPCR": A.UC_ARM64_REG_FPCR,
 }
 for _i, _rid in enumerate(X_IDS):
     DIRECT[f"X{_i}"] = _rid
@@ -206,6 +208,12 @@ class Regs:
         if n != 31:
             self._val.value = value & 0xFFFFFFFFFFFFFFFF
             _lib.uc_reg_write(self._h, X_IDS[n], self._pval)
+
+    def vector(self, n: int) -> int:
+        """Vn, all 128 bits (for debuggers)."""
+        buf = (ctypes.c_uint64 * 2)()
+        _lib.uc_reg_read(self._h, A.UC_ARM64_REG_V0 + n, buf)
+        return buf[0] | buf[1] << 64
 
 
 # --- instruction hooks without the binding's wrappers ----------------------------
