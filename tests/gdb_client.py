@@ -36,27 +36,25 @@ def free_port() -> int:
 def vizor_gdb_server(image: str | None = HYP, *extra: str, command: str = "run", timeout: float = 60.0):
     """``vizor run IMAGE --gdb 127.0.0.1:0 ...``; yields the port it listens on."""
     args = [sys.executable, "-m", "vizor", command, *([image] if image else []), *extra, "--gdb", "127.0.0.1:0"]
-    log = tempfile.TemporaryFile("w+")     # not a pipe: a chatty server never blocks on it
-    proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=log, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + timeout
-        port = None
-        while port is None and time.monotonic() < deadline and proc.poll() is None:
-            log.seek(0)
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read())
-            if m:
-                port = int(m.group(1))
-            else:
-                time.sleep(0.05)
-        if port is None:
-            log.seek(0)
-            raise RuntimeError(f"vizor did not listen: {log.read()}")
-        proc.log = log
-        yield port
-    finally:
-        _end(proc)
-        log.close()
+    with tempfile.TemporaryFile("w+") as log:     # not a pipe: a chatty server never blocks on it
+        proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=log, text=True, start_new_session=True)
+        try:
+            deadline = time.monotonic() + timeout
+            port = None
+            while port is None and time.monotonic() < deadline and proc.poll() is None:
+                log.seek(0)
+                m = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read())
+                if m:
+                    port = int(m.group(1))
+                else:
+                    time.sleep(0.05)
+            if port is None:
+                log.seek(0)
+                raise RuntimeError(f"vizor did not listen: {log.read()}")
+            yield port
+        finally:
+            _end(proc)
 
 
 @contextlib.contextmanager
@@ -99,12 +97,12 @@ def gdb_batch(port: int, *commands: str, timeout: float = 90.0, kill: bool = Tru
         args += ["-ex", c]
     if kill:
         args += ["-ex", "kill"]
-    done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(args, check=False, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
     return done.stdout + done.stderr
 
 
 def register(out: str, name: str) -> int:
     """The value of ``name`` in the output of ``info registers`` (the last one printed)."""
-    found = re.findall(rf"^{re.escape(name)}\s+(0x[0-9a-f]+)", out, re.M)
+    found = re.findall(rf"^{re.escape(name)}\s+(0x[0-9a-f]+)", out, re.MULTILINE)
     assert found, f"{name} not in gdb's output:\n{out}"
     return int(found[-1], 16)
