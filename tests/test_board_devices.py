@@ -163,24 +163,6 @@ def test_bad_sd_and_screenshot_options_are_one_line_and_status_2(args, message):
     assert r.stderr.count("\n") == 1 and message in r.stderr
 
 
-def test_mksd_image_holds_the_files_under_their_long_names(tmp_path):
-    (tmp_path / "Some Long Name.txt").write_bytes(b"x" * 5000)
-    out = tmp_path / "card.img"
-    r = vizor("mksd", str(out), str(tmp_path / "Some Long Name.txt"))
-    assert r.returncode == 0, r.stderr
-    data = out.read_bytes()
-    assert len(data) == 64 << 20 and data[510:512] == b"\x55\xaa" and data[0x1C2] == 0x0C
-    from pyfatfs.PyFatFS import PyFatFS
-    part = tmp_path / "part.fat"
-    part.write_bytes(data[2048 * 512:])
-    fs = PyFatFS(str(part), read_only=True)
-    try:
-        assert fs.listdir("/") == ["Some Long Name.txt"]
-        assert fs.readbytes("/Some Long Name.txt") == b"x" * 5000
-    finally:
-        fs.close()
-
-
 @pytest.mark.parametrize("args,message", [
     (("/nonexistent/dir/card.img", __file__), "No such file or directory"),
     (("card.img", "/nonexistent/file"), "/nonexistent/file: no such file or directory"),

@@ -1,27 +1,35 @@
 """``vizor mksd OUT.img FILE...``: a raw SD card image with an MBR and one FAT32
-partition holding the given files (long file names kept, as a Linux vfat
-mount writes them), so making a card for vizor needs neither root nor mtools.
+partition holding the given files (long file names kept, short 8.3 names as
+mtools and Linux vfat make them), so making a card for vizor needs neither
+root nor mtools — and the standard tools accept it: ``fsck.fat -n`` passes the
+partition, mtools reads it without ``MTOOLS_SKIP_CHECK``.
 
-The FAT32 file system is made and filled by pyfatfs (PyPI ``pyfatfs``, on
-PyFilesystem2); this module adds the MBR around it.  Layout: MBR in sector 0
-(one primary partition, type 0x0C "FAT32 LBA", bootable flag clear, disk
-signature fixed), the partition from sector 2048 (1 MiB, the alignment SD
-card formatters use) to the end.  The whole image is a power of two in size,
-at least 64 MiB — a size real cards come in, and one QEMU's SD card accepts.
+The FAT32 file system is written by ``vizor/cli/fat32.py`` (its docstring says
+why not by a library); this module gathers the files and adds the MBR around
+it.  Layout: MBR in sector 0 (one primary partition, type 0x0C "FAT32 LBA",
+bootable flag clear, CHS addresses for 255 heads x 63 sectors, disk signature
+fixed), the partition from sector 2048 (1 MiB, the alignment SD card
+formatters use) to the end, its boot sector's hidden sectors = 2048.  The
+whole image is a power of two in size, at least 64 MiB — a size real cards
+come in, and one QEMU's SD card accepts — and sparse where nothing is written.
 A FILE that is a directory is copied with its tree; everything lands at the
-root of the partition under its own name.
+root of the partition under its own name.  Dates are the files' modification
+times, so the same files give the same image.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import struct
-import tempfile
-import warnings
+
+from vizor.cli import fat32
+from vizor.cli.fat32 import FatError, Node
 
 SECTOR = 512
 PART_START = 2048                 # sectors
 MIN_IMAGE = 64 << 20
+MAX_IMAGE = (PART_START + 0xFFFFFFFF) * SECTOR     # an MBR counts sectors in 32 bits
 PART_TYPE_FAT32_LBA = 0x0C
 DISK_SIGNATURE = 0x5649_5A52      # "RZIV"
 VOLUME_ID = 0x2026_0009
@@ -32,29 +40,53 @@ class MksdError(Exception):
     pass
 
 
-def _inputs(paths: list[str]) -> list[tuple[str, str]]:
-    """(host path, path in the image) for every file, directories expanded."""
-    out = []
-    names = set()
+def _node(host: str, name: str, ancestors: frozenset) -> Node:
+    try:
+        st = os.stat(host)
+    except OSError as e:
+        raise MksdError(f"{host}: {e.strerror or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        key = (st.st_dev, st.st_ino)
+        if key in ancestors:
+            raise MksdError(f"{host}: a link to a directory it is in")
+        try:
+            names = sorted(os.listdir(host))
+        except OSError as e:
+            raise MksdError(f"{host}: {e.strerror or e}") from None
+        return Node(name, host, st.st_mtime,
+                    children=[_node(os.path.join(host, n), n, ancestors | {key}) for n in names])
+    if not stat.S_ISREG(st.st_mode):
+        raise MksdError(f"{host}: not a regular file or directory")
+    if not os.access(host, os.R_OK):
+        raise MksdError(f"{host}: Permission denied")
+    return Node(name, host, st.st_mtime, size=st.st_size)
+
+
+def _tree(paths: list[str]) -> list[Node]:
+    """The card's root: one node per FILE, directories with their trees."""
+    out: list[Node] = []
+    names: dict[str, str] = {}
     for p in paths:
-        if not os.path.exists(p):
+        if not os.path.lexists(p):
             raise MksdError(f"{p}: no such file or directory")
-        name = os.path.basename(os.path.normpath(p))
-        if name.lower() in names:
-            raise MksdError(f"{p}: a file named {name!r} is already on the card")
-        names.add(name.lower())
-        if os.path.isdir(p):
-            for root, dirs, files in os.walk(p):
-                dirs.sort()
-                rel = os.path.relpath(root, p)
-                base = name if rel == "." else f"{name}/{rel}"
-                out.append((root, "/" + base))
-                out += [(os.path.join(root, f), f"/{base}/{f}") for f in sorted(files)]
-        elif os.path.isfile(p):
-            out.append((p, "/" + name))
-        else:
-            raise MksdError(f"{p}: not a regular file or directory")
+        name = os.path.basename(os.path.abspath(p))
+        if name.upper() in names:
+            raise MksdError(f"{p}: a file named {names[name.upper()]!r} is already on the card")
+        names[name.upper()] = name
+        out.append(_node(p, name, frozenset()))
+    try:
+        fat32.name_tree(out)
+    except FatError as e:
+        raise MksdError(str(e)) from None
     return out
+
+
+def _files(nodes: list[Node]):
+    for n in nodes:
+        if n.children is None:
+            yield n
+        else:
+            yield from _files(n.children)
 
 
 def image_size(content: int) -> int:
@@ -65,9 +97,19 @@ def image_size(content: int) -> int:
     return size
 
 
+def chs(lba: int) -> bytes:
+    """An MBR's (head, sector | cylinder high bits, cylinder) for 255 heads x
+    63 sectors; past cylinder 1023 the usual 1023/254/63 ("use the LBA")."""
+    cylinder, rest = divmod(lba, fat32.HEADS * fat32.SECTORS_PER_TRACK)
+    head, sector = divmod(rest, fat32.SECTORS_PER_TRACK)
+    if cylinder > 1023:
+        cylinder, head, sector = 1023, 254, 62
+    return bytes([head, (sector + 1) | (cylinder >> 8) << 6, cylinder & 0xFF])
+
+
 def mbr(part_sectors: int) -> bytes:
-    entry = struct.pack("<B3sB3sII", 0x00, b"\xfe\xff\xff", PART_TYPE_FAT32_LBA, b"\xfe\xff\xff",
-                        PART_START, part_sectors)
+    entry = struct.pack("<B3sB3sII", 0x00, chs(PART_START), PART_TYPE_FAT32_LBA,
+                        chs(PART_START + part_sectors - 1), PART_START, part_sectors)
     sector = bytearray(SECTOR)
     struct.pack_into("<I", sector, 440, DISK_SIGNATURE)
     sector[446:462] = entry
@@ -78,53 +120,35 @@ def mbr(part_sectors: int) -> bytes:
 def make_sd_image(out: str, paths: list[str], force: bool = False) -> int:
     """Write the image; returns its size in bytes.  MksdError on bad input: an
     output that is one of the inputs (or inside one), or that exists, unless
-    ``force``."""
-    files = _inputs(paths)
+    ``force``; a name FAT cannot hold; more than a card can."""
+    tree = _tree(paths)
+    files = list(_files(tree))
     if os.path.exists(out):
-        for host, _dest in files:
-            if os.path.isfile(host) and os.path.samefile(host, out):
+        for n in files:
+            if os.path.samefile(n.host, out):
                 raise MksdError(f"{out}: is one of the files to put on the card; name another output")
         if not force:
             raise MksdError(f"{out}: already exists; vizor mksd --force {out} ... replaces it")
         if not os.path.isfile(out):
             raise MksdError(f"{out}: not a regular file")
-    content = sum(os.path.getsize(h) + 4096 for h, _ in files if os.path.isfile(h))
-    size = image_size(content)
-    part_bytes = size - PART_START * SECTOR
+    size = image_size(sum(n.size + 4096 for n in files))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # PyFilesystem2 imports pkg_resources
-            from pyfatfs.PyFat import PyFat
-            from pyfatfs.PyFatFS import PyFatFS
-    except ImportError as e:
-        raise MksdError(f"the FAT library pyfatfs cannot be imported ({e}): pip install pyfatfs") from None
-    fd, tmp = tempfile.mkstemp(prefix="vizor-mksd-", suffix=".fat")
+        while True:
+            if size > MAX_IMAGE:
+                raise MksdError("the files need a card over 2 TiB, more than an MBR can describe")
+            geo = fat32.geometry(size // SECTOR - PART_START, PART_START)
+            used_end = fat32.allocate(tree, geo)
+            if used_end is not None:
+                break
+            size *= 2
+    except FatError as e:
+        raise MksdError(str(e)) from None
+    newest = max(n.mtime for n in tree)
     try:
-        os.ftruncate(fd, part_bytes)
-        os.close(fd)
-        fat = PyFat()
-        fat.mkfs(tmp, PyFat.FAT_TYPE_FAT32, size=part_bytes, label=LABEL, volume_id=VOLUME_ID)
-        fat.close()
-        fs = PyFatFS(tmp)
-        try:
-            for host, dest in files:
-                if os.path.isdir(host):
-                    fs.makedir(dest)
-                else:
-                    with open(host, "rb") as f:
-                        fs.writebytes(dest, f.read())
-        finally:
-            fs.close()
-        try:
-            with open(out, "wb") as o, open(tmp, "rb") as part:
-                o.write(mbr(part_bytes // SECTOR))
-                o.seek(PART_START * SECTOR)
-                while chunk := part.read(1 << 20):
-                    o.write(chunk)
-                o.truncate(size)
-        except OSError as e:
-            raise MksdError(f"{out}: {e.strerror or e}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with open(out, "wb") as f:
+            f.write(mbr(geo.sectors))
+            fat32.write_volume(f, PART_START * SECTOR, geo, tree, used_end, LABEL, VOLUME_ID, newest)
+            f.truncate(size)
+    except OSError as e:
+        raise MksdError(f"{e.filename or out}: {e.strerror or e}") from None
     return size
