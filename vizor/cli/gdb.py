@@ -65,7 +65,6 @@ def listen(runner, text: str, *, reverse: bool = False):
 def run_gdb(args) -> int:
     """``vizor run IMAGE --gdb [[HOST:]PORT]``; the exit status."""
     from vizor.cli.options import build_board
-    from vizor.cli.summary import summary
     from vizor.driver.recording import start_recording
     from vizor.driver.runner import Runner
     from vizor.gdb.calls import with_gdb
@@ -91,7 +90,36 @@ def run_gdb(args) -> int:
             runner.recorder.note_uart(args.uart, data)
         else:
             board.devices[{"pl011": "pl011", "mini": "mini_uart"}[args.uart]].receive(data)
-    server = listen(runner, args.gdb)
+    return serve(runner, args, board)
+
+
+def replay_gdb(args, session, replay) -> int:
+    """``vizor replay FILE --gdb [[HOST:]PORT]``: the recorded run served to gdb, with
+    reverse-stepi and reverse-continue; the exit status."""
+    from vizor.driver.replay import ReplayRunner
+    from vizor.gdb.calls import with_gdb
+    name = str(session.header["image"].get("name", "image"))
+    runner = with_gdb(ReplayRunner)(replay, lambda _obj: None, image=f"{args.file} ({name})")
+    runner.snapshots = False
+    out, printed = sys.stdout, [replay.uart.count]
+
+    def on_uart(_uart: str, byte: int) -> None:    # each byte once, however often reverse steps replay it
+        if replay.uart.count > printed[0]:
+            printed[0] = replay.uart.count
+            out.write(chr(byte))
+            if byte == 10:
+                out.flush()
+    replay.board.uart_listeners.append(on_uart)
+    return serve(runner, args, replay.board, reverse=True)
+
+
+def serve(runner, args, board, *, reverse: bool = False) -> int:
+    """Listen, run the machine thread, serve gdb until it kills the target (or a
+    signal); the summary; the exit status."""
+    from vizor.cli.summary import summary
+    from vizor.driver.commands import Quit
+    from vizor.machine.board.board import StopReason
+    server = listen(runner, args.gdb, reverse=reverse)
     machine = threading.Thread(target=runner.serve, name="vizor-machine", daemon=True)
     machine.start()
     received: list[int] = []
@@ -107,12 +135,10 @@ def run_gdb(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, old)
         server.close()
-        from vizor.driver.commands import Quit
         runner.send(Quit())
         runner.done.wait(30)
-    out.flush()
+    sys.stdout.flush()
     if not args.quiet:
-        from vizor.machine.board.board import StopReason
         print(summary(board, StopReason("stop", "gdb ended the session")), file=sys.stderr)
     return 128 + received[0] if received else 0
 

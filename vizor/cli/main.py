@@ -97,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no summary at the end")
     s.add_argument("--no-skip-idle", action="store_true",
                    help="execute every instruction of spinning or polling cores (same result, slower)")
+    s.add_argument("--gdb", nargs="?", const="127.0.0.1:1234", metavar="[HOST:]PORT",
+                   help="serve the replay to gdb, reverse execution included (default 127.0.0.1:1234)")
     s = sub.add_parser("mksd", help="make a raw SD card image: MBR + one FAT32 partition with FILEs",
                        description="make a raw SD card image: MBR + one FAT32 partition holding FILEs "
                                    "(directories with their trees) at its root, long names kept")

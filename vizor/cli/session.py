@@ -45,6 +45,9 @@ def replay_main(args) -> int:
     if getattr(args, "no_skip_idle", False):
         for core in replay.board.cores:
             core.skip_idle = False
+    if getattr(args, "gdb", None) and not args.verify:
+        from vizor.cli.gdb import replay_gdb
+        return replay_gdb(args, session, replay)
     if args.verify:
         try:
             bad = replay.verify()

@@ -28,7 +28,15 @@ import socket
 import sys
 import threading
 
-from vizor.driver.commands import Pause, Quit, ReverseContinue, Run, Step, StepBack
+from vizor.driver.commands import (
+    Pause,
+    Quit,
+    ReverseContinue,
+    Run,
+    Seek,
+    Step,
+    StepBack,
+)
 from vizor.gdb import target as T
 from vizor.gdb.calls import Call, GdbStop, MachineBusy
 from vizor.gdb.monitor import MonitorError
@@ -110,7 +118,7 @@ class Session:
         self.current = server.last_stop.core if server.last_stop and server.last_stop.core is not None else 0
         self.inserted = Inserted()
         self.waiting = False                      # resumed: a stop reply is owed
-        self.reversing = False
+        self.reversing = self.at_start = False
         self.last_sent = b""
         self.alive = True
 
@@ -316,15 +324,19 @@ class Session:
         elif kind == "bs":
             self.runner.send(StepBack(core))
         elif kind == "bc":
-            has = self.server.call(lambda r: bool(r.debugger.breakpoints))
-            if not has:
-                self.send(self._stop_reply(self.server.last_stop, b"replaylog:begin;"))
-                return
-            self.runner.send(ReverseContinue())
+            if self.server.call(lambda r: bool(r.debugger.breakpoints)):
+                self.runner.send(ReverseContinue())
+            else:
+                self._to_start()
         else:
             self.runner.send(Run())
         self.waiting = True
-        return
+
+    def _to_start(self) -> None:
+        """Reverse-continue with nothing to stop it: to the start of the recording."""
+        start = self.server.call(lambda r: r.replay.session.checkpoints[0].instructions)
+        self.runner.send(Seek(start))
+        self.at_start = self.waiting = True
 
     def stops_get_nowait(self) -> GdbStop:
         return self.server.stops.get_nowait()
@@ -334,6 +346,9 @@ class Session:
             stop = self.stops_get_nowait()
         except queue.Empty:
             return
+        if self.reversing and stop.kind == "stop" and not self.at_start:   # no earlier hit
+            self._to_start()
+            return
         self.waiting = False
         self.server.last_stop = stop
         if stop.core is not None:
@@ -341,8 +356,9 @@ class Session:
         extra = b""
         if stop.kind == "stop" and stop.text.endswith(END_OF_RECORDING):
             extra = b"replaylog:end;"
-        elif self.reversing and stop.kind == "stop":
+        elif self.at_start:
             extra = b"replaylog:begin;"
+            self.at_start = False
         if not self.inserted.key_of(stop.condition) and stop.kind not in ("step", "pause"):
             self.send(b"O" + to_hex(f"vizor: {stop.text}\n".encode()))
         self.send(self._stop_reply(stop, extra))
