@@ -9,9 +9,8 @@ Memory map (ARM physical addresses):
 Scheduling: the cores run round-robin in rounds of ``quantum`` cycles of
 virtual time; in a round each running core executes up to ``quantum``
 instructions in one or a few count-limited Unicorn slices.  A round ends early
-at the next clock event (a timer firing), so timer interrupts are raised at
-their exact virtual time.  A pending, unmasked interrupt is taken at the start
-of the core's next slice; see DESIGN.md for the latency bound.
+at the next clock event (a timer firing), so timer interrupts are raised at their exact
+virtual time.  A pending, unmasked interrupt is taken at the start of the core's next slice.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from vizor.machine.arch.mmu import BusError
 from vizor.machine.board.bus import Bus
 from vizor.machine.board.contexts import SymbolContexts
 from vizor.machine.board.loader import Image
-from vizor.machine.board.wiring import wire_devices
+from vizor.machine.board.wiring import can_interrupt, wire_devices
 from vizor.machine.clock import Clock
 from vizor.machine.cpu.calibrate import emu_counter_offset
 from vizor.machine.cpu.core import HALTED, PARKED, RUNNING, WFI_IDLE, Core
@@ -61,6 +60,7 @@ class StopReason:
 
 
 class Board:
+    interruptible = can_interrupt   # wiring.py: could an interrupt still reach this core?
     def __init__(self, *, quantum: int = QUANTUM) -> None:
         self.quantum = quantum
         self.clock = Clock()

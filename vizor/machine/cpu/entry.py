@@ -3,7 +3,8 @@
 Unicorn reports synchronous exceptions and vizor delivers interrupts itself;
 either way the entry into the target EL happens here: ELR, SPSR, ESR, FAR and
 HPFAR written, PSTATE set, SP banked, PC at the vector, the exception recorded,
-and a core that keeps re-taking the same exception from its own handler halted.
+and a core that keeps re-taking the same exception from its own handler, where
+no interrupt can ever break the loop, halted.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import vizor.machine.arch.exceptions as X
 from vizor.machine.cpu.regs import ENC
 from vizor.machine.cpu.sysreg_hooks import SPSR_ENC
 
-STUCK_LIMIT = 200  # identical exceptions in a row, each raised by its own handler
+STUCK_LIMIT = 200  # identical exceptions in a row, each raised by its own handler,
+# with no interrupt that could still reach the core (Board.interruptible)
 _KIND_NAMES = {X.VEC_SYNC: "sync", X.VEC_IRQ: "irq", X.VEC_FIQ: "fiq", X.VEC_SERROR: "serror"}
 
 
@@ -75,7 +77,9 @@ class ExceptionEntry:
         sig = self._stuck_sig
         if sig is not None and sig[1] == esr and sig[2] <= elr < sig[2] + 0x80:
             self._stuck_n += 1
-            if self._stuck_n >= STUCK_LIMIT:
+            if self._stuck_n >= STUCK_LIMIT and self.board.interruptible(self):
+                self._stuck_n = 0     # a timer tick or another core can still break the loop
+            elif self._stuck_n >= STUCK_LIMIT:
                 self._halt(f"stuck: core {self.index} keeps taking the same exception "
                            f"(EL{(self.pstate >> 2) & 3}, PC {elr:#x}, ESR {esr:#010x})")
                 self._stop()

@@ -285,6 +285,29 @@ class ArmLocal:
                 irq |= SRC_LOCAL_TIMER
         return irq, fiq
 
+    def reachable(self, core: int, timers_armed, gpu: tuple[bool, bool]) -> tuple[bool, bool]:
+        """(IRQ, FIQ): whether some source routed to ``core`` could raise its
+        line, now or later: an armed timer (``timers_armed``, four booleans),
+        a mailbox with its interrupt enabled, the GPU lines (``gpu``: whether
+        the interrupt controller could raise them), the PMU, the local timer."""
+        irq, fiq = self._sources(core)
+        irq, fiq = irq != 0, fiq != 0
+        tctl, mctl = self._timer_ctl[core], self._mbox_ctl[core]
+        for n in range(4):
+            if timers_armed[n]:
+                fiq |= bool(tctl & (0x10 << n))
+                irq |= bool(tctl & (1 << n)) and not tctl & (0x10 << n)
+            fiq |= bool(mctl & (0x10 << n))
+            irq |= bool(mctl & (1 << n)) and not mctl & (0x10 << n)
+        irq |= gpu[0] and self._gpu_routing & 3 == core
+        fiq |= gpu[1] and (self._gpu_routing >> 2) & 3 == core
+        fiq |= bool(self._pmu_routing & (0x10 << core))
+        irq |= bool(self._pmu_routing & (1 << core))
+        if self._lt_control & (LT_INT_ENABLE | LT_ENABLE) == LT_INT_ENABLE | LT_ENABLE and self._local_routing & 3 == core:
+            fiq |= bool(self._local_routing & 4)
+            irq |= not self._local_routing & 4
+        return irq, fiq
+
     def irq_source(self, core: int) -> int:
         return self._sources(core)[0]
 

@@ -243,6 +243,11 @@ class GenericTimer:
 
     el0_el1_access = access  # the name the issue uses
 
+    def armed(self, timer: int) -> bool:
+        """Whether ``timer`` (0 CNTPS .. 3 CNTV) drives, or will drive, its line:
+        enabled and not masked (its condition may be true already)."""
+        return (self._ctl[timer] & (CTL_ENABLE | CTL_IMASK)) == CTL_ENABLE
+
     # ------------------------------------------------------------ internals
     def _deadline_count(self, timer: int) -> int | None:
         """Physical count at which a not-yet-true condition becomes true."""

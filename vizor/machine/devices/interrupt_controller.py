@@ -172,6 +172,11 @@ class InterruptController:
             raise UnmodelledAccess(f"InterruptController: write of {value:#x} to {offset:#x}")
         self._update_irqs()
 
+    def can_raise(self) -> tuple[bool, bool]:
+        """(IRQ, FIQ): whether an enabled source could raise either output now or later."""
+        irq = bool(self._gpu_enable or self._basic_enable)
+        return irq, bool(self._fiq_control & FIQ_ENABLE)
+
     def _fiq_level(self) -> bool:
         if not self._fiq_control & FIQ_ENABLE:
             return False
