@@ -55,7 +55,7 @@ from vizor.gdb.stops import Inserted, insert_stop, parse_z, remove_stops, stop_r
 from vizor.machine.session.replay import END_OF_RECORDING
 
 NCORES = 4
-POLL = 0.05                   # seconds between looks at the stop queue while the board runs
+POLL = 0.5                    # seconds between looks at the stop queue (a stop also wakes the loop)
 
 
 class GdbServer:
@@ -67,7 +67,8 @@ class GdbServer:
         self.stops: queue.SimpleQueue = queue.SimpleQueue()
         self.last_stop: GdbStop | None = None
         self.killed = threading.Event()
-        runner.stop_listeners = [self.stops.put]
+        self._wake_r, self._wake_w = socket.socketpair()   # a stop wakes the session loop at once
+        runner.stop_listeners = [self._stopped]
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -86,12 +87,21 @@ class GdbServer:
             except OSError:
                 return                        # closed
             self.log(f"gdb connected from {peer[0]}:{peer[1]}")
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # replies are small: no Nagle wait
             try:
                 Session(self, conn).run()
             finally:
                 conn.close()
             self.log("gdb disconnected" + ("" if self.killed.is_set() else "; the board is paused, "
                                             f"waiting for the next client on port {self.address[1]}"))
+
+    def _stopped(self, stop: GdbStop) -> None:
+        """In the machine thread: a stop for the session to report."""
+        self.stops.put(stop)
+        try:
+            self._wake_w.send(b"!")
+        except OSError:
+            pass
 
     def close(self) -> None:
         self.killed.set()
@@ -100,6 +110,8 @@ class GdbServer:
         except OSError:
             pass
         self.sock.close()
+        self._wake_w.close()
+        self._wake_r.close()
 
     def call(self, fn):
         c = Call(fn)
@@ -129,7 +141,10 @@ class Session:
             while self.alive and not self.server.killed.is_set():
                 if self.waiting:
                     self._check_stop()
-                ready, _, _ = select.select([self.conn], [], [], POLL if self.waiting else 0.5)
+                ready, _, _ = select.select([self.conn, self.server._wake_r], [], [], POLL)
+                if self.server._wake_r in ready:
+                    self.server._wake_r.recv(4096)
+                    continue
                 if not ready:
                     continue
                 data = self.conn.recv(65536)
