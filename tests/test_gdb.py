@@ -94,3 +94,28 @@ def test_fpu_registers_are_served():
         out = gdb_batch(port, "p $v0.q", "p $fpcr", "p $d0")
     assert "<unavailable>" not in out
     assert "$2 = 0" in out
+
+
+def test_a_bad_address_is_one_line_and_a_public_host_is_warned_about():
+    import subprocess
+    import sys
+
+    from gdb_client import HYP, ROOT
+    bad = subprocess.run([sys.executable, "-m", "vizor", "run", HYP, "--gdb", "hyp.elf"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--gdb 'hyp.elf': give [HOST:]PORT" in bad.stderr
+    clash = subprocess.run([sys.executable, "-m", "vizor", "run", HYP, "--gdb", "--until-uart", "x"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert clash.returncode == 2 and "--until-uart does not go with --gdb" in clash.stderr
+    public = subprocess.Popen([sys.executable, "-m", "vizor", "run", HYP, "--gdb", "0.0.0.0:0"], cwd=ROOT,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        first = public.stderr.readline()
+    finally:
+        public.kill()
+        public.wait(10)
+    assert first.startswith("vizor: warning: the gdb server listens on 0.0.0.0:")
+    from vizor.cli.gdb import is_loopback, parse_address
+    assert parse_address("1234") == ("127.0.0.1", 1234) and parse_address(":99") == ("127.0.0.1", 99)
+    assert parse_address("0.0.0.0:5") == ("0.0.0.0", 5)
+    assert is_loopback("localhost") and is_loopback("127.0.0.2") and not is_loopback("0.0.0.0")

@@ -11,7 +11,15 @@ from __future__ import annotations
 import os
 
 import pytest
-from gdb_client import GDB, QEMU, ROOT, gdb_batch, qemu_gdb_server, register, vizor_gdb_server
+from gdb_client import (
+    GDB,
+    QEMU,
+    ROOT,
+    gdb_batch,
+    qemu_gdb_server,
+    register,
+    vizor_gdb_server,
+)
 
 pytestmark = [pytest.mark.skipif(GDB is None, reason="gdb-multiarch is not installed (Debian: gdb-multiarch)"),
               pytest.mark.skipif(QEMU is None, reason="qemu-system-aarch64 is not installed "
