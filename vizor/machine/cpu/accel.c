@@ -141,19 +141,30 @@ static int always_python(const vz_core *c, int kind, const vz_cp *cp, uint32_t e
     return 0;
 }
 
+static int current_el(const vz_core *c, void *uc)
+{
+    uint64_t pstate = 0;
+    c->reg_read(uc, c->pstate_id, &pstate);
+    return (int)((pstate >> 2) & 3);
+}
+
 /* 1 when the Python handler must see this access; ``el`` < 0: read PSTATE. */
 int vz_needs_python(vz_core *c, void *uc, int kind, const vz_cp *cp, int el)
 {
     uint32_t enc = enc_of(cp);
     if (always_python(c, kind, cp, enc))
         return 1;
+    if (kind == VZ_MSR && (enc == ENC(3, 0, 1, 0, 0) || enc == ENC(3, 4, 1, 0, 0) || enc == ENC(3, 6, 1, 0, 0))) {
+        /* SCTLR_ELx of the current regime: an MMU switch without ISB (sysreg_hooks) */
+        if (el < 0)
+            el = current_el(c, uc);
+        if ((el < 1 ? 1 : el) == (cp->op1 == 0 ? 1 : cp->op1 == 4 ? 2 : 3))
+            return 1;
+    }
     if (!(c->scr & SCR_NS) || !(c->hcr & trap_bits(kind, cp, enc)))
         return 0;
-    if (el < 0) {
-        uint64_t pstate = 0;
-        c->reg_read(uc, c->pstate_id, &pstate);
-        el = (int)((pstate >> 2) & 3);
-    }
+    if (el < 0)
+        el = current_el(c, uc);
     return el < 2;
 }
 

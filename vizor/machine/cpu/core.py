@@ -131,6 +131,7 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         self._budget: int | None = None      # the running slice's budget
         self._last_poll = None               # (PC, register) of the last counter read
         self._pending_skip = None            # a delay loop's iterations to skip (idle.py)
+        self._deferred_write = None          # (enc, value): an MMU switch without ISB (sysreg_hooks)
 
     # --- set-up ------------------------------------------------------------
 
@@ -255,12 +256,17 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         self._stop_count = None
         if self._eret_watch:
             budget = self._watch_eret(budget)
+        deferred = self._deferred_write      # the write lands after the next instruction
+        if deferred is not None:
+            self._deferred_write = None
+            budget = 1
         pc = self.regs.read("PC")
         carriers = self.carriers
         carriers.hit = None
         resume = carriers.resume_from(pc, self.instructions)
         # only a core whose last slice ran whole can be spinning: trapping cores pay nothing
-        if self._ran_whole_slice and not resume and self.skip_idle and self._spins_in_place(pc):
+        if self._ran_whole_slice and not resume and deferred is None and self.skip_idle \
+                and self._spins_in_place(pc):
             self.instructions += budget   # what executing ``b .`` budget times would do, at no cost
             self.skipped += budget
             return budget
@@ -313,23 +319,12 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
             if not carriers.stopped_at_exit(pc, self.instructions) and self.read_insn(pc - 4) == WFI:
                 if not self._wfi_trapped(pc - 4):
                     self.state = WFI_IDLE
+        if deferred is not None:         # once the instruction after the MSR has run
+            if done:
+                self.regs.write_enc(*deferred)
+            else:
+                self._deferred_write = deferred
         return done
-
-    def _wfi_trapped(self, pc: int) -> bool:
-        """HCR_EL2.TWI, applied by vizor: QEMU's copy of HCR_EL2 never has TWI,
-        because Unicorn stops at a breakpoint (exit) by imitating a WFI, which
-        a set TWI would turn into a trap.  Only a WFI that would sleep traps
-        (Arm ARM: "would otherwise have caused the PE to enter a low-power
-        state"); one with an interrupt pending completes.  Returns whether the
-        core stays awake."""
-        if not self.hcr & X.HCR_TWI or not X.el2_enabled(self.scr):
-            return False
-        cur = (self.regs.read("PSTATE") >> 2) & 3
-        if cur >= 2:
-            return False
-        if not self.board._wakes(self):
-            self.take_exception(2, X.VEC_SYNC, X.esr_wfx(False), pc)
-        return True
 
     @property
     def at_exit(self) -> bool:

@@ -30,6 +30,8 @@ TIMER_REGS = {
 }
 MPIDR = (3, 0, 0, 0, 5)
 ISR_EL1 = (3, 0, 12, 1, 0)
+SCTLR_OF_EL = {ENC["SCTLR_EL1"]: 1, ENC["SCTLR_EL2"]: 2, ENC["SCTLR_EL3"]: 3}
+ISB = 0xD5033FDF
 HCR_VSE = 1 << 8
 HCR = ENC["HCR_EL2"]
 SCR = ENC["SCR_EL3"]
@@ -86,6 +88,20 @@ class SysregHooks:
             self._halt(f"internal error in MRS hook: {e!r}")
             self._stop()
             return True
+
+    def _defer_mmu_switch(self, enc, el: int, value: int) -> bool:
+        """An MSR that turns the MMU of the current regime on or off, with no
+        ISB after it: the in-order A53 has already fetched the next instruction,
+        which runs under the old regime (kernels branch to their TTBR1 addresses
+        that way).  QEMU would apply the write at once, so the MSR is skipped and
+        ``Core.run`` makes the write after the next instruction."""
+        if max((self.regs.read("PSTATE") >> 2) & 3, 1) != el or not (self.regs.read_enc(enc) ^ value) & 1:
+            return False
+        if self.read_insn(self.regs.read("PC") + 4) == ISB:
+            return False
+        self._deferred_write = (enc, value)
+        self._stop()
+        return True
 
     def _isr(self, cur: int) -> int:
         """ISR_EL1: the A, I and F bits pending, virtual ones at EL1 where
@@ -149,6 +165,9 @@ class SysregHooks:
             if is_trappable(enc):
                 if self._trap(enc, _RT.get(reg, 31), False):
                     return True
+            el = SCTLR_OF_EL.get(enc)
+            if el is not None:
+                return self._defer_mmu_switch(enc, el, cp.val)
             return False
         except Exception as e:
             self._halt(f"internal error in MSR hook: {e!r}")

@@ -115,3 +115,19 @@ class UnicornExceptions:
             self.regs.write("PC", pc + 4)
             return
         self.take_exception(X.sync_target_el(cur, self.hcr, self.scr), X.VEC_SYNC, X.esr(X.EC_UNKNOWN), pc)
+
+    def _wfi_trapped(self, pc: int) -> bool:
+        """HCR_EL2.TWI, applied by vizor: QEMU's copy of HCR_EL2 never has TWI,
+        because Unicorn stops at a breakpoint (exit) by imitating a WFI, which
+        a set TWI would turn into a trap.  Only a WFI that would sleep traps
+        (Arm ARM: "would otherwise have caused the PE to enter a low-power
+        state"); one with an interrupt pending completes.  Returns whether the
+        core stays awake."""
+        if not self.hcr & X.HCR_TWI or not X.el2_enabled(self.scr):
+            return False
+        cur = (self.regs.read("PSTATE") >> 2) & 3
+        if cur >= 2:
+            return False
+        if not self.board._wakes(self):
+            self.take_exception(2, X.VEC_SYNC, X.esr_wfx(False), pc)
+        return True

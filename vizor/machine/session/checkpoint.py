@@ -233,7 +233,7 @@ def position(board: Board) -> list:
 
 
 def _core_state(c) -> dict:
-    return {
+    st = {
         "state": c.state, "fault": c.fault, "instructions": c.instructions,
         "hcr": c.hcr, "scr": c.scr,
         "impdef": [[list(enc), v] for enc, v in c.impdef.items()],
@@ -243,6 +243,9 @@ def _core_state(c) -> dict:
         "cycle_counter": to_plain(c.cycle_counter.state()),
         "wake_steps": c.wake_steps, "wake_window_spent": c.wake_window_spent,
     }
+    if c._deferred_write is not None:       # an MMU switch between its MSR and the next instruction
+        st["deferred_write"] = [list(c._deferred_write[0]), c._deferred_write[1]]
+    return st
 
 
 def cpu_bytes(ctx: bytes) -> bytes:
@@ -343,6 +346,8 @@ def _restore_core(c, st: dict) -> None:
     c.cycle_counter.restore(_state_of(CycleCounterState, st["cycle_counter"]))
     c.wake_steps = st["wake_steps"]
     c.wake_window_spent = st["wake_window_spent"]
+    dw = st.get("deferred_write")
+    c._deferred_write = (tuple(dw[0]), dw[1]) if dw is not None else None
     c.refresh_eret_watch()
     carriers = c.carriers
     carriers.arrival = None
