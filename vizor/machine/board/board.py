@@ -24,8 +24,9 @@ import vizor.machine.arch.exceptions as X
 from vizor.machine.arch.mmu import BusError
 from vizor.machine.board.bus import Bus
 from vizor.machine.board.contexts import SymbolContexts
+from vizor.machine.board.interrupts import WAKE_STEPS, InterruptDelivery  # noqa: F401 (WAKE_STEPS re-exported)
 from vizor.machine.board.loader import Image
-from vizor.machine.board.wiring import can_interrupt, wire_devices
+from vizor.machine.board.wiring import wire_devices
 from vizor.machine.clock import Clock
 from vizor.machine.cpu.calibrate import emu_counter_offset
 from vizor.machine.cpu.core import HALTED, PARKED, RUNNING, WFI_IDLE, Core
@@ -45,10 +46,6 @@ SPIN_STUB = (0xD53800A5, 0x924004A5, 0xD2801B06, 0x8B050CC6, 0xD503205F, 0xF9400
 QUANTUM = 100_000
 IDLE_LIMIT = 60 * 1_200_000_000  # a board asleep for 60 virtual seconds stops the run
 MASKED_SLICE = 2_000  # slice length while an interrupt waits on PSTATE.I/F
-# After a WFI woken by an interrupt the core still masks, the next instructions
-# run one at a time (the interrupt is checked before each): kernels idle with
-# "wfi; msr daifclr; ...; msr daifset", and PSTATE.I has no hook.
-WAKE_STEPS = 64
 
 
 @dataclass(frozen=True)
@@ -59,8 +56,7 @@ class StopReason:
     breakpoint: int | None = None  # the breakpoint's id
 
 
-class Board:
-    interruptible = can_interrupt   # wiring.py: could an interrupt still reach this core?
+class Board(InterruptDelivery):
     def __init__(self, *, quantum: int = QUANTUM) -> None:
         self.quantum = quantum
         self.clock = Clock()
@@ -191,44 +187,6 @@ class Board:
             self.load(*self._boot)
             self.contexts = contexts
 
-    # --- interrupts ----------------------------------------------------------------
-
-    def _line_changed(self, core: Core):
-        def changed(level: bool) -> None:
-            if level and self.running is core and self._takeable(core):
-                core._stop()
-        return changed
-
-    def _takeable(self, core: Core) -> tuple[bool, bool] | None:
-        """The interrupt the core would take now: (fiq?, target EL), or None."""
-        pstate = core.pstate
-        cur = (pstate >> 2) & 3
-        for fiq, line in ((True, core.fiq_line), (False, core.irq_line)):
-            if line.level:
-                target = X.irq_target_el(fiq, core.hcr, core.scr)
-                if X.interrupt_taken(cur, pstate, target, fiq):
-                    return fiq, target
-        return None
-
-    def _deliver(self, core: Core) -> None:
-        hit = self._takeable(core)
-        if hit is not None:
-            fiq, target = hit
-            core.wake_steps = 0
-            core.wake_window_spent = False
-            core.take_exception(target, X.VEC_FIQ if fiq else X.VEC_IRQ, 0, core.pc)
-
-    def _wakes(self, core: Core) -> bool:
-        """Whether a WFI wake-up event is pending: a physical IRQ/FIQ line
-        (masked or not), or a virtual IRQ/FIQ (HCR_EL2.VI with IMO, VF with
-        FMO) — which exists only for EL1 and EL0, so it does not wake EL2."""
-        if core.irq_line.level or core.fiq_line.level:
-            return True
-        hcr = core.hcr
-        if not hcr & (X.HCR_VI | X.HCR_VF) or hcr & X.HCR_TGE or core.el >= 2:
-            return False
-        return bool((hcr & X.HCR_VI and hcr & X.HCR_IMO) or (hcr & X.HCR_VF and hcr & X.HCR_FMO))
-
     # --- events ------------------------------------------------------------------------
 
     def on_exception(self, core: Core, rec: X.ExceptionRecord) -> None:
@@ -350,15 +308,6 @@ class Board:
             self._next_core = 0
             self._round_done = [0, 0, 0, 0]
             clock.advance_to(self._round_end)
-
-    def _wake(self, core: Core) -> None:
-        core.state = RUNNING
-        if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level) \
-                and not core.wake_window_spent:
-            # once per interrupt: code that sleeps again without unmasking
-            # (an idle loop polling with IRQs masked) is not the idiom
-            core.wake_steps = WAKE_STEPS
-            core.wake_window_spent = True
 
     def _step_done(self, core: Core) -> StopReason:
         """A step that ends on a breakpoint reports it (and continuing then

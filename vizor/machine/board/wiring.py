@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-import vizor.machine.arch.exceptions as X
-
 from vizor.machine.devices.arm_local import ArmLocal
 from vizor.machine.devices.emmc import Emmc
 from vizor.machine.devices.generic_timer import GenericTimer
@@ -109,23 +107,3 @@ def insert_sd(board: "Sockets", path: "str | DiskImage", writable: bool = False)
     emmc.reset()
     return card
 
-
-def can_interrupt(board, core) -> bool:
-    """Whether an interrupt could still be taken by ``core`` in its present
-    state (EL, PSTATE masks, HCR_EL2/SCR_EL3 routing): a virtual one pending,
-    or a source routed to it that is raised or armed (a timer enabled and not
-    masked, a mailbox, the GPU controller, the PMU, the local timer)."""
-    pstate = core.pstate
-    cur = (pstate >> 2) & 3
-    devices = board.devices
-    gpu = devices["interrupt_controller"].can_raise()
-    armed = [core.timer.armed(n) for n in range(4)] if core.timer is not None else [False] * 4
-    irq, fiq = devices["arm_local"].reachable(core.index, armed, gpu)
-    hcr = core.hcr
-    virtual = cur < 2 and X.el2_enabled(core.scr) and not hcr & X.HCR_TGE
-    irq |= bool(virtual and hcr & X.HCR_IMO and hcr & X.HCR_VI)
-    fiq |= bool(virtual and hcr & X.HCR_FMO and hcr & X.HCR_VF)
-    for is_fiq, possible in ((False, irq), (True, fiq)):
-        if possible and X.interrupt_taken(cur, pstate, X.irq_target_el(is_fiq, hcr, core.scr), is_fiq):
-            return True
-    return False

@@ -1,0 +1,83 @@
+"""How interrupts reach a core (a mixin of ``Board``): delivery at slice
+boundaries, WFI wake-ups, and whether any interrupt can still reach a core.
+
+PSTATE.I/F have no hook (``msr daifclr`` is invisible to vizor), so a pending
+interrupt is taken at the start of the core's next slice (``Board.run`` keeps
+slices short while one waits on a mask), and after a WFI woken by an interrupt
+the core still masks, the next ``WAKE_STEPS`` instructions run one at a time:
+kernels idle with "wfi; msr daifclr; ...; msr daifset".
+"""
+
+from __future__ import annotations
+
+import vizor.machine.arch.exceptions as X
+from vizor.machine.cpu.core import RUNNING, Core
+
+WAKE_STEPS = 64
+
+
+class InterruptDelivery:
+    def _line_changed(self, core: Core):
+        def changed(level: bool) -> None:
+            if level and self.running is core and self._takeable(core):
+                core._stop()
+        return changed
+
+    def _takeable(self, core: Core) -> tuple[bool, bool] | None:
+        """The interrupt the core would take now: (fiq?, target EL), or None."""
+        pstate = core.pstate
+        cur = (pstate >> 2) & 3
+        for fiq, line in ((True, core.fiq_line), (False, core.irq_line)):
+            if line.level:
+                target = X.irq_target_el(fiq, core.hcr, core.scr)
+                if X.interrupt_taken(cur, pstate, target, fiq):
+                    return fiq, target
+        return None
+
+    def _deliver(self, core: Core) -> None:
+        hit = self._takeable(core)
+        if hit is not None:
+            fiq, target = hit
+            core.wake_steps = 0
+            core.wake_window_spent = False
+            core.take_exception(target, X.VEC_FIQ if fiq else X.VEC_IRQ, 0, core.pc)
+
+    def _wakes(self, core: Core) -> bool:
+        """Whether a WFI wake-up event is pending: a physical IRQ/FIQ line
+        (masked or not), or a virtual IRQ/FIQ (HCR_EL2.VI with IMO, VF with
+        FMO) — which exists only for EL1 and EL0, so it does not wake EL2."""
+        if core.irq_line.level or core.fiq_line.level:
+            return True
+        hcr = core.hcr
+        if not hcr & (X.HCR_VI | X.HCR_VF) or hcr & X.HCR_TGE or core.el >= 2:
+            return False
+        return bool((hcr & X.HCR_VI and hcr & X.HCR_IMO) or (hcr & X.HCR_VF and hcr & X.HCR_FMO))
+
+    def _wake(self, core: Core) -> None:
+        core.state = RUNNING
+        if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level) \
+                and not core.wake_window_spent:
+            # once per interrupt: code that sleeps again without unmasking
+            # (an idle loop polling with IRQs masked) is not the idiom
+            core.wake_steps = WAKE_STEPS
+            core.wake_window_spent = True
+
+    def interruptible(self, core: Core) -> bool:
+        """Whether an interrupt could still be taken by ``core`` in its present
+        state (EL, PSTATE masks, HCR_EL2/SCR_EL3 routing): a virtual one pending,
+        or a source routed to it that is raised or armed (a timer enabled and not
+        masked, a mailbox, the GPU controller, the PMU, the local timer)."""
+        pstate = core.pstate
+        cur = (pstate >> 2) & 3
+        devices = self.devices
+        gpu = devices["interrupt_controller"].can_raise()
+        armed = [core.timer.armed(n) for n in range(4)] if core.timer is not None else [False] * 4
+        irq, fiq = devices["arm_local"].reachable(core.index, armed, gpu)
+        hcr = core.hcr
+        virtual = cur < 2 and X.el2_enabled(core.scr) and not hcr & X.HCR_TGE
+        irq |= bool(virtual and hcr & X.HCR_IMO and hcr & X.HCR_VI)
+        fiq |= bool(virtual and hcr & X.HCR_FMO and hcr & X.HCR_VF)
+        for is_fiq, possible in ((False, irq), (True, fiq)):
+            if possible and X.interrupt_taken(cur, pstate, X.irq_target_el(is_fiq, hcr, core.scr), is_fiq):
+                return True
+        return False
