@@ -61,3 +61,47 @@ def test_an_interruptible_core_is_not_stuck_while_its_timer_is_armed(tmp_path):
     reason = board.run(max_insns=40_000)
     assert reason.kind == "max_insns", reason
     assert board.cores[0].regs.read("X3") == 0
+
+
+# Core 0 releases core 1 (spin table slot 0xe0, SEV) into a counting loop
+# (``add x4, x4, #1; b .-4``, or ``b .``), then gets stuck as above with no timer.
+RELEASE = [0x100001E0, 0xD2801C01, 0xF9000020, 0xD5033F9F, 0xD503209F,   # adr x0, core1; [0xe0] = x0; dsb; sev
+           0x580001A0, 0xD51C1100, 0x10003F20, 0xD518C000,               # hcr_el2 = RW|IMO; vbar_el1
+           0x100000A0, 0xD51C4020, 0xD28078A0, 0xD51C4000, 0xD69F03E0,   # elr = guest, spsr = EL1h; eret
+           0x00000000,                                                   # guest: udf #0
+           0x91000484, 0x17FFFFFF,                                       # core1: add x4, x4, #1; b core1
+           0x00000000, 0x80000010, 0]
+SPIN = 0x14000000
+
+
+def two_core_image(tmp_path, counting: bool) -> str:
+    data = bytearray(0xA04)
+    words = list(RELEASE)
+    if not counting:
+        words[15] = SPIN                 # core 1 spins in b . and nothing can interrupt it
+    struct.pack_into(f"<{len(words)}I", data, 0, *words)
+    struct.pack_into("<I", data, 0xA00, 0x00000001)          # VBAR_EL1 (0x800) + 0x200: udf #1
+    path = tmp_path / ("count.img" if counting else "spin.img")
+    path.write_bytes(bytes(data))
+    return str(path)
+
+
+def test_a_stuck_core_halts_alone_and_the_others_run_on(tmp_path):
+    board = Board()
+    board.load(load_image(two_core_image(tmp_path, True), 2), 2)
+    heard = []
+    board.halt_listeners.append(lambda c: heard.append((c.index, c.fault)))
+    reason = board.run(max_insns=3_000_000)
+    assert reason.kind == "max_insns", reason
+    assert board.cores[0].state == "halted" and "stuck" in board.cores[0].fault
+    assert [i for i, _ in heard] == [0]
+    assert board.cores[1].regs.read("X4") > 1_000_000          # core 1 went on counting
+
+
+def test_the_run_ends_when_no_other_core_can_progress(tmp_path):
+    board = Board()
+    board.load(load_image(two_core_image(tmp_path, False), 2), 2)
+    reason = board.run(max_insns=50_000_000)
+    assert reason.kind == "halted" and "core 0" in reason.detail and "stuck" in reason.detail, reason
+    assert board.instructions < 1_000_000
+    assert board.run(max_insns=1_000).kind == "halted"          # and again at once, not a spin for ever

@@ -235,6 +235,13 @@ def _run(args) -> int:
             board.request_stop()  # stop at this very store, not at the end of the slice
 
     board.uart_listeners.append(on_uart)
+
+    def on_halt(core) -> None:          # a stuck core halted while the others run on
+        lead = "\n" if text and text[-1] != "\n" else ""
+        print(f"{lead}vizor: core {core.index} halted ({core.fault}); the other cores run on",
+              file=sys.stderr, flush=True)
+
+    board.halt_listeners.append(on_halt)
     if args.input:
         try:
             data = codecs.decode(args.input, "unicode_escape").encode("latin-1")

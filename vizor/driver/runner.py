@@ -106,6 +106,7 @@ class Runner:
         self.record_interval: Optional[int] = None
         self.done = threading.Event()        # set when serve() has returned (a recording is closed)
         board.uart_listeners.append(self._on_uart)
+        board.halt_listeners.append(lambda c: self.publish(Notice(f"core {c.index} halted ({c.fault}); the others run on", True)))
 
     # --- called from any thread --------------------------------------------------------
 

@@ -68,6 +68,7 @@ class Board(InterruptDelivery):
         self.bus = Bus(lambda: self.clock.cycles)
         self.uart_listeners: list[Callable[[str, int], None]] = []
         self.exception_listeners: list[Callable[[Core, X.ExceptionRecord], None]] = []
+        self.halt_listeners: list[Callable[[Core], None]] = []   # a stuck core halted, the others run on
         self.symbols = Symbols()
         self.contexts = SymbolContexts()  # symbols per context: EL2 and each VMID
         self.cores: list[Core] = []
@@ -214,8 +215,9 @@ class Board(InterruptDelivery):
     def run(self, max_insns: int | None = None, stop: Callable[[], str | None] | None = None,
             core_limit: tuple[int, int] | None = None) -> StopReason:
         """Run until ``max_insns`` more instructions (all cores together) have
-        executed, ``stop()`` returns a reason, a core halts, or every core
-        sleeps with nothing left to wake it.
+        executed, ``stop()`` returns a reason, a core halts (a core halted as
+        stuck only once no other core may progress: ``halt_listeners`` hear of
+        it), or every core sleeps with nothing left to wake it.
 
         ``core_limit = (i, n)`` also stops once core i has executed n
         instructions in all (a single step of one core), and an exit address
@@ -235,6 +237,9 @@ class Board(InterruptDelivery):
                     continue
                 if self._round_end is None:
                     return StopReason("idle", "every core is waiting (WFI) and no event is pending")
+                done = self._nothing_left()
+                if done is not None:
+                    return StopReason("halted", f"core {done.index}: {done.fault}")
                 if any(c.state == RUNNING for c in self.cores):
                     self._idle_since = None
                 else:
@@ -289,7 +294,8 @@ class Board(InterruptDelivery):
                         budget = self._round_end - clock.base
                     if core.state == HALTED:
                         self._round_done[i] = budget
-                        return StopReason("halted", f"core {i}: {core.fault}")
+                        if not self._halted_alone(core):
+                            return StopReason("halted", f"core {i}: {core.fault}")
                     if (core.at_exit or core.carriers.hit or self.posted or core.single_step) \
                             and self.debug_check is not None:
                         hit = self.debug_check(core)
@@ -318,11 +324,16 @@ class Board(InterruptDelivery):
                 return hit
         return StopReason("step", f"core {core.index}", core=core.index)
 
+    def _released(self, core: Core) -> bool:
+        """A parked core's spin-table slot holds an address: it runs from the next round."""
+        slot = SPIN_TABLE[core.index]
+        return bool(int.from_bytes(self.ram[slot:slot + 8], "little"))
+
     def _start_round(self) -> None:
         clock = self.clock
         clock.advance_to(clock.base)  # events due now
         for i, c in enumerate(self.cores):
-            if c.state == PARKED and int.from_bytes(self.ram[SPIN_TABLE[i]:SPIN_TABLE[i] + 8], "little"):
+            if c.state == PARKED and self._released(c):
                 c.state = RUNNING
             elif c.state == WFI_IDLE and self._wakes(c):
                 self._wake(c)

@@ -1,5 +1,7 @@
 """How interrupts reach a core (a mixin of ``Board``): delivery at slice
-boundaries, WFI wake-ups, and whether any interrupt can still reach a core.
+boundaries, WFI wake-ups, whether any interrupt can still reach a core, and
+so whether a core can still make progress (a core halted as stuck stops the
+run only when no other core can).
 
 PSTATE.I/F have no hook (``msr daifclr`` is invisible to vizor), so a pending
 interrupt is taken at the start of the core's next slice (``Board.run`` keeps
@@ -11,7 +13,7 @@ kernels idle with "wfi; msr daifclr; ...; msr daifset".
 from __future__ import annotations
 
 import vizor.machine.arch.exceptions as X
-from vizor.machine.cpu.core import RUNNING, Core
+from vizor.machine.cpu.core import HALTED, PARKED, RUNNING, WFI_IDLE, Core
 
 WAKE_STEPS = 64
 
@@ -81,3 +83,34 @@ class InterruptDelivery:
             if possible and X.interrupt_taken(cur, pstate, X.irq_target_el(is_fiq, hcr, core.scr), is_fiq):
                 return True
         return False
+
+    def may_progress(self, core: Core) -> bool:
+        """Whether ``core`` may still do something: running (but not spinning in
+        ``b .`` with no interrupt able to reach it), released from the spin
+        table, or asleep in WFI (the idle limit of ``Board.run`` ends a board
+        that never wakes)."""
+        if core.state == WFI_IDLE:
+            return True
+        if core.state == PARKED:
+            return self._released(core)
+        if core.state != RUNNING:
+            return False
+        return not (core._spins_in_place(core.pc) and not self.interruptible(core))
+
+    def _halted_alone(self, core: Core) -> bool:
+        """``core`` has just halted: if it is stuck and another core may still
+        progress, tell the halt listeners and let the others run on."""
+        if core.state != HALTED or not (core.fault or "").startswith("stuck:"):
+            return False
+        if not any(self.may_progress(c) for c in self.cores if c is not core):
+            return False
+        for listener in self.halt_listeners:
+            listener(core)
+        return True
+
+    def _nothing_left(self) -> Core | None:
+        """A halted core, when no core may progress any more (checked each round)."""
+        halted = [c for c in self.cores if c.state == HALTED]
+        if halted and not any(self.may_progress(c) for c in self.cores):
+            return halted[0]
+        return None
