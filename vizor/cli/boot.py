@@ -1,14 +1,14 @@
 """``vizor boot [IMAGE]``: the board built from the command line, served from its own
-process, and the TUI on it."""
+process, and the TUI on it; with ``--gdb`` gdb drives the same board (docs/gdb.md)."""
 
 from __future__ import annotations
 
 import sys
 
 from vizor.app.app import run_app
+from vizor.cli.gdb import apart, gdb_runner
 from vizor.cli.options import UsageError, build_board
 from vizor.driver.recording import start_recording
-from vizor.driver.remote import serve_apart
 from vizor.driver.runner import Runner
 
 
@@ -18,7 +18,10 @@ def boot_main(args) -> int:
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         raise UsageError("boot opens the TUI and needs a terminal (stdout is not one); "
                          "use `vizor run` to run an image headless")
-    runner = Runner(board, lambda _obj: None, image=path)
+    if getattr(args, "gdb", None):        # --gdb: a server beside the machine thread (cli/gdb.py)
+        runner = gdb_runner(Runner, args.gdb, board, lambda _obj: None, image=path)
+    else:
+        runner = Runner(board, lambda _obj: None, image=path)
     runner.boot_el = args.boot_el
     record = getattr(args, "record", None)
     if record:
@@ -27,5 +30,5 @@ def boot_main(args) -> int:
         except ValueError as e:
             raise UsageError(f"--record: {e}") from None
     symbols = getattr(board, "contexts", None) or board.symbols   # per-VM tables when the board has them
-    return run_app(serve_apart(runner), symbols, start_running=getattr(args, "run", False), image=path,
+    return run_app(apart(runner), symbols, start_running=getattr(args, "run", False), image=path,
                    record_path=record)

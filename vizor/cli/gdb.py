@@ -44,22 +44,60 @@ def is_loopback(host: str) -> bool:
             return False
 
 
-def listen(runner, text: str, *, reverse: bool = False):
-    """A GdbServer on ``text`` ([HOST:]PORT), with the one-line warning for a
-    non-loopback host; UsageError if the address cannot be had."""
+def open_server(runner, text: str, *, reverse: bool = False, **kw):
+    """A GdbServer listening on ``text`` ([HOST:]PORT) and the lines to say about it
+    (the one-line warning for a non-loopback host last); UsageError if the
+    address cannot be had."""
     from vizor.gdb.server import GdbServer
     host, port = parse_address(text)
     try:
-        server = GdbServer(runner, host, port, reverse=reverse)
+        server = GdbServer(runner, host, port, reverse=reverse, **kw)
     except OSError as e:
         raise UsageError(f"--gdb {text}: cannot listen there: {e.strerror or e}") from None
-    if not is_loopback(host):
-        print(f"vizor: warning: the gdb server listens on {host}:{server.address[1]}, not only on this "
-              f"machine: whoever reaches it controls the board and reads its memory", file=sys.stderr)
     h, p = server.address[:2]
-    print(f"vizor: gdb server listening on {h}:{p}, board paused "
-          f"(gdb-multiarch -ex 'target remote {h}:{p}')", file=sys.stderr, flush=True)
+    lines = [f"vizor: gdb server listening on {h}:{p} (gdb-multiarch -ex 'target remote {h}:{p}')"]
+    if not is_loopback(host):
+        lines.append(f"vizor: warning: the gdb server listens on {host}:{p}, not only on this "
+                     f"machine: whoever reaches it controls the board and reads its memory")
+    return server, lines
+
+
+def listen(runner, text: str, *, reverse: bool = False):
+    """``open_server`` for ``vizor run``/``replay``: its lines on stderr."""
+    server, lines = open_server(runner, text, reverse=reverse)
+    lines[0] = lines[0].replace(" (gdb-multiarch", ", board paused (gdb-multiarch")
+    for line in reversed(lines):
+        print(line, file=sys.stderr, flush=True)
     return server
+
+
+def gdb_runner(runner_class, text: str, *args, reverse: bool = False, **kw):
+    """``vizor boot --gdb`` (and the replay TUI): a runner of ``runner_class``
+    that starts its gdb server itself, beside its machine thread.  The socket
+    listens now (a bad address is a UsageError before any screen); what the
+    server says goes to the TUI as notices, and gdb's ``kill`` ends gdb's
+    session but leaves the board to the TUI."""
+    from vizor.driver.commands import Notice
+    from vizor.gdb.calls import with_gdb
+    runner = with_gdb(runner_class)(*args, **kw)
+    server, lines = open_server(runner, text, reverse=reverse, kill_ends=False,
+                                log=lambda line: runner.publish(Notice(f"gdb: {line}")))
+    for line in reversed(lines):
+        print(line, file=sys.stderr, flush=True)  # in the scrollback once the TUI has gone
+    server.greeting = lines
+    runner.gdb_server = server
+    return runner
+
+
+def apart(runner):
+    """``serve_apart(runner)``; this process's copies of a gdb server's sockets
+    closed when the board went to a process of its own."""
+    from vizor.driver.remote import serve_apart
+    remote = serve_apart(runner)
+    server = getattr(runner, "gdb_server", None)
+    if remote is not runner and server is not None:
+        server.release()
+    return remote
 
 
 def run_gdb(args) -> int:

@@ -82,9 +82,10 @@ def _parser() -> argparse.ArgumentParser:
                            help="stop on an event (repeatable)")
         if name == "boot":
             s.add_argument("--run", action="store_true", help="start running at once (default: paused at reset)")
-        if name == "run":
-            s.add_argument("--gdb", nargs="?", const="127.0.0.1:1234", metavar="[HOST:]PORT",
-                           help="serve gdb (default 127.0.0.1:1234), paused at reset; see docs/gdb.md")
+        s.add_argument("--gdb", nargs="?", const="127.0.0.1:1234", metavar="[HOST:]PORT",
+                       help="serve gdb (default 127.0.0.1:1234), paused at reset; see docs/gdb.md"
+                       if name == "run" else "serve gdb too (default 127.0.0.1:1234): gdb and the TUI "
+                                             "drive the same board; see docs/gdb.md")
     s = sub.add_parser("replay", help="replay a session saved with --record",
                        description="replay a session saved with --record in the TUI (headless with "
                                    "--headless, --verify or without a terminal)")

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from vizor.driver.commands import Notice
+
 CALL_TIMEOUT = 30.0     # seconds a packet waits for the machine thread
 
 
@@ -63,6 +65,25 @@ class GdbCalls:
     """Mixin for a Runner class (``with_gdb``)."""
 
     snapshots = True              # False: no board snapshots are built (no UI to show them)
+    gdb_server = None             # a GdbServer this runner starts itself (vizor boot, see serve)
+
+    def serve(self, start_running: bool = False) -> None:
+        """The runner's loop, and with ``gdb_server`` the server in a thread of
+        this process beside it: in ``vizor boot`` the machine's own process
+        (remote.py forks before any thread starts), so gdb's packets reach
+        this runner and only the machine thread touches the board."""
+        server = self.gdb_server
+        if server is None:
+            return super().serve(start_running)
+        thread = threading.Thread(target=server.serve, name="vizor-gdb", daemon=True)
+        thread.start()
+        for line in server.greeting:
+            self.publish(Notice(line.removeprefix("vizor: "), error="warning" in line))
+        try:
+            return super().serve(start_running)
+        finally:
+            server.close()
+            thread.join(2)
 
     def _handle_more(self, cmd) -> bool:
         if isinstance(cmd, Call):
@@ -93,6 +114,14 @@ class GdbCalls:
                         self.board.cores[core].pc if core is not None else None)
         for listener in list(getattr(self, "stop_listeners", ())):
             listener(event)
+
+
+def pause_for_gdb(runner) -> None:
+    """In the machine thread: stop a running board (gdb attaches)."""
+    if runner.running:
+        runner._pause.clear()
+        runner._until = None
+        runner._stopped("paused: gdb attached")
 
 
 _CLASSES: dict[type, type] = {}

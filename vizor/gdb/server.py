@@ -28,17 +28,9 @@ import socket
 import sys
 import threading
 
-from vizor.driver.commands import (
-    Pause,
-    Quit,
-    ReverseContinue,
-    Run,
-    Seek,
-    Step,
-    StepBack,
-)
+from vizor.driver.commands import Pause, Quit
 from vizor.gdb import target as T
-from vizor.gdb.calls import Call, GdbStop, MachineBusy
+from vizor.gdb.calls import Call, GdbStop, MachineBusy, pause_for_gdb
 from vizor.gdb.monitor import MonitorError
 from vizor.gdb.packets import (
     PacketReader,
@@ -51,8 +43,8 @@ from vizor.gdb.packets import (
     unescape,
 )
 from vizor.gdb.query import query
-from vizor.gdb.stops import Inserted, insert_stop, parse_z, remove_stops, stop_reply
-from vizor.machine.session.replay import END_OF_RECORDING
+from vizor.gdb.resume import Resuming
+from vizor.gdb.stops import Inserted, insert_stop, parse_z, remove_stops
 
 NCORES = 4
 POLL = 0.5                    # seconds between looks at the stop queue (a stop also wakes the loop)
@@ -60,9 +52,11 @@ POLL = 0.5                    # seconds between looks at the stop queue (a stop 
 
 class GdbServer:
     def __init__(self, runner, host: str = "127.0.0.1", port: int = 1234, *, log=None,
-                 reverse: bool = False) -> None:
+                 reverse: bool = False, kill_ends: bool = True) -> None:
         self.runner = runner
         self.reverse = reverse
+        self.kill_ends = kill_ends    # False (vizor boot): ``k`` ends gdb's session, the board stays
+        self.greeting: list[str] = []  # what the runner says when it starts the server (vizor boot)
         self.log = log or (lambda text: print(f"vizor gdb: {text}", file=sys.stderr, flush=True))
         self.stops: queue.SimpleQueue = queue.SimpleQueue()
         self.last_stop: GdbStop | None = None
@@ -103,6 +97,13 @@ class GdbServer:
         except OSError:
             pass
 
+    def release(self) -> None:
+        """Close this process's copies of the sockets, leaving them to the
+        machine's process they were forked into (no shutdown: that would end
+        the socket there too)."""
+        for s in (self.sock, self._wake_w, self._wake_r):
+            s.close()
+
     def close(self) -> None:
         self.killed.set()
         try:
@@ -119,7 +120,7 @@ class GdbServer:
         return c.wait()
 
 
-class Session:
+class Session(Resuming):
     """One client: the packet loop and what it has set."""
 
     def __init__(self, server: GdbServer, conn: socket.socket) -> None:
@@ -138,6 +139,7 @@ class Session:
 
     def run(self) -> None:
         try:
+            self._attach()
             while self.alive and not self.server.killed.is_set():
                 if self.waiting:
                     self._check_stop()
@@ -191,8 +193,20 @@ class Session:
         self.last_sent = frame(body)
         self.conn.sendall(self.last_sent)
 
+    def _attach(self) -> None:
+        """A client attaches to a paused board, as to QEMU's: pause it if the
+        TUI left it running (the stop is the TUI's to show, not gdb's)."""
+        self.server.call(pause_for_gdb)
+        while True:
+            try:
+                self.stops_get_nowait()
+            except queue.Empty:
+                break
+
     def _goodbye(self) -> None:
         """The client went away: the board paused, its breakpoints gone."""
+        if self.server.killed.is_set():
+            return                                # k or close(): the runner quits
         if self.waiting:
             self.runner.send(Pause())
         self.inserted.clear()
@@ -322,70 +336,12 @@ class Session:
         if ids:
             self.server.call(lambda r: remove_stops(r, ids))
 
-    # --- running -------------------------------------------------------------------------------------------
-
-    def _resume(self, actions: list[tuple[str, int | None]]) -> None:
-        self._sync()
-        while True:                               # stops nobody waited for
-            try:
-                self.stops_get_nowait()
-            except queue.Empty:
-                break
-        kind, core = next(((k, c) for k, c in actions if k in ("s", "bs")), actions[0])
-        core = core if core is not None else (self.c_thread if self.c_thread is not None else self.current)
-        self.reversing = kind.startswith("b")
-        if kind == "s":
-            self.runner.send(Step(core))
-        elif kind == "bs":
-            self.runner.send(StepBack(core))
-        elif kind == "bc":
-            if self.server.call(lambda r: bool(r.debugger.breakpoints)):
-                self.runner.send(ReverseContinue())
-            else:
-                self._to_start()
-        else:
-            self.runner.send(Run())
-        self.waiting = True
-
-    def _to_start(self) -> None:
-        """Reverse-continue with nothing to stop it: to the start of the recording."""
-        start = self.server.call(lambda r: r.replay.session.checkpoints[0].instructions)
-        self.runner.send(Seek(start))
-        self.at_start = self.waiting = True
-
-    def stops_get_nowait(self) -> GdbStop:
-        return self.server.stops.get_nowait()
-
-    def _check_stop(self) -> None:
-        try:
-            stop = self.stops_get_nowait()
-        except queue.Empty:
-            return
-        if self.reversing and stop.kind == "stop" and not self.at_start:   # no earlier hit
-            self._to_start()
-            return
-        self.waiting = False
-        self.server.last_stop = stop
-        if stop.core is not None:
-            self.current = stop.core
-        extra = b""
-        if stop.kind == "stop" and stop.text.endswith(END_OF_RECORDING):
-            extra = b"replaylog:end;"
-        elif self.at_start:
-            extra = b"replaylog:begin;"
-            self.at_start = False
-        if not self.inserted.key_of(stop.condition) and stop.kind not in ("step", "pause"):
-            self.send(b"O" + to_hex(f"vizor: {stop.text}\n".encode()))
-        self.send(self._stop_reply(stop, extra))
-
-    def _stop_reply(self, stop: GdbStop | None, extra: bytes = b"") -> bytes:
-        core = stop.core if stop is not None and stop.core is not None else self.current
-        self.g_thread = None                      # gdb takes the stop's thread as the general one
-        self.current = core
-        return stop_reply(stop, core, self.inserted, extra)
-
     def _kill(self) -> None:
         self.alive = False
+        if not self.server.kill_ends:
+            self.server.log("gdb killed its session; the board stays with the TUI, paused (q quits there)")
+            return
         self.server.killed.set()
         self.runner.send(Quit())
+
 
