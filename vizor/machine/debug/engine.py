@@ -55,6 +55,7 @@ class Debugger(Stepping):
         self.board = board
         self._conds: dict[int, Breakpoint | Watchpoint | EventStop] = {}
         self._next_id = 1
+        self._next_temporary = -1      # a step's own breakpoints: negative ids, so the user's run 1, 2, 3
         self._goals: list[Goal] = []
         self._exc_stops: list[EventStop] = []
         self._sysregs: dict = {}
@@ -81,7 +82,8 @@ class Debugger(Stepping):
 
     def _add(self, cond):
         self._conds[cond.id] = cond
-        self._next_id += 1
+        if cond.id > 0:
+            self._next_id += 1
         self._install()
         return cond
 
@@ -96,8 +98,10 @@ class Debugger(Stepping):
             condition = Condition.parse(condition)
         if ignore < 0:
             raise ValueError("an ignore count cannot be negative")
-        return self._add(Breakpoint(self._next_id, address, filters, condition, ignore,
-                                    temporary=temporary))
+        if temporary:
+            self._next_temporary -= 1
+        return self._add(Breakpoint(self._next_temporary + 1 if temporary else self._next_id, address,
+                                    filters, condition, ignore, temporary=temporary))
 
     def add_physical_breakpoint(self, address: int, space: str, *, vmid: int | None = None,
                                 el: int | None = None, core: int | None = None,
