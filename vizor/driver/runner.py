@@ -59,7 +59,7 @@ from vizor.driver.commands import (  # noqa: F401 - the runner's vocabulary, use
     WalkVA,
     reason_text,
 )
-from vizor.machine.board.board import RAM_MAPPED as RAM_TOP
+import vizor.driver.stop_edits as stop_edits
 from vizor.machine.board.board import StopReason
 from vizor.machine.debug.engine import Debugger
 from vizor.machine.inspect.snapshot import (
@@ -198,6 +198,10 @@ class Runner:
                         self._until = None
                         self._stopped(reason_text(reason), reason)
                     continue
+                if reason.kind == "idle" and self._cannot_run():
+                    self._until = None
+                    self._stopped(f"halted: {self._cannot_run()}", reason)
+                    continue
                 if reason.kind == "idle":
                     self._publish_snapshot()    # still "running": waiting for an event
                     self._waiting.wait()
@@ -233,6 +237,13 @@ class Runner:
     def _handle(self, cmd) -> None:
         if isinstance(cmd, Run):
             self._pause.clear()
+            why = self._cannot_run()
+            if why:
+                self._until = None
+                self.publish(Notice(f"the board cannot run: {why}", error=True))
+                if self.running or not self.reason.startswith("halted"):
+                    self._stopped(f"halted: {why}")
+                return
             self._until = None if cmd.max_insns is None else self.board.instructions + cmd.max_insns
             if not self.running:
                 self.running = True
@@ -243,6 +254,10 @@ class Runner:
             if self.running:
                 self._stopped("paused")
         elif isinstance(cmd, Step):
+            core = self.board.cores[cmd.core]
+            if core.state == "halted":
+                raise ValueError(f"core {cmd.core} is halted ({core.fault}): it cannot step"
+                                 + ("" if self._cannot_run() else "; the other cores can run (space)"))
             was = self.running
             self.running = False
             reason = self._advance(self._step_fn(cmd.core), stop=self._pause_check)
@@ -252,7 +267,8 @@ class Runner:
         elif isinstance(cmd, (StepMore, RunUntilVMID)):
             self._step_more(cmd)
         elif isinstance(cmd, (AddBreakpoint, AddWatchpoint, AddEventStop)):
-            self._add_stop(cmd)
+            stop_edits.add_stop(self, cmd)
+            self._publish_snapshot()
         elif isinstance(cmd, RemoveStop):
             bp = next((b for b in self.debugger.breakpoints if b.id == cmd.id), None)
             self.debugger.remove(cmd.id)
@@ -262,10 +278,11 @@ class Runner:
             self._publish_snapshot()
         elif isinstance(cmd, EnableStop):
             c = self.debugger.set_enabled(cmd.id, cmd.enabled)
-            self.publish(Notice(f"{c.describe()}"))
+            self.publish(Notice(f"{c.id}: {stop_edits.describe(self.board, c)}"))
             self._publish_snapshot()
         elif isinstance(cmd, ToggleBreakpoint):
-            self._toggle(cmd)
+            stop_edits.toggle(self, cmd)
+            self._publish_snapshot()
         elif isinstance(cmd, UartInput):
             if self.recorder is not None:
                 self.recorder.note_uart(cmd.uart, cmd.data)   # delivered where a replay can
@@ -290,6 +307,15 @@ class Runner:
                 recording.stop_recording(self)
         elif not self._handle_more(cmd):
             raise ValueError(f"unknown command {cmd!r}")
+
+    def _cannot_run(self) -> str:
+        """Why no core can execute any more ("" if one can): a core halted and
+        none of the others may progress (running, woken by an interrupt, released)."""
+        cores = self.board.cores
+        halted = [c for c in cores if c.state == "halted"]
+        if not halted or any(self.board.may_progress(c) for c in cores if c.state != "halted"):
+            return ""
+        return "; ".join(f"core {c.index} halted ({c.fault})" for c in halted)
 
     def _handle_more(self, cmd) -> bool:
         """Commands of a subclass (the replay's reverse keys); False: unknown."""
@@ -349,52 +375,3 @@ class Runner:
         if why is None and self._clock() - self._last >= self.interval:
             self._publish_snapshot()
         return why
-
-    def _add_stop(self, cmd) -> None:
-        dbg = self.debugger
-        if isinstance(cmd, AddBreakpoint):
-            if cmd.check_core is not None:
-                problem = self._not_in_ram(cmd.check_core, cmd.address)
-                if problem:
-                    raise ValueError(problem)
-            c = dbg.add_breakpoint(cmd.address, vmid=cmd.vmid, el=cmd.el, core=cmd.core,
-                                   condition=cmd.condition, ignore=cmd.ignore)
-            self._note_breakpoint("add", c)
-        elif isinstance(cmd, AddWatchpoint):
-            where = {"pa": cmd.address} if cmd.space == "pa" else {"va": cmd.address, "via_core": cmd.via_core}
-            c = dbg.add_watchpoint(length=cmd.length, reads=cmd.reads, writes=cmd.writes,
-                                   vmid=cmd.vmid, el=cmd.el, core=cmd.core, **where)
-        else:
-            c = dbg.add_event_stop(cmd.kind, ec=cmd.ec, exc_kind=cmd.exc_kind, vmid=cmd.vmid,
-                                   to_el=cmd.to_el, register=cmd.register, core=cmd.core)
-        self.publish(Notice(f"{c.id}: {c.describe()}"))
-        self._publish_snapshot()
-
-    def _toggle(self, cmd: ToggleBreakpoint) -> None:
-        dbg = self.debugger
-        for bp in dbg.breakpoints:
-            if (bp.address, bp.vmid, bp.el, bp.core) == (cmd.address, cmd.vmid, cmd.el, cmd.core):
-                dbg.remove_breakpoint(bp.id)
-                self._note_breakpoint("remove", bp)
-                self.publish(Notice(f"breakpoint {bp.id} at {cmd.address:#x} removed"))
-                self._publish_snapshot()
-                return
-        problem = "" if cmd.check_core is None else self._not_in_ram(cmd.check_core, cmd.address)
-        if problem:
-            self.publish(Notice(problem, error=True))
-            return
-        bp = dbg.add_breakpoint(cmd.address, vmid=cmd.vmid, el=cmd.el, core=cmd.core)
-        self._note_breakpoint("add", bp)
-        self.publish(Notice(f"breakpoint {bp.id} set at {bp.describe() if hasattr(bp, 'describe') else hex(bp.address)}"))
-        self._publish_snapshot()
-
-    def _not_in_ram(self, core: int, va: int) -> str:
-        """Why ``va`` cannot hold code of this board ("" if it can): neither a RAM
-        address nor translated to RAM by the core's current regime."""
-        if 0 <= va < RAM_TOP:
-            return ""
-        w = walk_state(self.board.cores[core], va)
-        if w.walk is not None and w.walk.fault is None and w.walk.output < RAM_TOP:
-            return ""
-        return (f"{va:#x} is outside RAM (0-{RAM_TOP - 1:#x}) and core {core}'s tables "
-                f"do not map it to RAM")
