@@ -105,6 +105,10 @@ def test_every_access_the_filter_keeps_is_one_python_would_leave_alone(el, hcr):
                     for crm in range(16):
                         for op2 in range(8):
                             cp.op0, cp.op1, cp.crn, cp.crm, cp.op2, cp.val = op0, op1, crn, crm, op2, 0x5A
+                            if kind == 1 and (op0, crn, crm, op2) == (3, 4, 0, 0) and op1 in (0, 4, 6):
+                                continue    # SPSR_ELx: C keeps the copy itself (test_spsr_writes_...)
+                            if kind == 1 and (op0, op1, crn, crm, op2) == (3, 4, 1, 1, 0):
+                                continue    # HCR_EL2: likewise (test_hcr_writes_...)
                             if _filter_says_python(core, kind, cp, el):
                                 continue
                             kept += 1
@@ -139,6 +143,57 @@ def test_the_filter_sends_what_python_acts_on():
     assert not says(1, VTTBR, 2)                 # no watch set
     accel.SysregFilter.set_watch(type("F", (), {"core": core})(), {VTTBR: None})
     assert says(1, VTTBR, 2)                     # the debugger watches VTTBR_EL2 writes
+
+
+@needs_accel
+def test_the_c_illegal_eret_rules_are_pythons():
+    for m in range(32):
+        for at_el in (1, 2, 3):
+            for hcr in (0, X.HCR_TGE, X.HCR_RW, X.HCR_TGE | X.HCR_RW):
+                for scr in (0, X.SCR_NS, 1 << 10, X.SCR_NS | 1 << 10):
+                    spsr = 0x3C0 | m
+                    assert bool(accel.LIB.vz_eret_may_be_illegal(spsr, at_el, hcr, scr)) == \
+                        X.eret_may_be_illegal(spsr, at_el, hcr, scr), (m, at_el, hcr, scr)
+
+
+@needs_accel
+def test_spsr_writes_stay_in_c_unless_they_switch_the_eret_watch():
+    core = accel.VzCore(hcr=X.HCR_RW, scr=X.SCR_NS | 1 << 10)
+    cp = UcRegCP64()
+    cp.op0, cp.op1, cp.crn, cp.crm, cp.op2 = 3, 4, 4, 0, 0       # SPSR_EL2
+    cp.val = 0x3C5                                                # EL1h: a legal return from EL2
+    assert not _filter_says_python(core, 1, cp, 2) and core.spsr[2] == 0x3C5
+    cp.val = 0x3CD                                                # EL3h from EL2: illegal
+    assert _filter_says_python(core, 1, cp, 2) and core.spsr[2] == 0x3C5   # Python turns the watch on
+    core.eret_watch = 1
+    core.spsr[2] = 0x3CD
+    cp.val = 0x3C9                                                # EL2h: legal again
+    assert _filter_says_python(core, 1, cp, 2) and core.spsr[2] == 0x3CD   # Python turns it off
+    core.eret_watch = 0
+    core.spsr[2] = 0x3C9
+    assert not _filter_says_python(core, 1, cp, 1) and core.spsr[2] == 0x3C9   # at EL1: UNDEFINED
+    accel.SysregFilter.set_watch(type("F", (), {"core": core})(), {(3, 4, 4, 0, 0): None})
+    cp.val = 0x3C5
+    assert _filter_says_python(core, 1, cp, 2)                    # the debugger watches it
+
+
+@needs_accel
+def test_hcr_writes_stay_in_c_and_lose_twi_there():
+    core = accel.VzCore(hcr=X.HCR_RW, scr=X.SCR_NS | 1 << 10)
+    cp = UcRegCP64()
+    cp.op0, cp.op1, cp.crn, cp.crm, cp.op2 = 3, 4, 1, 1, 0       # HCR_EL2
+
+    def says(el):
+        return accel.LIB.vz_needs_python(ctypes.byref(core), None, 1, ctypes.byref(cp), el)
+
+    cp.val = X.HCR_RW | X.HCR_VM | X.HCR_IMO
+    assert says(2) == 0 and core.hcr == cp.val                   # QEMU executes it; Core.hcr follows
+    cp.val |= X.HCR_TWI
+    assert says(2) == 2 and core.hcr == cp.val                   # written without TWI in C, skipped
+    assert says(1) == 0 and core.hcr == cp.val                   # at EL1: UNDEFINED, nothing kept
+    core.spsr[2] = 0x3C5                                         # an ERET to EL1h ...
+    cp.val = X.HCR_VM                                            # ... is illegal once EL1 is AArch32
+    assert says(2) == 1 and core.hcr == X.HCR_RW | X.HCR_VM | X.HCR_IMO | X.HCR_TWI   # Python decides
 
 
 HASH_SCRIPT = r"""

@@ -65,6 +65,7 @@ class Board(InterruptDelivery):
         self._mem = mmap.mmap(-1, RAM_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # see test_memory.py
         self._ram_buf = (ctypes.c_char * RAM_SIZE).from_buffer(self._mem)
         self.ram = memoryview(self._mem)
+        self.ram64 = self.ram.cast("Q")       # RAM as 64-bit words (walk-cache checks, faults.py)
         self.bus = Bus(lambda: self.clock.cycles)
         self.uart_listeners: list[Callable[[str, int], None]] = []
         self.exception_listeners: list[Callable[[Core, X.ExceptionRecord], None]] = []
@@ -94,7 +95,7 @@ class Board(InterruptDelivery):
         self.posted: list[StopReason] = []
         self.idle_limit = IDLE_LIMIT
         self._idle_since: int | None = None
-        self._boot: tuple[Image, int] | None = None
+        self._boot: tuple | None = None   # load()'s arguments, for a watchdog reset
         self.powered_off = False
         self.power_cycles = 0
 
@@ -134,26 +135,29 @@ class Board(InterruptDelivery):
 
     # --- boot ----------------------------------------------------------------------
 
-    def load(self, image: Image, boot_el: int = 2) -> None:
-        """Place the image in RAM and reset the cores as the firmware would.
+    def load(self, image: Image, boot_el: int = 2, *, blobs: tuple = (), x0: int = 0x100) -> None:
+        """Place the image (and ``blobs``, (pa, bytes): an initramfs, a device
+        tree; firmware.py) in RAM and reset the cores as the firmware would.
 
-        boot_el 2 (default): core 0 at the entry in EL2h, cores 1-3 in the spin
-        table at 0xd8/0xe0/0xe8/0xf0.  boot_el 3 (kernel_old=1): every core
-        at the entry in EL3h.
+        boot_el 2 (default): core 0 at the entry in EL2h with ``x0``, cores 1-3
+        in the spin table at 0xd8/0xe0/0xe8/0xf0.  boot_el 3 (kernel_old=1):
+        every core at the entry in EL3h.
         """
         for pa, data, memsz in image.segments:
             self.ram[pa:pa + len(data)] = data
             if memsz > len(data):
                 self.ram[pa + len(data):pa + memsz] = bytes(memsz - len(data))
+        for pa, data in blobs:
+            self.ram[pa:pa + len(data)] = data
         self.symbols = image.symbols
         self.contexts = SymbolContexts(el2=image.symbols)
         self.contexts.attach_manifest(image.path)
-        self._boot = (image, boot_el)
+        self._boot = (image, boot_el, blobs, x0)
         # The firmware leaves UART0 (PL011) enabled for the kernel's console.
         self.bus.write(0x3F201030, 4, 0x301)
         if boot_el == 3:
             for c in self.cores:
-                c.reset(image.entry, 3, scr=0x30 | X.SCR_RW, hcr=0)
+                c.reset(image.entry, 3, scr=0x30 | X.SCR_RW, hcr=0, x0=0 if x0 == 0x100 else x0)
         else:
             stub = b"".join(w.to_bytes(4, "little") for w in SPIN_STUB)
             if image.low < SPIN_STUB_ADDR + len(stub):
@@ -161,7 +165,7 @@ class Board(InterruptDelivery):
             self.ram[SPIN_STUB_ADDR:SPIN_STUB_ADDR + len(stub)] = stub
             for slot in SPIN_TABLE:
                 self.ram[slot:slot + 8] = bytes(8)
-            self.cores[0].reset(image.entry, 2, x0=0x100)
+            self.cores[0].reset(image.entry, 2, x0=x0)
             for c in self.cores[1:]:
                 c.reset(SPIN_STUB_ADDR, 2)
                 c.state = PARKED
@@ -185,7 +189,8 @@ class Board(InterruptDelivery):
             c.flush_tlb()
         if self._boot is not None:
             contexts = self.contexts  # symbols the user attached stay
-            self.load(*self._boot)
+            image, boot_el, blobs, x0 = self._boot
+            self.load(image, boot_el, blobs=blobs, x0=x0)
             self.contexts = contexts
 
     # --- events ------------------------------------------------------------------------

@@ -22,7 +22,7 @@
  */
 #include <stdint.h>
 
-#define VZ_ABI 1
+#define VZ_ABI 2
 
 /* uc_arm64_cp_reg of unicorn/arm64.h */
 typedef struct {
@@ -31,6 +31,7 @@ typedef struct {
 } vz_cp;
 
 typedef int (*vz_reg_read)(void *uc, int regid, void *value);
+typedef int (*vz_reg_write)(void *uc, int regid, const void *value);
 typedef uint32_t (*vz_python)(void *uc, int reg, const vz_cp *cp, void *user_data);
 
 #define VZ_MAX_WATCH 8
@@ -43,6 +44,10 @@ typedef struct {
     int32_t pstate_id;                /* UC_ARM64_REG_PSTATE */
     uint32_t nwatch;                  /* watched MSR encodings; VZ_WATCH_ALL: every MSR */
     uint32_t watch[VZ_MAX_WATCH];
+    uint64_t spsr[4];                 /* SPSR_EL1..3 as last written (Core._spsr is this array) */
+    int32_t eret_watch;               /* Core._eret_watch, mirrored by Python */
+    int32_t cp_reg_id;                /* UC_ARM64_REG_CP_REG */
+    vz_reg_write reg_write;           /* Unicorn's uc_reg_write */
 } vz_core;
 
 #define VZ_WATCH_ALL 0xffffffffu
@@ -58,6 +63,7 @@ enum { VZ_MRS = 0, VZ_MSR = 1, VZ_SYS = 2 };
 
 /* HCR_EL2 and SCR_EL3 bits (Arm ARM D13.2.46, D13.2.112) */
 #define HCR_TWI   (1ull << 13)
+#define VZ_SKIP   2                   /* vz_needs_python: done in C, skip the instruction */
 #define HCR_TID1  (1ull << 16)
 #define HCR_TID2  (1ull << 17)
 #define HCR_TID3  (1ull << 18)
@@ -71,6 +77,9 @@ enum { VZ_MRS = 0, VZ_MSR = 1, VZ_SYS = 2 };
 #define HCR_TDZ   (1ull << 28)
 #define HCR_TRVM  (1ull << 30)
 #define SCR_NS    (1ull << 0)
+#define SCR_RW    (1ull << 10)
+#define HCR_RW    (1ull << 31)
+#define HCR_TGE   (1ull << 27)
 
 #define ENC(op0, op1, crn, crm, op2) \
     (((uint32_t)(op0) << 14) | ((uint32_t)(op1) << 11) | ((uint32_t)(crn) << 7) | ((uint32_t)(crm) << 3) | (uint32_t)(op2))
@@ -105,6 +114,59 @@ static uint64_t trap_bits(int kind, const vz_cp *cp, uint32_t enc)
     return 0;
 }
 
+static int current_el(const vz_core *c, void *uc)
+{
+    uint64_t pstate = 0;
+    c->reg_read(uc, c->pstate_id, &pstate);
+    return (int)((pstate >> 2) & 3);
+}
+
+/* Whether an ERET at ``at_el`` with this SPSR could be an illegal exception
+   return: exceptions.eret_may_be_illegal, the same rules (tests/test_accel.py
+   compares the two). */
+int vz_eret_may_be_illegal(uint64_t spsr, int at_el, uint64_t hcr, uint64_t scr)
+{
+    unsigned m = (unsigned)(spsr & 0x1f);
+    int target = (int)((m >> 2) & 3), ns = (scr & SCR_NS) != 0;
+    if (m & 0x10)                                     /* AArch32 target */
+        return 1;
+    if ((m & 2) || m == 1)                            /* reserved M, EL0 with SP_ELx */
+        return 1;
+    if (target > at_el)
+        return 1;
+    if (target == 3 || target == at_el)
+        return 0;
+    if (target == 2)
+        return !ns;                                   /* no Secure EL2 on the A53 */
+    if (at_el >= 2 && ns) {
+        if (target == 1 && (hcr & HCR_TGE))
+            return 1;
+        if (!(hcr & HCR_RW))
+            return 1;
+    }
+    if (at_el == 3 && !ns && !(scr & SCR_RW))
+        return 1;
+    return 0;
+}
+
+static int eret_watch_of(const vz_core *c)
+{
+    for (int el = 1; el <= 3; el++)
+        if (vz_eret_may_be_illegal(c->spsr[el], el, c->hcr, c->scr))
+            return 1;
+    return 0;
+}
+
+static int watched(const vz_core *c, uint32_t enc)
+{
+    if (c->nwatch == VZ_WATCH_ALL)
+        return 1;
+    for (uint32_t i = 0; i < c->nwatch; i++)
+        if (c->watch[i] == enc)
+            return 1;
+    return 0;
+}
+
 /* Accesses Python handles whatever the EL. */
 static int always_python(const vz_core *c, int kind, const vz_cp *cp, uint32_t enc)
 {
@@ -128,30 +190,69 @@ static int always_python(const vz_core *c, int kind, const vz_cp *cp, uint32_t e
             return 1;
         return 0;
     }
-    switch (enc) {
-    case ENC(3, 4, 1, 1, 0): case ENC(3, 6, 1, 1, 0): /* HCR_EL2, SCR_EL3 */
-    case ENC(3, 0, 4, 0, 0): case ENC(3, 4, 4, 0, 0): case ENC(3, 6, 4, 0, 0):  /* SPSR_EL1/2/3 */
+    if (enc == ENC(3, 6, 1, 1, 0))                    /* SCR_EL3 */
+        return 1;
+    return watched(c, enc);
+}
+
+/* An MSR to SPSR_EL1/2/3: kept in C (its copy in ``c->spsr``) unless it turns
+   the illegal-ERET watch on or off, which Python does (eret_watch.py). */
+static int spsr_write(vz_core *c, void *uc, const vz_cp *cp, int el, int reg_el)
+{
+    if (watched(c, enc_of(cp)))
+        return 1;
+    if (el < 0)
+        el = current_el(c, uc);
+    if (el < reg_el)
+        return 0;                                     /* UNDEFINED: QEMU raises it */
+    uint64_t old = c->spsr[reg_el];
+    c->spsr[reg_el] = cp->val;
+    if (eret_watch_of(c) != (c->eret_watch != 0)) {
+        c->spsr[reg_el] = old;                        /* Python writes it and recomputes */
         return 1;
     }
-    if (c->nwatch == VZ_WATCH_ALL)
-        return 1;
-    for (uint32_t i = 0; i < c->nwatch; i++)
-        if (c->watch[i] == enc)
-            return 1;
     return 0;
 }
 
-static int current_el(const vz_core *c, void *uc)
+/* An MSR to HCR_EL2 at EL2/EL3: Core.hcr is ``c->hcr``.  QEMU's copy never
+   holds TWI (vizor applies it, Core._wfi_trapped), so a value with TWI is
+   written here without it and the instruction skipped.  Python sees the write
+   when it turns the illegal-ERET watch on or off, or when it is watched. */
+static int hcr_write(vz_core *c, void *uc, const vz_cp *cp, int el)
 {
-    uint64_t pstate = 0;
-    c->reg_read(uc, c->pstate_id, &pstate);
-    return (int)((pstate >> 2) & 3);
+    if (watched(c, ENC(3, 4, 1, 1, 0)))
+        return 1;
+    if (el < 0)
+        el = current_el(c, uc);
+    if (el < 2)
+        return 0;                                     /* UNDEFINED: QEMU raises it */
+    uint64_t old = c->hcr;
+    c->hcr = cp->val;
+    if (eret_watch_of(c) != (c->eret_watch != 0)) {
+        c->hcr = old;
+        return 1;
+    }
+    if (!(cp->val & HCR_TWI))
+        return 0;
+    if (!uc)                                          /* tests/test_accel.py asks without a CPU */
+        return VZ_SKIP;
+    vz_cp w = *cp;
+    w.val = cp->val & ~HCR_TWI;
+    c->reg_write(uc, c->cp_reg_id, &w);
+    return VZ_SKIP;
 }
 
-/* 1 when the Python handler must see this access; ``el`` < 0: read PSTATE. */
+/* 1 when the Python handler must see this access, VZ_SKIP when C did what it
+   asks and the instruction is skipped, 0 when QEMU executes it as it is;
+   ``el`` < 0: read PSTATE. */
 int vz_needs_python(vz_core *c, void *uc, int kind, const vz_cp *cp, int el)
 {
     uint32_t enc = enc_of(cp);
+    if (kind == VZ_MSR && enc == ENC(3, 4, 1, 1, 0))
+        return hcr_write(c, uc, cp, el);
+    if (kind == VZ_MSR && cp->op0 == 3 && cp->crn == 4 && cp->crm == 0 && cp->op2 == 0
+        && (cp->op1 == 0 || cp->op1 == 4 || cp->op1 == 6))             /* SPSR_EL1/2/3 */
+        return spsr_write(c, uc, cp, el, cp->op1 == 0 ? 1 : cp->op1 == 4 ? 2 : 3);
     if (always_python(c, kind, cp, enc))
         return 1;
     if (kind == VZ_MSR && (enc == ENC(3, 0, 1, 0, 0) || enc == ENC(3, 4, 1, 0, 0) || enc == ENC(3, 6, 1, 0, 0))) {
@@ -171,12 +272,13 @@ int vz_needs_python(vz_core *c, void *uc, int kind, const vz_cp *cp, int el)
 uint32_t vz_hook_insn(void *uc, int reg, const vz_cp *cp, void *user_data)
 {
     vz_hook *h = (vz_hook *)user_data;
-    if (vz_needs_python(h->core, uc, h->kind, cp, -1)) {
+    int r = vz_needs_python(h->core, uc, h->kind, cp, -1);
+    if (r == 1) {
         h->core->python++;
         return h->python(uc, reg, cp, 0);
     }
     h->core->native++;
-    return 0;
+    return r == VZ_SKIP;
 }
 
 int vz_abi(void)

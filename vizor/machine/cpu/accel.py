@@ -17,7 +17,7 @@ import importlib.machinery
 import os
 from importlib import metadata
 
-ABI = 1
+ABI = 2
 MAX_WATCH = 8
 WATCH_ALL = 0xFFFFFFFF
 KINDS = {"mrs": 0, "msr": 1, "sys": 2}
@@ -27,7 +27,9 @@ class VzCore(ctypes.Structure):
     _fields_ = [("hcr", ctypes.c_uint64), ("scr", ctypes.c_uint64),
                 ("native", ctypes.c_uint64), ("python", ctypes.c_uint64),
                 ("reg_read", ctypes.c_void_p), ("pstate_id", ctypes.c_int32),
-                ("nwatch", ctypes.c_uint32), ("watch", ctypes.c_uint32 * MAX_WATCH)]
+                ("nwatch", ctypes.c_uint32), ("watch", ctypes.c_uint32 * MAX_WATCH),
+                ("spsr", ctypes.c_uint64 * 4), ("eret_watch", ctypes.c_int32), ("cp_reg_id", ctypes.c_int32),
+                ("reg_write", ctypes.c_void_p)]
 
 
 class VzHook(ctypes.Structure):
@@ -76,6 +78,8 @@ def _load():
         lib.vz_needs_python.argtypes = [ctypes.POINTER(VzCore), ctypes.c_void_p, ctypes.c_int,
                                         ctypes.c_void_p, ctypes.c_int]
         lib.vz_needs_python.restype = ctypes.c_int
+        lib.vz_eret_may_be_illegal.argtypes = [ctypes.c_uint64, ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64]
+        lib.vz_eret_may_be_illegal.restype = ctypes.c_int
         return lib, f"on ({path})"
     if stale:
         return None, "stale (built from an older accel.c; pip install . again): system-register hooks in Python"
@@ -90,8 +94,9 @@ class SysregFilter:
     """The C-side state of one core: HCR_EL2/SCR_EL3 copies, watched MSR
     encodings, counters; and the user data of its three hooks."""
 
-    def __init__(self, reg_read_addr: int, pstate_id: int) -> None:
-        self.core = VzCore(reg_read=reg_read_addr, pstate_id=pstate_id)
+    def __init__(self, reg_read_addr: int, pstate_id: int, reg_write_addr: int = 0, cp_reg_id: int = 0) -> None:
+        self.core = VzCore(reg_read=reg_read_addr, pstate_id=pstate_id, reg_write=reg_write_addr,
+                           cp_reg_id=cp_reg_id)
         self.hooks: dict[str, VzHook] = {}
 
     def hook_data(self, kind: str, python_callback) -> VzHook:
@@ -129,7 +134,8 @@ class Mirrored:
 
     @property
     def hcr(self) -> int:
-        return self._hcr
+        # accel.c writes HCR_EL2 itself where Python need not see it
+        return self._hcr if self._filter is None else self._filter.core.hcr
 
     @hcr.setter
     def hcr(self, value: int) -> None:

@@ -48,7 +48,7 @@ from vizor.machine.cpu.regs import (
     add_native_insn_hook,
     python_insn_callback,
 )
-from vizor.machine.cpu.sysreg_hooks import HCR, SCR, SysregHooks
+from vizor.machine.cpu.sysreg_hooks import HCR, SCR, SPSR_ENC, SysregHooks
 from vizor.machine.cpu.unicorn_exceptions import UnicornExceptions
 
 if TYPE_CHECKING:
@@ -57,10 +57,13 @@ if TYPE_CHECKING:
 
 # Cortex-A53 IMPLEMENTATION DEFINED registers that QEMU 5 (inside Unicorn)
 # lacks, with the values the Pi 3 firmware leaves (A53 TRM, 4.3):
-# L2CTLR (4 cores), L2ECTLR, CPUACTLR, CPUECTLR (SMPEN set), CPUMERRSR, L2MERRSR.
+# L2CTLR (4 cores), L2ECTLR, CPUACTLR, CPUECTLR (SMPEN set), CPUMERRSR, L2MERRSR;
+# and PMEVCNTR4/5_EL0, PMEVTYPER4/5_EL0: the A53 has six event counters, QEMU 5
+# four (they hold what is written and count nothing, like QEMU's own; pmu.py).
 IMPDEF_RESET = {
     (3, 1, 11, 0, 2): 0x3000000, (3, 1, 11, 0, 3): 0, (3, 1, 15, 2, 0): 0,
     (3, 1, 15, 2, 1): 0x40, (3, 1, 15, 2, 2): 0, (3, 1, 15, 2, 3): 0,
+    (3, 3, 14, 8, 4): 0, (3, 3, 14, 8, 5): 0, (3, 3, 14, 12, 4): 0, (3, 3, 14, 12, 5): 0,
 }
 _vmem_read = _uclib.uc_vmem_read
 
@@ -84,7 +87,8 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         self.exception_counts: Counter[str] = Counter()
         self.instructions = 0
         self._filter = (accel.SysregFilter(ctypes.cast(_uclib.uc_reg_read, ctypes.c_void_p).value,
-                                           A.UC_ARM64_REG_PSTATE) if accel.HOOK is not None else None)
+                                           A.UC_ARM64_REG_PSTATE, ctypes.cast(_uclib.uc_reg_write, ctypes.c_void_p).value,
+                                           A.UC_ARM64_REG_CP_REG) if accel.HOOK is not None else None)
         self.hcr = 0
         self.scr = 0
         self.impdef = dict(IMPDEF_RESET)
@@ -102,7 +106,7 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         self._again: tuple | None = None     # ... while its instruction runs again
         # SPSR_EL1..3 as last written (MSR hook, exception entry, reset), and
         # whether any of them could make an ERET illegal: see _watch_eret.
-        self._spsr = [0, 0, 0, 0]
+        self._spsr = self._filter.core.spsr if self._filter is not None else [0, 0, 0, 0]  # C keeps it
         self._eret_watch = False
         h = ctypes.cast(uc._uch, ctypes.c_void_p).value
         self._counter = ctypes.c_uint64.from_address(h + board.emu_counter_offset)
@@ -120,7 +124,6 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         self.wake_steps = 0
         self.wake_window_spent = False  # the masked-wake window was used for the pending interrupt  # instructions left to run one by one after a masked wake (board.py)
         self._exit_trap = False  # the last stop was an exit that Unicorn reported as a WFI trap
-        self._fix_hcr = False  # HCR_EL2 was written with TWI: QEMU's copy needs it cleared
         self.walk_cache: dict = {}  # faults.walk_for: validated walks of faulting accesses
         # Debugger watch on system register writes: encoding -> callback(core, enc, value)
         self.msr_watch: dict[tuple[int, int, int, int, int], Callable[["Core", tuple, int], None]] = {}
@@ -169,6 +172,8 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         r.write_enc(ENC["CNTHCTL_EL2"], 3)
         r.write_enc((3, 4, 1, 1, 1), 6)  # MDCR_EL2.HPMN = PMCR_EL0.N (six counters)
         r.write_enc(ENC["CNTFRQ_EL0"], 19_200_000)
+        for n, enc in SPSR_ENC.items():   # UNKNOWN at reset: ELnh, so an unwritten SPSR is never
+            r.write_enc(enc, (n << 2) | 1)  # taken for an illegal return (eret_watch.py)
         for n in range(31):
             r.set_x(n, 0)
         r.set_x(0, x0)
@@ -300,9 +305,6 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         if self._flush_tb:
             self._flush_tb = False
             self.board.flush_code_caches()
-        if self._fix_hcr:
-            self._fix_hcr = False
-            self.regs.write_enc(HCR, self.hcr & ~X.HCR_TWI)
         if self._pending_sync is not None:
             target, esr, elr, far = self._pending_sync
             self._pending_sync = None

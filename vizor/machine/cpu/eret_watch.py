@@ -31,6 +31,8 @@ class EretWatch:
         hcr, scr, spsr = self.hcr, self.scr, self._spsr
         was = self._eret_watch
         self._eret_watch = any(X.eret_may_be_illegal(spsr[el], el, hcr, scr) for el in (1, 2, 3))
+        if self._filter is not None:    # accel.c keeps SPSR writes that leave the watch as it is
+            self._filter.core.eret_watch = self._eret_watch
         if self._eret_watch and not was and self.board.running is self:
             self._stop()
 

@@ -15,6 +15,7 @@ implementation).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,7 @@ class Abort:
 
 
 WALK_CACHE_SIZE = 4096
+_LITTLE = sys.byteorder == "little"    # Board.ram64 holds words in host order
 
 
 def walk_for(core: "CoreView", va: int, el: int, access: str):
@@ -74,12 +76,16 @@ def walk_for(core: "CoreView", va: int, el: int, access: str):
         return None
     regs = translation_regs(core)
     key = (regs, va, el, access)
-    read = core.board.read_phys
+    board = core.board
+    read = board.read_phys
     cache = core.walk_cache
     hit = cache.get(key)
     if hit is not None:
-        walk, reads = hit
-        if all(read(pa, size) == value for pa, size, value in reads):
+        walk, words, values = hit
+        if words is not None:       # aligned 8-byte descriptors: one C-level pass over RAM
+            if tuple(map(board.ram64.__getitem__, words)) == values:
+                return walk
+        elif all(read(pa, size) == value for pa, size, value in values):
             return walk
     log: list[tuple[int, int, int]] = []
 
@@ -94,7 +100,10 @@ def walk_for(core: "CoreView", va: int, el: int, access: str):
         walk = translate_el10(va, regs, logged, access, el)
     if len(cache) >= WALK_CACHE_SIZE:
         cache.clear()
-    cache[key] = (walk, tuple(log))
+    if _LITTLE and all(size == 8 and not pa & 7 for pa, size, _ in log):
+        cache[key] = (walk, tuple(pa >> 3 for pa, _, _ in log), tuple(v for _, _, v in log))
+    else:
+        cache[key] = (walk, None, tuple(log))
     return walk
 
 

@@ -7,6 +7,11 @@ from virtual cycles instead: it counts while PMCR_EL0.E and PMCNTENSET_EL0.C
 (bit 31) are both set, PMCR_EL0.C (bit 2) written as 1 resets it, and a write
 to PMCCNTR_EL0 sets it.  PMCR_EL0.D (count every 64 cycles) is honoured.
 The event counters (PMEVCNTRn) are left to QEMU: they count nothing there.
+
+PMCR_EL0 reads as the Cortex-A53's (TRM, PMCR_EL0): IDCODE 0x03 and N = 6 event
+counters, where QEMU 5 has IDCODE 0 and four; from EL0/EL1 with EL2 enabled N
+reads MDCR_EL2.HPMN, as the architecture says.  Counters 4 and 5, which QEMU
+lacks, are emulated as registers that count nothing (core.py's IMPDEF_RESET).
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ PMCNTENCLR_EL0 = (3, 3, 9, 12, 2)
 PMCCNTR_EL0 = (3, 3, 9, 13, 0)
 PMU_REGS = (PMCR_EL0, PMCNTENSET_EL0, PMCNTENCLR_EL0, PMCCNTR_EL0)
 CYCLE_BIT = 1 << 31
+PMCR_IDCODE_N = (0xFF << 16) | (0x1F << 11)
+A53_IDCODE = 0x03
+A53_COUNTERS = 6
+
+
+def a53_pmcr(qemu_value: int, n: int = A53_COUNTERS) -> int:
+    """PMCR_EL0 as the A53 reads it: QEMU's value with IDCODE and N replaced."""
+    return (qemu_value & ~PMCR_IDCODE_N) | (A53_IDCODE << 16) | ((n & 0x1F) << 11)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from unicorn import arm64_const as A
 import vizor.machine.arch.exceptions as X
 from vizor.machine.arch.traps import is_trappable, traps_to_el2
 from vizor.machine.cpu.corestate import HALTED
-from vizor.machine.cpu.pmu import PMCCNTR_EL0, PMU_REGS
+from vizor.machine.cpu.pmu import A53_COUNTERS, PMCCNTR_EL0, PMCR_EL0, PMU_REGS, a53_pmcr
 from vizor.machine.cpu.regs import ENC
 
 TIMER_REGS = {
@@ -63,6 +63,12 @@ class SysregHooks:
                 return self._timer_access(name, enc, reg, None)
             if enc == PMCCNTR_EL0 and self._pmu_allowed():
                 self.regs.write_id(reg, self.cycle_counter.read(self.now()))
+                return True
+            if enc == PMCR_EL0 and self._pmu_allowed():
+                hpmn = None
+                if (self.regs.read("PSTATE") >> 2) & 3 < 2 and X.el2_enabled(self.scr):
+                    hpmn = self.regs.read_enc((3, 4, 1, 1, 1)) & 0x1F   # MDCR_EL2.HPMN
+                self.regs.write_id(reg, a53_pmcr(self.regs.read_enc(PMCR_EL0), A53_COUNTERS if hpmn is None else hpmn))
                 return True
             if enc == HCR and self.hcr & X.HCR_TWI:
                 if (self.regs.read("PSTATE") >> 2) & 3 >= 2:
@@ -139,13 +145,13 @@ class SysregHooks:
         try:
             enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
             if enc == HCR:
-                if self._trap(enc, 0, False):
-                    return True
+                if (self.regs.read("PSTATE") >> 2) & 3 < 2:
+                    return False            # UNDEFINED below EL2: QEMU raises it
                 self.hcr = cp.val
                 self._update_eret_watch()
-                if cp.val & X.HCR_TWI:  # QEMU must not see TWI: strip it right after the write
-                    self._fix_hcr = True
-                    self._stop()
+                if cp.val & X.HCR_TWI:  # QEMU must not see TWI: make the write without it
+                    self.regs.write_enc(HCR, cp.val & ~X.HCR_TWI)
+                    return True
                 return False
             if enc == SCR:
                 self.scr = cp.val
@@ -153,6 +159,8 @@ class SysregHooks:
                 return False
             el = SPSR_EL_OF.get(enc)
             if el is not None:
+                if (self.regs.read("PSTATE") >> 2) & 3 < el:
+                    return False            # UNDEFINED below its EL: QEMU raises it
                 self._spsr[el] = cp.val
                 self._update_eret_watch()
                 return False
