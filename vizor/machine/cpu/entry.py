@@ -42,18 +42,21 @@ class ExceptionEntry:
         bank = cur if pstate & X.PSTATE_SP else 0
         new_sp = sp if bank == target_el else target_sp
         sync = kind == X.VEC_SYNC
-        key = (target_el, bank, sync)
+        key = (target_el, bank, sync, far is not None)
         writes = self._exc_writes.get(key)
         if writes is None:  # interrupts leave ESR_ELx alone
             names = [f"ELR_EL{target_el}", f"SP_EL{bank}", "PSTATE"] + ([f"ESR_EL{target_el}"] if sync else [])
-            writes = self._exc_writes[key] = r.batch(names)
+            writes = self._exc_writes[key] = r.batch(names + ([f"FAR_EL{target_el}"] if far is not None else []))
         entry = X.entry_pstate(pstate, target_el)
         if sync:
-            writes.write(elr, sp, entry, esr)
+            if far is not None:
+                writes.write(elr, sp, entry, esr, far)
+            else:
+                writes.write(elr, sp, entry, esr)
+        elif far is not None:
+            writes.write(elr, sp, entry, far)
         else:
             writes.write(elr, sp, entry)
-        if far is not None:
-            r.write(f"FAR_EL{target_el}", far)
         if hpfar is not None:
             r.write_enc(ENC["HPFAR_EL2"], hpfar)
         spsr = X.spsr_from_pstate(pstate)

@@ -107,13 +107,27 @@ def walk_for(core: "CoreView", va: int, el: int, access: str):
     return walk
 
 
+_DECODED: dict = {}
+
+
+def _decoded(word: int):
+    """decode_load_store, remembered: guests fault on the same few MMIO accesses."""
+    try:
+        return _DECODED[word]
+    except KeyError:
+        if len(_DECODED) >= WALK_CACHE_SIZE:
+            _DECODED.clear()
+        ls = _DECODED[word] = decode_load_store(word)
+        return ls
+
+
 def classify_abort(core: "CoreView", pc: int, cur: int, *, instruction: bool) -> Abort:
     ls = None
     if instruction:
         va, access = pc, "x"
     else:
         word = core.read_insn(pc)
-        ls = decode_load_store(word) if word is not None else None
+        ls = _decoded(word) if word is not None else None
         if ls is None:
             # Not a load/store we decode (e.g. DC ZVA): report an external abort at PC.
             return _route(core, cur, X.FSC_SYNC_EXTERNAL, 1, pc, None, None, instruction, False, None,
