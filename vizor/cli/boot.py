@@ -12,8 +12,22 @@ from vizor.driver.recording import start_recording
 from vizor.driver.runner import Runner
 
 
+def set_stop_conditions(dbg, args) -> None:
+    """--break, --watch, --catch as for ``vizor run``: set before the TUI opens
+    (the Stops tab lists them); a bad one is a UsageError."""
+    from vizor.machine.debug.spec import SpecError, add_break, add_catch, add_watch
+    for adder, specs in ((add_break, getattr(args, "breaks", [])), (add_watch, getattr(args, "watch", [])),
+                         (add_catch, getattr(args, "catch", []))):
+        for spec in specs:
+            try:
+                adder(dbg, spec)
+            except SpecError as e:
+                raise UsageError(str(e)) from None
+
+
 def boot_main(args) -> int:
-    """``vizor boot [IMAGE] [--boot-el 2|3] [--run]``; returns the exit status."""
+    """``vizor boot [IMAGE] [--boot-el 2|3] [--run] [--break/--watch/--catch SPEC]``; returns
+    the exit status."""
     board, path = build_board(args)
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         raise UsageError("boot opens the TUI and needs a terminal (stdout is not one); "
@@ -23,6 +37,7 @@ def boot_main(args) -> int:
     else:
         runner = Runner(board, lambda _obj: None, image=path)
     runner.boot_el = args.boot_el
+    set_stop_conditions(runner.debugger, args)
     record = getattr(args, "record", None)
     if record:
         try:

@@ -39,23 +39,24 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--boot-el", type=int, choices=(2, 3), default=2,
                        help="2: firmware boot (core 0 at EL2, cores 1-3 in the spin table); "
                             "3: kernel_old=1 (raw image at 0, all cores at EL3)")
-        s.add_argument("--max-insns", type=_int, default=None, metavar="N",
-                       help="stop after N instructions (all cores together)")
-        s.add_argument("--until-uart", metavar="TEXT", help="stop once the UART output contains TEXT")
-        s.add_argument("--input", metavar="TEXT", help="bytes typed into the UART (\\n, \\r, \\x.. escapes)")
-        s.add_argument("--uart", choices=("pl011", "mini"), default="pl011",
-                       help="which UART --input feeds (default pl011)")
-        s.add_argument("--quiet", action="store_true", help="no summary at the end")
         s.add_argument("--record", metavar="FILE", help="save the session (image, inputs, checkpoints) "
                                                         "for vizor replay")
-        s.add_argument("--walk", action="append", metavar="VA", default=[],
-                       help="after the run, print every step of the translation of VA "
-                            "(hex, decimal, SYMBOL or SYMBOL+OFF); may be repeated")
-        s.add_argument("--core", default="0", metavar="C", help="core whose tables --walk uses (default 0)")
-        s.add_argument("--regime", default="auto", metavar="R",
-                       help="--walk regime: auto (the core's EL), el10 (guest VA, stage 1 + stage 2), "
-                            "el2 (EL2 VA), s2 (IPA through stage 2)")
-        s.add_argument("--state", action="store_true", help="after the run, print each core's decoded state")
+        if name == "run":   # headless only: boot has the TUI's keys for these
+            s.add_argument("--max-insns", type=_int, default=None, metavar="N",
+                           help="stop after N instructions (all cores together)")
+            s.add_argument("--until-uart", metavar="TEXT", help="stop once the UART output contains TEXT")
+            s.add_argument("--input", metavar="TEXT", help="bytes typed into the UART (\\n, \\r, \\x.. escapes)")
+            s.add_argument("--uart", choices=("pl011", "mini"), default="pl011",
+                           help="which UART --input feeds (default pl011)")
+            s.add_argument("--quiet", action="store_true", help="no summary at the end")
+            s.add_argument("--walk", action="append", metavar="VA", default=[],
+                           help="after the run, print every step of the translation of VA "
+                                "(hex, decimal, SYMBOL or SYMBOL+OFF); may be repeated")
+            s.add_argument("--core", default="0", metavar="C", help="core whose tables --walk uses (default 0)")
+            s.add_argument("--regime", default="auto", metavar="R",
+                           help="--walk regime: auto (the core's EL), el10 (guest VA, stage 1 + stage 2), "
+                                "el2 (EL2 VA), s2 (IPA through stage 2)")
+            s.add_argument("--state", action="store_true", help="after the run, print each core's decoded state")
         s.add_argument("--symbols", action="append", default=[], metavar="FILE[@vmid=N|@el2]",
                        help="load an ELF's symbols for one VM or for the hypervisor (repeatable)")
         s.add_argument("--sd", metavar="FILE", help="raw SD card image in the EMMC slot (vizor mksd makes one); "
@@ -69,17 +70,16 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             s.add_argument("--screenshot", metavar="FILE.png",
                            help="after the run, write what the framebuffer shows as a PNG")
-        if name == "run":
-            s.add_argument("--break", dest="breaks", action="append", default=[],
-                           metavar="LOC[@vmid=N][@el=E][@core=C][@if=COND][@ignore=N]",
-                           help="stop before the instruction at LOC (address or SYMBOL[+OFF]) "
-                                "when the filters match (repeatable)")
-            s.add_argument("--watch", action="append", default=[],
-                           metavar="[pa:|va:]ADDR[+LEN][@r|@w|@rw][@vmid=N][@el=E][@core=C]",
-                           help="stop after an access to ADDR..ADDR+LEN (default: a PA, 8 bytes, writes)")
-            s.add_argument("--catch", action="append", default=[],
-                           metavar="exception[:EC]|vm-exit|vm-entry|sysreg:REG|mmio[@vmid=N][@el=E][@core=C]",
-                           help="stop on an event (repeatable)")
+        s.add_argument("--break", dest="breaks", action="append", default=[],
+                       metavar="LOC[@vmid=N][@el=E][@core=C][@if=COND][@ignore=N]",
+                       help="stop before the instruction at LOC (address or SYMBOL[+OFF]) "
+                            "when the filters match (repeatable)")
+        s.add_argument("--watch", action="append", default=[],
+                       metavar="[pa:|va:]ADDR[+LEN][@r|@w|@rw][@vmid=N][@el=E][@core=C]",
+                       help="stop after an access to ADDR..ADDR+LEN (default: a PA, 8 bytes, writes)")
+        s.add_argument("--catch", action="append", default=[],
+                       metavar="exception[:EC]|vm-exit|vm-entry|sysreg:REG|mmio[@vmid=N][@el=E][@core=C]",
+                       help="stop on an event (repeatable)")
         if name == "boot":
             s.add_argument("--run", action="store_true", help="start running at once (default: paused at reset)")
         s.add_argument("--gdb", nargs="?", const="127.0.0.1:1234", metavar="[HOST:]PORT",
@@ -100,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="execute every instruction of spinning or polling cores (same result, slower)")
     s.add_argument("--gdb", nargs="?", const="127.0.0.1:1234", metavar="[HOST:]PORT",
                    help="serve the replay to gdb, reverse execution included (default 127.0.0.1:1234)")
+    s.add_argument("--symbols", action="append", default=[], metavar="FILE[@vmid=N|@el2]",
+                   help="attach an ELF's symbols besides those the recording carries (repeatable)")
     s = sub.add_parser("mksd", help="make a raw SD card image: MBR + one FAT32 partition with FILEs",
                        description="make a raw SD card image: MBR + one FAT32 partition holding FILEs "
                                    "(directories with their trees) at its root, long names kept")

@@ -42,6 +42,14 @@ def replay_main(args) -> int:
     except SessionError as e:
         print(_named(args.file, e), file=sys.stderr)
         return EXIT_USAGE
+    from vizor.machine.board.loader import ImageError
+    for spec in getattr(args, "symbols", []):     # beside the tables the recording carries
+        try:
+            replay.board.contexts.attach_file(spec)
+        except (ImageError, ValueError) as e:
+            print(f"vizor: --symbols {spec!r}: {e}" if "--symbols" not in str(e) else f"vizor: {e}",
+                  file=sys.stderr)
+            return EXIT_USAGE
     if getattr(args, "no_skip_idle", False):
         for core in replay.board.cores:
             core.skip_idle = False

@@ -60,6 +60,8 @@ class Recorder:
         self.tracker = C.RamTracker(board)
         self._cut = True
         self._pending: list = []
+        from vizor.machine.session.symbols import symbols_record
+        tables = symbols_record(getattr(board, "contexts", None))   # the attached symbols, for replay
         self._f = open(path, "wb")
         self._f.write(MAGIC)
         write_chunk(self._f, b"HEAD", _json({
@@ -69,7 +71,8 @@ class Recorder:
             "boot": {"boot_el": boot_el, "quantum": board.quantum, **seed},
             "checkpoint_interval": interval,
             "checkpoint_seconds": getattr(checkpoint_due, "seconds", None),
-            **({"sd": card.header()} if card else {})}))
+            **({"sd": card.header()} if card else {}),
+            **({"symbols": tables} if tables else {})}))
         write_chunk(self._f, b"IMAG", zlib.compress(image, 6))
         if card is not None:
             card.write(self._f, write_chunk)

@@ -23,6 +23,7 @@ from vizor.machine.session.plain import CheckpointError
 from vizor.machine.session.reader import SavedCheckpoint, Session
 from vizor.machine.session.recorder import apply_register
 from vizor.machine.session.sd import prepare_board
+from vizor.machine.session.symbols import attach_recorded
 
 END_OF_RECORDING = "end of the recorded session"
 _AT_GOAL = "\0at the recorded position"
@@ -59,6 +60,7 @@ class Replay:
         except (ImageError, ValueError) as e:
             raise SessionError(f"the embedded image does not load: {e}") from None
         prepare_board(self.board, session.header, session.card)   # --rng-seed and --sd as recorded
+        attach_recorded(self.board.contexts, session.header)      # the recorded run's symbol tables
         self.uart = UartLog(self.board)
         self.next_input = 0
         self._ram_cache: dict[int, dict[int, bytes]] = {}
