@@ -14,8 +14,7 @@ import sys
 
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -27,75 +26,32 @@ from vizor.app.messages import (
     WalkReady,
     message_for,
 )
-from vizor.app.session_keys import SESSION_BINDINGS, SESSION_HELP, SessionControls
+from vizor.app.keys import BINDINGS, GOTO_PLACEHOLDER, HELP, PLACEHOLDERS, TABS
+from vizor.app.session_keys import SessionControls
 from vizor.app.stop_keys import StopControls
+from vizor.app.view_keys import ViewControls
 from vizor.machine.inspect.symbols import Symbols
 from vizor.panes.breakpoints import BreakpointsPane
 from vizor.panes.common import BadInput, parse_address, parse_number
-from vizor.panes.console import UARTS, ConsoleLog, ConsolePane, ConsoleTyped
-from vizor.panes.cores import CoresPane, el_text
+from vizor.panes.console import ConsolePane, ConsoleTyped
+from vizor.panes.cores import CoresPane
 from vizor.panes.disasm import DisassemblyPane
 from vizor.panes.events import EventsPane
 from vizor.panes.framebuffer import FramebufferPane
-from vizor.panes.help import HelpScreen
 from vizor.panes.interrupts import InterruptsPane
 from vizor.panes.sysregs import SysregsPane
 from vizor.panes.timeline import Timeline
 from vizor.panes.translation import REGIMES, TranslationPane, WalkRequested
 
-CPU_HZ = 1_200_000_000
-
-
-class VizorApp(SessionControls, StopControls, App):
+class VizorApp(ViewControls, SessionControls, StopControls, App):
     CSS_PATH = "app.tcss"
     TITLE = "vizor"
     AUTO_FOCUS = None
+    ENABLE_COMMAND_PALETTE = False        # its footer entry cut "q Quit" at 120 columns
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
-    BINDINGS = [
-        Binding("space", "run_pause", "Run/Pause"),
-        Binding("s", "step", "Step"),
-        Binding("n", "step_more('over')", "Over"),
-        Binding("o", "step_more('out')", "Out"),
-        Binding("v", "step_more('vm')", "In VM"),
-        Binding("r", "prompt('vmid')", "Until VMID", show=False),
-        Binding("1", "select(0)", "Core 1", show=False),
-        Binding("2", "select(1)", "Core 2", show=False),
-        Binding("3", "select(2)", "Core 3", show=False),
-        Binding("4", "select(3)", "Core 4", show=False),
-        Binding("b", "dialog('break')", "Break"),
-        Binding("t", "prompt('break')", "Toggle bp", show=False),
-        Binding("p", "dialog('watch')", "Watch", show=False),
-        Binding("e", "dialog('catch')", "Event stop", show=False),
-        Binding("k", "stops", "Stops"),
-        Binding("g", "prompt('goto')", "Go to"),
-        Binding("equals_sign", "prompt('edit')", "Edit", show=False),
-        Binding("w", "walk", "Walk"),
-        Binding("c", "console", "Console"),
-        Binding("u", "switch_uart", "UART", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit_vizor", "Quit"),
-    ] + SESSION_BINDINGS
-    HELP = (("space", "run / pause the board (pauses within 100 ms)"),
-            ("s", "step one instruction on the selected core"),
-            ("n", "step over: one instruction, a BL/BLR runs to its return"),
-            ("o", "step out: run until the current function returns"),
-            ("v", "step in VM: the selected core's next instruction in the same VM "
-                  "(the hypervisor and other VMs run in between)"),
-            ("r", "run until a VMID is scheduled on a core (asks the VMID)"),
-            ("1 2 3 4", "select core 0, 1, 2, 3 (cores, registers, disassembly follow it)"),
-            ("b", "breakpoint dialog: address or symbol, VMID, EL, core, condition, ignore count"),
-            ("t", "toggle a breakpoint quickly: ADDR [@vmid=N] [@el=N] [@core=N] (empty: the PC)"),
-            ("p", "watchpoint dialog: PA or VA, read/write/access, length, VMID, EL, core"),
-            ("e", "event stop dialog: exception, vm-exit, vm-entry, sysreg REG, mmio"),
-            ("k", "the Breakpoints tab: every stop condition with hits; Enter enables/disables, d deletes"),
-            ("g", "go to an address: disassembly and translation walk"),
-            ("=", "edit the selected core: REG = VALUE, or b|h|w|x[ADDR] = VALUE (RAM at a VA)"),
-            ("w", "the Translation tab: type a VA, Enter walks it"),
-            ("c", "focus the console: keys go to the guest's UART; Esc comes back"),
-            ("u", "switch the console between the PL011 and the mini UART"),
-            ("tab / shift+tab", "move the focus; the tab bar switches panes"),
-            *SESSION_HELP, ("?", "this help"), ("q", "quit"))
+    BINDINGS = BINDINGS
+    HELP = HELP
 
     def __init__(self, runner, symbols: Symbols | None = None, *, start_running: bool = False,
                  image: str = "", timeline=None, record_path: str | None = None) -> None:
@@ -126,21 +82,22 @@ class VizorApp(SessionControls, StopControls, App):
                 yield ConsolePane(id="console")
             with Vertical(id="right"):
                 yield DisassemblyPane(self.symbols, id="disasm")
+                label = dict(TABS)
                 with TabbedContent(id="tabs"):
-                    with TabPane("System registers", id="tab-sysregs"):
-                        with VerticalScroll():
+                    with TabPane(label["tab-sysregs"], id="tab-sysregs"):
+                        with ScrollableContainer():
                             yield SysregsPane(self.symbols, id="sysregs")
-                    with TabPane("Translation", id="tab-walk"):
+                    with TabPane(label["tab-walk"], id="tab-walk"):
                         yield TranslationPane(self.symbols, id="walk")
-                    with TabPane("Interrupts", id="tab-irq"):
-                        with VerticalScroll():
+                    with TabPane(label["tab-irq"], id="tab-irq"):
+                        with ScrollableContainer():
                             yield InterruptsPane(self.symbols, id="irq")
-                    with TabPane("Events", id="tab-events"):
-                        with VerticalScroll():
+                    with TabPane(label["tab-events"], id="tab-events"):
+                        with ScrollableContainer():
                             yield EventsPane(self.symbols, id="events")
-                    with TabPane("Breakpoints", id="tab-stops"):
+                    with TabPane(label["tab-stops"], id="tab-stops"):
                         yield BreakpointsPane(id="stops")
-                    with TabPane("Framebuffer", id="tab-fb"):
+                    with TabPane(label["tab-fb"], id="tab-fb"):
                         yield FramebufferPane(id="fb")
         yield Input(id="prompt")
         yield Static("", id="message")
@@ -236,21 +193,6 @@ class VizorApp(SessionControls, StopControls, App):
     def on_notice_posted(self, message: NoticePosted) -> None:
         self.say(message.text, error=message.error)
 
-    def _status(self, snap) -> None:
-        c = snap.cores[self.selected]
-        state = "[b green]RUNNING[/]" if snap.running else f"[b yellow]PAUSED[/] ({snap.reason})"
-        vm = f"VMID {c.vmid}" if c.vmid is not None else "no guest"
-        text = (f"{self._session_status()}{state}  {snap.instructions:,} insns  t={snap.cycles / CPU_HZ * 1e3:,.3f} ms  │ "
-                f"core {c.index}: {el_text(c.pstate)} {c.state}, {vm}  │ {self.image}")
-        if text != self._status_text:
-            self._status_text = text
-            self._status_bar.update(text, layout=False)
-
-    def say(self, text: str, *, error: bool = False) -> None:
-        msg = self.query_one("#message", Static)
-        msg.set_class(error, "error")
-        msg.update(("⚠ " if error else "") + text)
-
     # --- actions ------------------------------------------------------------------------------
 
     def action_run_pause(self) -> None:
@@ -268,23 +210,6 @@ class VizorApp(SessionControls, StopControls, App):
             self._status(self.snapshot)
         self.say(f"core {core} selected")
 
-    def action_console(self) -> None:
-        self.query_one(ConsoleLog).focus()
-        if self.snapshot is not None:
-            self.query_one(ConsolePane).snapshot = self.snapshot
-
-    def action_switch_uart(self) -> None:
-        pane = self.query_one(ConsolePane)
-        pane.uart = UARTS[(UARTS.index(pane.uart) + 1) % len(UARTS)]
-        self.say(f"console shows and types into the {pane.uart} UART")
-
-    def action_walk(self) -> None:
-        self.query_one(TabbedContent).active = "tab-walk"
-        self.query_one("#walk-input", Input).focus()
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.HELP))
-
     def action_quit_vizor(self) -> None:
         self.runner.send(R.Quit())
         self.exit()
@@ -296,13 +221,7 @@ class VizorApp(SessionControls, StopControls, App):
     def action_prompt(self, kind: str) -> None:
         self._prompt_kind = kind
         prompt = self.query_one("#prompt", Input)
-        prompt.placeholder = {
-            "break": "toggle breakpoint: ADDR [@vmid=N] [@el=N] [@core=N]  (empty: PC; Esc cancels)",
-            "vmid": "run until VMID (0-255) is scheduled on a core  (Esc cancels)",
-            "record": "record the session to FILE  (Esc cancels)",
-            "seek": "jump to instruction count N  (Esc cancels)",
-            "edit": "edit core: x5 = 0x10 | pc = main | w[0x80000] = 1  (Esc cancels)",
-        }.get(kind, "go to: ADDR (hex, symbol, symbol+off; Esc cancels)")
+        prompt.placeholder = PLACEHOLDERS.get(kind, GOTO_PLACEHOLDER)
         prompt.value = ""
         prompt.display = True
         prompt.focus()
@@ -328,13 +247,18 @@ class VizorApp(SessionControls, StopControls, App):
                 self.runner.send(self._breakpoint_command(event.value))
             elif self._prompt_kind == "edit":
                 self.runner.send(self._edit_command(event.value))
+            elif self._prompt_kind == "count":
+                n = parse_number(event.value.replace(",", ""), "instruction count")
+                if not 1 <= n <= 1 << 48:
+                    raise BadInput(f"run {n:,} instructions? a count from 1 to {1 << 48:,}")
+                self.runner.send(R.Run(max_insns=n))
             elif self._prompt_kind == "vmid":
                 vmid = parse_number(event.value, "VMID")
                 if not 0 <= vmid <= 255:
                     raise BadInput(f"VMID {vmid} is out of range (0-255)")
                 self.runner.send(R.RunUntilVMID(vmid))
             else:
-                addr = parse_address(event.value, self.symbols)
+                addr = parse_address(event.value, self.symbols, self._here())
                 self.runner.send(R.ShowCode(self.selected, addr))
                 self._request_walk(event.value.strip())
         except BadInput as e:
@@ -342,10 +266,9 @@ class VizorApp(SessionControls, StopControls, App):
 
     def _edit_command(self, text: str):
         from vizor.driver.edits import EditError, parse_edit
-        snap = self.snapshot
-        vmid = snap.cores[self.selected].vmid if snap is not None else None
+        here = self._here()
         try:
-            return parse_edit(text, self.selected, lambda t: parse_address(t, self.symbols, vmid))
+            return parse_edit(text, self.selected, lambda t: parse_address(t, self.symbols, here))
         except EditError as e:
             raise BadInput(str(e)) from None
 
@@ -364,7 +287,7 @@ class VizorApp(SessionControls, StopControls, App):
         if len(words) > 1:
             raise BadInput(f"walk: one address and an optional regime ({', '.join(REGIMES)})")
         if words:
-            va = parse_address(words[0], self.symbols)
+            va = parse_address(words[0], self.symbols, self._here())
         elif self.snapshot is not None:
             va = self.snapshot.cores[self.selected].pc
         else:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import vizor.driver.commands as C
 import vizor.machine.arch.exceptions as X
 from vizor.machine.debug.stops import Condition
-from vizor.panes.common import BadInput, parse_address, parse_number
+from vizor.panes.common import EL2, BadInput, parse_address, parse_number
 from vizor.panes.stopdialog import EVENTS
 
 
@@ -32,11 +32,19 @@ def _filters(values: dict) -> dict:
     return {"vmid": vmid, "el": el, "core": core}
 
 
-def breakpoint_command(values: dict, symbols, pc: int | None, selected: int) -> C.AddBreakpoint:
+def _context(f: dict, here):
+    """Where the dialog's name is looked up: the VMID field, the hypervisor for EL2/3,
+    else ``here`` (the selected core's context)."""
+    if f["vmid"] is not None:
+        return f["vmid"]
+    return EL2 if (f["el"] or 0) >= 2 else here
+
+
+def breakpoint_command(values: dict, symbols, pc: int | None, selected: int, here=EL2) -> C.AddBreakpoint:
     f = _filters(values)
     where = values.get("where", "").strip()
     if where:
-        address = parse_address(where, symbols, f["vmid"])
+        address = parse_address(where, symbols, _context(f, here))
     elif pc is not None:
         address = pc
     else:
@@ -53,12 +61,12 @@ def breakpoint_command(values: dict, symbols, pc: int | None, selected: int) -> 
                            check_core=selected if f["vmid"] is None else None, **f)
 
 
-def watchpoint_command(values: dict, symbols, selected: int) -> C.AddWatchpoint:
+def watchpoint_command(values: dict, symbols, selected: int, here=EL2) -> C.AddWatchpoint:
     f = _filters(values)
     where = values.get("where", "").strip()
     if not where:
         raise BadInput("a watchpoint needs an address")
-    address = parse_address(where, symbols, f["vmid"])
+    address = parse_address(where, symbols, _context(f, here))
     space = values.get("space", "").strip().lower() or "pa"
     if space not in ("pa", "va"):
         raise BadInput(f"space {space!r}: pa or va")
@@ -105,14 +113,15 @@ class DialogContext:
     symbols: object
     pc: int | None
     selected: int
+    here: object = EL2          # the selected core's symbol context (panes.common.context_of)
 
 
 def command_for(ctx: DialogContext):
     """The parser a ``StopDialog`` is given: (kind, fields) -> a runner command."""
     def parse(kind: str, v: dict):
         if kind == "break":
-            return breakpoint_command(v, ctx.symbols, ctx.pc, ctx.selected)
+            return breakpoint_command(v, ctx.symbols, ctx.pc, ctx.selected, ctx.here)
         if kind == "watch":
-            return watchpoint_command(v, ctx.symbols, ctx.selected)
+            return watchpoint_command(v, ctx.symbols, ctx.selected, ctx.here)
         return catch_command(v)
     return parse

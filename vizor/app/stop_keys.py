@@ -11,7 +11,7 @@ import vizor.driver.runner as R
 from vizor.app.messages import StopReported, StopsChanged
 from vizor.app.stop_commands import DialogContext, command_for
 from vizor.panes.breakpoints import BreakpointsPane, StopEdited
-from vizor.panes.common import BadInput, parse_address, parse_number, sym, table_of
+from vizor.panes.common import EL2, BadInput, parse_address, parse_number, sym, table_of
 from vizor.panes.stopdialog import StopDialog
 
 
@@ -48,7 +48,7 @@ class StopControls:
     def action_dialog(self, kind: str) -> None:
         snap = self.snapshot
         ctx = DialogContext(self.symbols, snap.cores[self.selected].pc if snap is not None else None,
-                            self.selected)
+                            self.selected, self._here())
 
         def done(cmd) -> None:
             if cmd is not None:
@@ -82,7 +82,9 @@ class StopControls:
             raise BadInput(f"one address please, not {' '.join(addr_words)!r}")
         snap = self.snapshot
         if addr_words:
-            addr = parse_address(addr_words[0], self.symbols, filters.get("vmid"))
+            context = (filters["vmid"] if filters.get("vmid") is not None
+                       else EL2 if (filters.get("el") or 0) >= 2 else self._here())
+            addr = parse_address(addr_words[0], self.symbols, context)
         elif snap is not None:
             addr = snap.cores[self.selected].pc
         else:

@@ -87,7 +87,7 @@ def apply_edit(runner, cmd) -> str:
     rec = runner.recorder
     if rec is not None and (rec.pending_inputs or not rec.at_count_boundary):
         raise EditError("recording: edits are taken only where a run of N instructions ended or at "
-                        "reset, not at this stop (R stops the recording)")
+                        "reset, not at this stop: + runs N instructions (R stops the recording)")
     if isinstance(cmd, EditRegister):
         old = core.regs.read(cmd.name)
         if rec is not None:

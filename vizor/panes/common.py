@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from rich.console import Console, Group
 from rich.text import Text
@@ -236,26 +237,38 @@ def parse_number(text: str, what: str) -> int:
         raise BadInput(f"{what} {text.strip()!r} is not a number") from None
 
 
-def parse_address(text: str, symbols, vmid: int | None = None) -> int:
-    """A VA as hex/decimal, an ELF symbol, or ``symbol+offset`` (a symbol of VMID
-    ``vmid``'s context when given, else wherever it is unique)."""
+EL2 = "el2"                # the hypervisor's context in parse_address
+_SUFFIX = re.compile(r"@(?:vmid=(\d+)|el=?2)\s*$", re.IGNORECASE)
+
+
+def context_of(core) -> int | str:
+    """The symbol context ``core`` (a CoreState, or None) runs in: its VMID at EL1/EL0
+    under stage 2, else the hypervisor's (``EL2``)."""
+    return core.vmid if core is not None and core.vmid is not None else EL2
+
+
+def context_name(context) -> str:
+    return "the hypervisor (EL2)" if context in (None, EL2) else f"VMID {context}"
+
+
+def parse_address(text: str, symbols, context: int | str | None = None) -> int:
+    """A VA as hex/decimal, an ELF symbol, or ``symbol+offset``.  A name is looked
+    up in one context only: ``context`` (a VMID, or ``EL2`` for the hypervisor;
+    a trailing ``@vmid=N`` or ``@el=2`` in the text overrides it).  A name not
+    there is refused with the contexts that define it ("schedule is in VMID 2,
+    3: add @vmid=").  ``context`` None: wherever the name is unique."""
     s = text.strip()
+    m = _SUFFIX.search(s)
+    if m:
+        context = int(m.group(1)) if m.group(1) is not None else EL2
+        s = s[:m.start()].strip()
     if not s:
         raise BadInput("no address given")
     try:
         value = int(s.replace("_", ""), 0)
     except ValueError:
         name, _, off = s.partition("+")
-        name = name.strip()
-        if hasattr(symbols, "resolve"):
-            try:
-                addr = symbols.resolve(name, vmid)
-            except ValueError as e:
-                raise BadInput(f"address {s!r} is neither a number nor a known symbol ({e})") from None
-        else:
-            addr = table_of(symbols, vmid).by_name.get(name)
-        if addr is None:
-            raise BadInput(f"address {s!r} is neither a number nor a symbol of the image") from None
+        addr = _resolve(name.strip(), symbols, context, s)
         try:
             value = addr + (int(off.strip(), 0) if off.strip() else 0)
         except ValueError:
@@ -263,3 +276,28 @@ def parse_address(text: str, symbols, vmid: int | None = None) -> int:
     if not 0 <= value <= MASK64:
         raise BadInput(f"address {s!r} is not a 64-bit address")
     return value
+
+
+def _resolve(name: str, symbols, context, text: str) -> int:
+    vms = getattr(symbols, "vms", None)
+    if vms is None:                                  # one plain table
+        addr = symbols.by_name.get(name)
+        if addr is None:
+            raise BadInput(f"address {text!r} is neither a number nor a symbol of the image")
+        return addr
+    if context is None:
+        try:
+            return symbols.resolve(name)
+        except ValueError as e:
+            raise BadInput(f"address {text!r} is neither a number nor a known symbol ({e})") from None
+    table = symbols.el2 if context == EL2 else symbols.table(context)
+    if name in table.by_name:
+        return table.by_name[name]
+    where = sorted(v for v, t in vms.items() if name in t.by_name)
+    if where:
+        hint = f"{name} is in VMID {', '.join(map(str, where))}: add @vmid="
+    elif name in symbols.el2.by_name:
+        hint = f"{name} is in the hypervisor (EL2): add @el=2"
+    else:
+        raise BadInput(f"address {text!r} is neither a number nor a symbol of any context")
+    raise BadInput(f"{hint} ({context_name(context).replace(' (EL2)', ', EL2,')} has no {name})")

@@ -1,4 +1,6 @@
-"""Cores: the selected core in full (PC, SP, X0-X30, PSTATE decoded), the others compact.
+"""Cores: the selected core in full (PC, SP, X0-X30, PSTATE decoded), the others compact
+(one line each, the VMID before the PC so that a narrow pane never cuts it; a core
+halted as stuck says so in red, with why, even while the others run on).
 
 Values that changed since the board last stopped (pause, step, breakpoint)
 are highlighted: the pane keeps the snapshot of the last stop as its baseline.
@@ -6,13 +8,20 @@ are highlighted: the pane keeps the snapshot of the last stop as its baseline.
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.console import Group
 from rich.text import Text
 
 import vizor.machine.arch.decode as D
 from vizor.panes.common import CHANGED, SnapshotPane, hex64, sym
 
-_STATE_STYLE = {"running": "green", "wfi": "cyan", "parked": "dim", "halted": "bold red"}
+_STATE_STYLE = {"running": "green", "wfi": "cyan", "parked": "dim", "halted": "bold white on red"}
+REG_CELL = 20             # "x12 " and 16 hex digits: three columns need 62 cells
+
+
+def state_text(state: str) -> str:
+    return "HALTED" if state == "halted" else state
 
 
 def el_text(pstate: int) -> str:
@@ -50,26 +59,35 @@ class CoresPane(SnapshotPane):
         c = snap.cores[sel]
         b = base.cores[sel] if base is not None else None
         self.changed = _changed(c, b)
-        parts = [self._full(c, b)]
-        parts.append(Text("─" * 52, style="dim"))
+        width = self.size.width or 60
+        parts = [self._full(c, b, 3 if width >= 3 * REG_CELL + 2 else 2)]
+        parts.append(Text("─" * min(width, 62), style="dim"))
         for o in snap.cores:
             if o.index != sel:
                 parts.append(self._compact(o))
+                if o.fault:
+                    parts.extend(Text(t, style="red") for t in textwrap.wrap(o.fault, width - 1,
+                                                                             initial_indent="  ", subsequent_indent="  "))
         return Group(*parts)
 
-    def _full(self, c, b):
+    def on_resize(self, _event) -> None:
+        self._key = None
+        self._refresh_view()
+
+    def _full(self, c, b, columns: int = 3):
         changed = (lambda get: b is not None and get(b) != get(c))
         head = Text()
         head.append(f"core {c.index} ", style="bold")
         head.append(f"{el_text(c.pstate)} ", style=CHANGED if changed(lambda s: s.pstate & 0xF) else "bold")
-        head.append(c.state, style=_STATE_STYLE.get(c.state, ""))
+        head.append(state_text(c.state), style=_STATE_STYLE.get(c.state, ""))
         head.append("  VMID ")
         head.append("-" if c.vmid is None else str(c.vmid),
                     style=CHANGED if changed(lambda s: s.vmid) else "bold magenta")
         head.append(f"  {c.instructions:,} insns", style="dim")
         lines = [head]
         if c.fault:
-            lines.append(Text(f"fault: {c.fault}", style="bold red"))
+            width = max(20, (self.size.width or 60) - 1)
+            lines.extend(Text(t, style="bold red") for t in textwrap.wrap(f"fault: {c.fault}", width))
         pc = Text("PC ")
         pc.append(hex64(c.pc), style=CHANGED if changed(lambda s: s.pc) else "bold")
         name = sym(self.symbols, c.pc, c)
@@ -83,14 +101,14 @@ class CoresPane(SnapshotPane):
         sp.append("  NZCV ")
         sp.append(nzcv_text(c.pstate), style=CHANGED if changed(lambda s: s.pstate >> 28) else "")
         lines.append(sp)
-        for row in range(16):
+        rows = -(-31 // columns)
+        for row in range(rows):
             t = Text()
-            for n in (row, row + 16):
-                if n > 30:
-                    continue
+            for n in range(row, 31, rows):
+                if n != row:
+                    t.append(" " if columns > 2 else "  ")
                 t.append(f"x{n:<2} ", style="dim")
                 t.append(hex64(c.x[n]), style=CHANGED if b is not None and b.x[n] != c.x[n] else "")
-                t.append("  ")
             lines.append(t)
         return Group(*lines)
 
@@ -98,12 +116,13 @@ class CoresPane(SnapshotPane):
         t = Text()
         t.append(f"{c.index} ", style="bold")
         t.append(f"{el_text(c.pstate).split()[0]:<5} ")
-        t.append(f"{c.state:<7}", style=_STATE_STYLE.get(c.state, ""))
+        t.append(f"VMID {'-' if c.vmid is None else c.vmid:<3} ", style="magenta")
+        t.append(f"{state_text(c.state):<7}", style=_STATE_STYLE.get(c.state, ""))
         t.append(f" PC {c.pc:#x}")
         name = sym(self.symbols, c.pc, c)
         if name:
             t.append(f" <{name}>", style="cyan")
-        t.append(f"  VMID {'-' if c.vmid is None else c.vmid}", style="magenta")
+        t.no_wrap, t.overflow = True, "ellipsis"
         return t
 
 

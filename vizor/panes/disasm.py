@@ -1,5 +1,6 @@
 """Disassembly (capstone) around the selected core's PC, or around an address jumped to,
-with ELF symbols and breakpoint markers (● enabled, ○ disabled, ▶ the PC)."""
+with ELF symbols and breakpoint markers (● enabled, ○ disabled, ▶ the PC).  A pane
+narrower than 64 cells leaves out the instruction words to keep the instructions."""
 
 from __future__ import annotations
 
@@ -48,6 +49,10 @@ class DisassemblyPane(SnapshotPane):
         self.code = None
         super().watch_selected(core)
 
+    def on_resize(self, _event) -> None:
+        self._key = None
+        self._refresh_view()
+
     def render_snapshot(self, snap):
         core = snap.cores[self.selected]
         words = core.code
@@ -75,6 +80,8 @@ class DisassemblyPane(SnapshotPane):
             start = max(0, min(idx - rows // 3, len(words) - rows))
         self._first = addrs[start] if addrs else None
         lines = [Text(title, style="dim")]
+        narrow = 0 < self.size.width < 64
+        sym_width, addr_width = (20, 8) if narrow else (18, 10)
         for addr, word in words[start:start + rows - 1]:
             hit = symbol_of(self.symbols, core, addr)
             if hit is not None and hit[1] == 0:
@@ -85,8 +92,9 @@ class DisassemblyPane(SnapshotPane):
                      style="bold red")
             t.append("▶" if addr == core.pc else " ", style="bold green")
             off = f"<{hit[0]}+{hit[1]:#x}>" if hit is not None and hit[1] < 0x1000 else ""
-            t.append(f"{addr:010x} {off:<18.18} ", style="bold" if addr == core.pc else "dim")
-            t.append(f"{word:08x}  " if word is not None else "--------  ", style="dim")
+            t.append(f"{addr:0{addr_width}x} {off:<{sym_width}.{sym_width}} ", style="bold" if addr == core.pc else "dim")
+            if not narrow:
+                t.append(f"{word:08x}  " if word is not None else "--------  ", style="dim")
             t.append(disassemble(addr, word), style="bold" if addr == core.pc else "")
             if bp is not None and (bp.vmid is not None or bp.el is not None):
                 t.append("  [" + " ".join(x for x in (f"VMID {bp.vmid}" if bp.vmid is not None else "",
