@@ -1,5 +1,4 @@
-"""The reset-value stubs for unmodelled blocks (DMA, USB, clock manager,
-thermal sensor): reads answer with the documented reset value, writes are
+"""The reset-value stubs for unmodelled blocks (USB, thermal sensor): reads answer with the documented reset value, writes are
 ignored, and every access still lands in the bus's unmodelled-access log."""
 
 from __future__ import annotations
@@ -9,12 +8,6 @@ import pytest
 from vizor.machine.board.board import Board
 from vizor.machine.board.bus import Bus
 from vizor.machine.devices.reset_values import (
-    CM_CTL_BUSY,
-    CM_GP0CTL,
-    DMA_CS,
-    DMA_DEBUG,
-    DMA_DEBUG_LITE,
-    DMA_ENABLE,
     RESET_VALUE_BLOCKS,
     USB_GHWCFG2,
     USB_GRSTCTL,
@@ -47,30 +40,10 @@ def test_usb_soft_reset_completes_at_once_with_the_ahb_idle(bus):
         (USB + USB_GRSTCTL, True, 1), (USB + USB_GRSTCTL, False, None)]
 
 
-def test_dma_channels_are_idle_enabled_and_channels_7_to_14_are_lite(bus):
-    assert bus.read(DMA + 0x100 * 3 + DMA_CS, 4) == 0
-    assert bus.read(DMA + DMA_ENABLE, 4) == 0x7FFF
-    assert bus.read(DMA + 0x100 * 6 + DMA_DEBUG, 4) == 0
-    assert bus.read(DMA + 0x100 * 7 + DMA_DEBUG, 4) == DMA_DEBUG_LITE
-    assert bus.read(DMA + 0x100 * 14 + DMA_DEBUG, 4) == DMA_DEBUG_LITE
-
-
-def test_a_write_does_not_change_what_a_stub_reads(bus):
-    bus.write(DMA + DMA_ENABLE, 4, 0)
-    bus.write(DMA + DMA_CS, 4, 1)              # ACTIVE
-    assert bus.read(DMA + DMA_ENABLE, 4) == 0x7FFF
-    assert bus.read(DMA + DMA_CS, 4) == 0
-
-
 def test_narrow_reads_take_their_bytes_of_the_reset_value(bus):
     assert bus.read(USB + USB_GSNPSID, 1) == 0x0A
     assert bus.read(USB + USB_GSNPSID + 2, 2) == 0x4F54
     assert bus.read(USB + USB_GSNPSID + 3, 1) == 0x4F
-
-
-def test_clock_manager_is_never_busy(bus):
-    bus.write(CM + CM_GP0CTL, 4, 0x5A000000 | 0x10 | 1)   # password, ENAB, oscillator
-    assert bus.read(CM + CM_GP0CTL, 4) & CM_CTL_BUSY == 0
 
 
 def test_thermal_sensor_without_a_documented_reset_value_reads_zero_and_is_logged(bus):
@@ -81,9 +54,9 @@ def test_thermal_sensor_without_a_documented_reset_value_reads_zero_and_is_logge
 def test_the_board_wires_the_stubs_on_its_bus_outside_its_devices():
     board = Board()
     names = {m.name: m.base for m in board.bus.mappings}
-    assert names["usb"] == USB and names["dma"] == DMA
-    assert names["clock_manager"] == CM and names["thermal"] == THERMAL
-    assert not {"usb", "dma", "clock_manager", "thermal"} & set(board.devices)
+    assert names["usb"] == USB and names["thermal"] == THERMAL
+    assert names["dma"] == DMA and names["cprman"] == CM     # models now, with state
+    assert not {"usb", "thermal"} & set(board.devices)
     assert board.bus.read(USB + USB_GSNPSID, 4) == 0x4F54280A
     assert board.bus.unmodelled[-1].address == USB + USB_GSNPSID
     assert board.bus.read(0x3F00C000, 4) == 0   # not a stub: still plain unmodelled

@@ -6,8 +6,8 @@ devices (which only know register offsets and their own lines):
     generic timers (per core) -> ArmLocal timer inputs -> core IRQ/FIQ
     GPU peripherals -> InterruptController -> ArmLocal GPU routing -> one core
 
-Unmodelled blocks kernels commonly probe (DMA, USB, clock manager, thermal
-sensor) are reset-value stubs (devices/reset_values.py).  The EMMC slot starts empty; ``insert_sd`` puts a card (an image file) in it.
+Unmodelled blocks kernels commonly probe (USB, thermal sensor) are
+reset-value stubs (devices/reset_values.py).  The EMMC slot starts empty; ``insert_sd`` puts a card (an image file) in it.
 The power manager's watchdog calls back into the board (``watchdog_reset``).
 """
 
@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from vizor.machine.devices.arm_local import ArmLocal
+from vizor.machine.devices.cprman import Cprman
+from vizor.machine.devices.dma import DmaController
 from vizor.machine.devices.emmc import Emmc
 from vizor.machine.devices.generic_timer import GenericTimer
 from vizor.machine.devices.gpio import Gpio
@@ -50,9 +52,11 @@ class Sockets(Protocol):
 # (name, base, size) — ARM physical addresses
 ADDRESS_MAP = (
     ("system_timer", 0x3F003000, 0x20),
+    ("dma", 0x3F007000, 0x1000),
     ("interrupt_controller", 0x3F00B000, 0x400),
     ("videocore_mailbox", 0x3F00B880, 0x40),
     ("power_management", 0x3F100000, 0x114),
+    ("cprman", 0x3F101000, 0x2000),
     ("rng", 0x3F104000, 0x14),
     ("gpio", 0x3F200000, 0xB4),
     ("pl011", 0x3F201000, 0x1000),
@@ -87,6 +91,8 @@ def wire_devices(board: "Sockets") -> dict[str, object]:
                                               intc.basic_input(BASIC_ARM_MAILBOX)),
         "power_management": PowerManagement(clock, board.watchdog_reset),
         "rng": Rng(clock),
+        "cprman": Cprman(),
+        "dma": DmaController(),
         "emmc": Emmc(None, intc.irq_input(IRQ_EMMC)),
     }
     for name, base, size in ADDRESS_MAP:

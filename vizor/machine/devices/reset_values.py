@@ -1,5 +1,6 @@
-"""Reset-value stubs for BCM2837 blocks vizor does not model: DMA, USB, the
-clock manager and the thermal sensor.
+"""Reset-value stubs for BCM2837 blocks vizor does not model: USB and the
+thermal sensor (the DMA controller and the clock manager have models of their
+own: dma.py, cprman.py).
 
 Kernels commonly probe these while they start: they read an ID register, poll
 a "busy" or "idle" bit after a reset, or check that a DMA channel is not
@@ -19,22 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vizor.machine.devices.base import UnmodelledAccess
-
-# --- DMA controller, 0x3F007000 (BCM2835 ARM Peripherals, ch. 4) --------------------------------
-# Channels 0-14 at 0x100 each: CS 0x00, CONBLK_AD 0x04, TI 0x08, SOURCE_AD 0x0C, DEST_AD 0x10,
-# TXFR_LEN 0x14, STRIDE 0x18, NEXTCONBK 0x1C, DEBUG 0x20; all reset to 0 (4.2.1.2-4.2.1.10),
-# except DEBUG.LITE (bit 28), set on the reduced "DMA Lite" engines, channels 7-14 (4.5).
-# INT_STATUS 0xFE0 resets to 0; ENABLE 0xFF0 lists EN0-EN14 with reset value 1 (4.2.1.12).
-# Channel 15 sits elsewhere (0x3FE05000) and is not covered.
-DMA_CHANNELS = 15
-DMA_CHANNEL_STRIDE = 0x100
-DMA_CS = 0x00
-DMA_DEBUG = 0x20
-DMA_DEBUG_LITE = 1 << 28
-DMA_INT_STATUS = 0xFE0
-DMA_ENABLE = 0xFF0
-DMA_VALUES = {DMA_ENABLE: (1 << DMA_CHANNELS) - 1,
-              **{c * DMA_CHANNEL_STRIDE + DMA_DEBUG: DMA_DEBUG_LITE for c in range(7, DMA_CHANNELS)}}
 
 # --- USB: Synopsys DesignWare OTG core, 0x3F980000 --------------------------------------------
 # The ARM Peripherals manual only names the block (ch. 15).  The identification and
@@ -58,15 +43,6 @@ USB_VALUES = {
     USB_GHWCFG3: 0x0FF000E8,
     USB_GHWCFG4: 0x1FF00020,
 }
-
-# --- Clock manager, 0x3F101000 (BCM2835 ARM Peripherals, 6.3) ---------------------------------
-# The documented registers are the general-purpose clocks: CM_GP0CTL 0x70, CM_GP0DIV 0x74,
-# CM_GP1CTL 0x78, CM_GP1DIV 0x7C, CM_GP2CTL 0x80, CM_GP2DIV 0x84.  Every field of them resets
-# to 0 — in particular CTL.BUSY (bit 7), which a kernel polls after stopping a clock, so it
-# goes on at once.  Other clocks (PCM, PWM, ...) are not documented; they read 0 as well.
-CM_GP0CTL = 0x70
-CM_CTL_BUSY = 1 << 7
-CM_VALUES: dict[int, int] = {}
 
 # --- Thermal sensor, 0x3F212000 -----------------------------------------------------------------
 # Not in the ARM Peripherals manual, and no reset value is documented for its two registers
@@ -107,8 +83,6 @@ class ResetValueStub:
 
 # (name, base, size, values) — ARM physical addresses
 RESET_VALUE_BLOCKS = (
-    ("dma", 0x3F007000, 0x1000, DMA_VALUES),
-    ("clock_manager", 0x3F101000, 0x1000, CM_VALUES),
     ("thermal", 0x3F212000, 0x8, THERMAL_VALUES),
     ("usb", 0x3F980000, 0x10000, USB_VALUES),
 )
