@@ -34,8 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("run", "run an image headless, streaming its UART output"),
                        ("boot", "boot an image (the bundled one when none is named)")):
         s = sub.add_parser(name, help=text, description=text)
-        s.add_argument("image", nargs="?" if name == "boot" else None,
-                       help="kernel ELF or raw kernel8.img")
+        s.add_argument("image", nargs="?",
+                       help="kernel ELF or raw kernel8.img (none: the card's, with --sd, as the firmware "
+                            "boots it; else the bundled demo)")
         s.add_argument("--boot-el", type=int, choices=(2, 3), default=2,
                        help="2: firmware boot (core 0 at EL2, cores 1-3 in the spin table); "
                             "3: kernel_old=1 (raw image at 0, all cores at EL3)")
@@ -62,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--sd", metavar="FILE", help="raw SD card image in the EMMC slot (vizor mksd makes one); "
                                                     "writes stay in memory unless --sd-writable")
         s.add_argument("--sd-writable", action="store_true", help="let the guest's writes reach the --sd file")
+        s.add_argument("--dtb", metavar="FILE", help="device tree, patched and placed as the Pi firmware does "
+                                                     "(x0 = its address)")
+        s.add_argument("--initrd", metavar="FILE", help="initramfs, placed after the kernel")
+        s.add_argument("--append", metavar="ARGS", help="kernel command line (/chosen/bootargs; needs --dtb)")
         s.add_argument("--no-skip-idle", action="store_true",
                        help="execute every instruction of cores spinning in `b .` or polling the timer "
                             "(by default they are advanced in one step, with the same result)")

@@ -45,6 +45,15 @@ def build_board(args):
     from vizor.machine.board.board import Board
     from vizor.machine.board.loader import ImageError, load_image
 
+    from vizor.cli.firmware_boot import BootFilesError, firmware_boot
+    try:
+        fw = firmware_boot(args)   # --dtb/--initrd/--append, or a card's config.txt (no IMAGE, --sd)
+    except BootFilesError as e:
+        raise UsageError(str(e)) from None
+    if fw is not None:
+        board, path = fw
+        board_options(board, args)
+        return _symbols(board, args), path
     path = args.image or bundled_image()
     try:
         image = load_image(path, args.boot_el)
@@ -58,9 +67,15 @@ def build_board(args):
     except ValueError as e:
         raise UsageError(f"{path}: {e}") from None
     board_options(board, args)
-    for spec in getattr(args, "symbols", []):   # --symbols FILE[@vmid=N|@el2]
+    return _symbols(board, args), path
+
+
+def _symbols(board, args):
+    """--symbols FILE[@vmid=N|@el2] attached to ``board``."""
+    from vizor.machine.board.loader import ImageError
+    for spec in getattr(args, "symbols", []):
         try:
             board.contexts.attach_file(spec)
         except (ImageError, ValueError) as e:
             raise UsageError(f"--symbols {spec!r}: {e}" if "--symbols" not in str(e) else str(e)) from None
-    return board, path
+    return board
