@@ -63,3 +63,17 @@ def test_a_written_spsr_that_could_return_illegally_is_still_watched():
     core = board.cores[0]
     core.set_sysreg("SPSR_EL2", 0x5)                   # EL1h with HCR_EL2.RW = 0: AArch32 EL1
     assert core._eret_watch
+
+
+def test_the_reset_spsrs_are_qemus_and_a_checkpoint_keeps_the_unwritten_ones_legal():
+    import zlib
+
+    import vizor.machine.session.checkpoint as C
+    board = board_running(DROP_PROGRAM, 3, hcr=0)
+    board.run(max_insns=100)
+    core = board.cores[0]
+    assert [core.sysreg(f"SPSR_EL{n}") for n in (1, 2)] == [0, 0]   # QEMU's reset value, shown as is
+    cp = C.capture(board, C.RamTracker(board))
+    other = board_running(DROP_PROGRAM, 3, hcr=0)
+    C.restore(other, cp.meta, cp.contexts, {blk: zlib.decompress(d) for blk, d in cp.blocks.items()})
+    assert not other.cores[0]._eret_watch                # still never written, still not suspect

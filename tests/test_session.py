@@ -283,3 +283,13 @@ def test_stepping_back_far_from_a_saved_checkpoint_uses_a_remembered_one_and_sta
     for want in reversed(states):
         step_back(r, core)
         assert (r.board.cores[core].instructions, machine_hash(r.board)) == want
+
+
+def test_a_session_from_another_board_model_is_named_as_such():
+    from vizor.machine.session.format import BOARD_MODEL
+    from vizor.machine.session.reader import Session
+    old = Session({"vizor": "0.1.0", "boot": {"boot_el": 2}}, b"", [], [], {})
+    assert old.board_model == 1
+    assert f"board model 1; this vizor emulates model {BOARD_MODEL}" in old.model_notice()
+    new = Session({"vizor": "0.1.0", "board_model": BOARD_MODEL, "boot": {"boot_el": 2}}, b"", [], [], {})
+    assert new.model_notice() is None

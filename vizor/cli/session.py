@@ -42,6 +42,8 @@ def replay_main(args) -> int:
     except SessionError as e:
         print(_named(args.file, e), file=sys.stderr)
         return EXIT_USAGE
+    if session.model_notice():
+        print(f"vizor: {args.file}: {session.model_notice()}", file=sys.stderr)
     from vizor.machine.board.loader import ImageError
     for spec in getattr(args, "symbols", []):     # beside the tables the recording carries
         try:

@@ -172,8 +172,6 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         r.write_enc(ENC["CNTHCTL_EL2"], 3)
         r.write_enc((3, 4, 1, 1, 1), 6)  # MDCR_EL2.HPMN = PMCR_EL0.N (six counters)
         r.write_enc(ENC["CNTFRQ_EL0"], 19_200_000)
-        for n, enc in SPSR_ENC.items():   # UNKNOWN at reset: ELnh, so an unwritten SPSR is never
-            r.write_enc(enc, (n << 2) | 1)  # taken for an illegal return (eret_watch.py)
         for n in range(31):
             r.set_x(n, 0)
         r.set_x(0, x0)
@@ -181,7 +179,9 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         r.write_enc(ENC["VBAR_EL1"], 0)  # any CP_REG write makes the new EL take effect
         r.write("PC", pc)
         self.state = RUNNING
-        self.refresh_eret_watch()
+        for n in (1, 2, 3):   # UNKNOWN at reset (QEMU: 0): an SPSR never written is never taken
+            self._spsr[n] = (n << 2) | 1   # for an illegal return (eret_watch.py), so ELnh here
+        self._update_eret_watch()
 
     # --- architectural view --------------------------------------------------
 

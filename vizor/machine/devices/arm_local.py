@@ -106,12 +106,14 @@ class ArmLocal:
         self._fiq_out = tuple(fiq_out)
         changed = lambda _level: self._update_irqs()  # noqa: E731
         names = ("CNTPS", "CNTPNS", "CNTHP", "CNTV")
+        # a core's own timers and PMU reach only that core's lines
         self._timer_in = tuple(
-            tuple(IrqLine(f"core{c}.{names[t]}", changed) for t in range(4))
+            tuple(IrqLine(f"core{c}.{names[t]}", lambda _level, c=c: self._update_core(c)) for t in range(4))
             for c in range(NCORES))
         self.gpu_irq_input = IrqLine("gpu.irq", changed)
         self.gpu_fiq_input = IrqLine("gpu.fiq", changed)
-        self._pmu_in = tuple(IrqLine(f"core{c}.pmu", changed) for c in range(NCORES))
+        self._pmu_in = tuple(IrqLine(f"core{c}.pmu", lambda _level, c=c: self._update_core(c))
+                             for c in range(NCORES))
         self._lt_event = None
         self.reset()
 
@@ -316,9 +318,12 @@ class ArmLocal:
 
     def _update_irqs(self) -> None:
         for core in range(NCORES):
-            irq, fiq = self._sources(core)
-            self._irq_out[core].set(irq != 0)
-            self._fiq_out[core].set(fiq != 0)
+            self._update_core(core)
+
+    def _update_core(self, core: int) -> None:
+        irq, fiq = self._sources(core)
+        self._irq_out[core].set(irq != 0)
+        self._fiq_out[core].set(fiq != 0)
 
     # -------------------------------------------------------- local timer
     def _reschedule_local_timer(self) -> None:

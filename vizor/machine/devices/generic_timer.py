@@ -183,10 +183,13 @@ class GenericTimer:
                 self._cval[timer] = value
             else:
                 self._cval[timer] = (self._count(timer) + _sext32(value)) & MASK64
-        elif name == "CNTFRQ_EL0":
+            self._update_irqs((timer,))     # only this timer's line and deadline can change
+            return
+        if name == "CNTFRQ_EL0":
             self._frq = value & MASK32
         elif name == "CNTVOFF_EL2":
             self._voff = value
+            self._update_irqs((CNTV,))
         elif name == "CNTKCTL_EL1":
             self._kctl = value & 0x3FF
         elif name == "CNTHCTL_EL2":
@@ -195,7 +198,6 @@ class GenericTimer:
             raise KeyError(f"{name} is read-only")
         else:
             raise KeyError(f"not a generic timer register: {name}")
-        self._update_irqs()
 
     # ------------------------------------------------------ access control
     def access(self, name: str, el: int, hcr_el2: int = 0, *,
@@ -257,8 +259,8 @@ class GenericTimer:
         target = cval + self._voff
         return target if target <= MASK64 else None
 
-    def _update_irqs(self) -> None:
-        for timer in range(4):
+    def _update_irqs(self, timers=(0, 1, 2, 3)) -> None:
+        for timer in timers:
             Clock.cancel(self._events[timer])
             self._events[timer] = None
             armed = (self._ctl[timer] & (CTL_ENABLE | CTL_IMASK)) == CTL_ENABLE

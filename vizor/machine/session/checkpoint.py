@@ -42,6 +42,7 @@ from vizor.machine.board.board import RAM_MAPPED, Board
 from vizor.machine.board.bus import UnmodelledRecord
 from vizor.machine.clock import Event
 from vizor.machine.cpu.pmu import CycleCounterState
+from vizor.machine.cpu.sysreg_hooks import SPSR_ENC
 from vizor.machine.devices.base import IrqLine
 from vizor.machine.session.plain import CheckpointError, _state_of, to_plain
 
@@ -243,6 +244,9 @@ def _core_state(c) -> dict:
         "cycle_counter": to_plain(c.cycle_counter.state()),
         "wake_steps": c.wake_steps, "wake_window_spent": c.wake_window_spent,
     }
+    shadow = [c._spsr[n] for n in (1, 2, 3)]
+    if shadow != [c.regs.read_enc(SPSR_ENC[n]) for n in (1, 2, 3)]:   # SPSRs never written (Core.reset)
+        st["spsr_shadow"] = shadow
     if c._deferred_write is not None:       # an MMU switch between its MSR and the next instruction
         st["deferred_write"] = [list(c._deferred_write[0]), c._deferred_write[1]]
     return st
@@ -349,6 +353,10 @@ def _restore_core(c, st: dict) -> None:
     dw = st.get("deferred_write")
     c._deferred_write = (tuple(dw[0]), dw[1]) if dw is not None else None
     c.refresh_eret_watch()
+    if "spsr_shadow" in st:
+        for n, v in zip((1, 2, 3), st["spsr_shadow"]):
+            c._spsr[n] = v
+        c._update_eret_watch()
     carriers = c.carriers
     carriers.arrival = None
     carriers.at_exit = False

@@ -27,6 +27,13 @@ from vizor.machine.board.board import Board
 MAGIC = b"VIZORSES"
 FORMAT = 2                   # 2: compressed checkpoint JSON, SD card chunks, the RNG seed; 1 is read too
 VIZOR_VERSION = "0.1.0"
+# The board model a session was recorded on.  A replay re-runs the machine, so a
+# session recorded on another model may depart from its recording (and its
+# checkpoints may not restore); ``vizor replay`` says so.  Bump it whenever the
+# machine's behaviour or its checkpointed state changes.  Sessions without it: 1.
+#   2: ISR_EL1, MMU switch without ISB, the clock manager and DMA, the A53's
+#      PMU (six counters), SPSRs unwritten since reset kept apart (this session)
+BOARD_MODEL = 2
 DEFAULT_INTERVAL = 25_000_000
 _DUE = "checkpoint due"      # the stop a Recorder's checkpoint_due makes; never seen outside run()
 KINDS = (b"HEAD", b"IMAG", b"SDCD", b"INPT", b"CKPT", b"BLCK", b"END ")

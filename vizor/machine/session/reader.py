@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import vizor.machine.session.checkpoint as C
 from vizor.machine.board.loader import MAX_FILE, check_file, plausible_image, read_file
 from vizor.machine.session.format import (
+    BOARD_MODEL,
     FORMAT,
     MAGIC,
     MAX_CONTEXT,
@@ -74,6 +75,19 @@ class Session:
     @property
     def boot_el(self) -> int:
         return self.header["boot"]["boot_el"]
+
+    @property
+    def board_model(self) -> int:
+        """The board model it was recorded on (format.BOARD_MODEL; 1 before it was written down)."""
+        m = self.header.get("board_model", 1)
+        return m if isinstance(m, int) else 1
+
+    def model_notice(self) -> str | None:
+        """One line when the recording's board model is not this vizor's, else None."""
+        if self.board_model == BOARD_MODEL:
+            return None
+        return (f"recorded by vizor {self.header.get('vizor', '?')} on board model {self.board_model}; "
+                f"this vizor emulates model {BOARD_MODEL}, so the replay may depart from the recording")
 
 
 def _loads(payload: bytes, what: str) -> dict:

@@ -19,6 +19,7 @@ import vizor.machine.session.checkpoint as C
 from vizor.machine.board.board import Board, StopReason
 from vizor.machine.session.format import (
     _DUE,
+    BOARD_MODEL,
     DEFAULT_INTERVAL,
     FORMAT,
     MAGIC,
@@ -65,7 +66,7 @@ class Recorder:
         self._f = open(path, "wb")
         self._f.write(MAGIC)
         write_chunk(self._f, b"HEAD", _json({
-            "format": FORMAT, "vizor": VIZOR_VERSION,
+            "format": FORMAT, "vizor": VIZOR_VERSION, "board_model": BOARD_MODEL,
             "from_boot": board.instructions == 0,
             "image": {"name": image_name, "sha256": hashlib.sha256(image).hexdigest(), "size": len(image)},
             "boot": {"boot_el": boot_el, "quantum": board.quantum, **seed},
