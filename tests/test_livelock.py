@@ -23,7 +23,7 @@ def hits(patience: float, n: int = 6):
     dbg = Debugger(board)
     dbg.add_breakpoint(board.symbols.by_name["hyp_sync_lower"], el=2)
     out = []
-    with LivelockGuard(board, patience=patience, poll=0.05) as guard:
+    with LivelockGuard(board, patience=patience) as guard:
         for _ in range(n):
             r = dbg.run(max_insns=5_000_000)
             out.append((r.kind, r.core, board.cores[r.core].pc, board.instructions))
@@ -31,8 +31,8 @@ def hits(patience: float, n: int = 6):
 
 
 def test_breakpoints_in_the_hypervisor_while_a_virtual_irq_is_pending_are_hit_not_hung():
-    quick, broken = hits(0.2)
-    slow, _ = hits(0.6)
+    quick, broken = hits(0.012)
+    slow, _ = hits(0.3)
     at = load_image(HYP, 2).symbols.by_name["hyp_sync_lower"]
     assert broken >= 1                                # the livelock happened and was broken
     assert all(k == "breakpoint" and pc == at for k, _c, pc, _n in quick)
