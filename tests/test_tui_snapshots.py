@@ -17,17 +17,32 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("VIZOR_UPDATE_SNAPSHOTS") == "1"
 
 
-async def _screen(keys: tuple[str, ...], tab: str | None) -> str:
-    fake = FakeRunner([guest_board(uart=b"hello from the guest\nok\n")], walk=table_walk)
+SIZES = {"": (120, 36), "-160x48": (160, 48)}     # file suffix -> terminal size
+LONG_LINE = b"a line longer than the console is wide, which wraps rather than being cut: " + b"=" * 40 + b"\n"
+
+
+def _state(name: str):
+    if name == "halted":
+        from dataclasses import replace
+        st = guest_board(uart=b"hello from the guest\n" + LONG_LINE, reason="halted: core 3 halted (stuck: "
+                         "core 3 keeps taking the same exception (EL1, PC 0x300, ESR 0x02000000))")
+        halted = replace(st.cores[3], state="halted", fault="stuck: core 3 keeps taking the same exception")
+        return replace(st, cores=st.cores[:3] + (halted,))
+    return guest_board(uart=b"hello from the guest\nok\n" + LONG_LINE)
+
+
+async def _screen(name: str, keys: tuple[str, ...], tab: str | None, size) -> str:
+    fake = FakeRunner([_state(name)], walk=table_walk)
     app = VizorApp(fake, SYMBOLS, image="fake.elf")
     app.animation_level = "none"                      # no tab underline in mid-flight
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=size) as pilot:
         for _ in range(4):
             await pilot.pause(0.05)
         if tab:
             app.query_one("#tabs").active = tab
         await pilot.press(*keys)
-        app.set_focus(None)
+        if not keys or keys[0] != "question_mark":
+            app.set_focus(None)
         for _ in range(4):
             await pilot.pause(0.05)
         await pilot.wait_for_scheduled_animations()
@@ -40,14 +55,18 @@ SCREENS = {
     "translation": (("w", *"0x200010", "enter"), None),
     "events": ((), "tab-events"),
     "interrupts": ((), "tab-irq"),
+    "help": (("question_mark",), None),
+    "halted": ((), None),
 }
 
 
+@pytest.mark.parametrize("suffix", sorted(SIZES))
 @pytest.mark.parametrize("name", sorted(SCREENS))
 @sync
-async def test_screen_matches_its_snapshot(name):
+async def test_screen_matches_its_snapshot(name, suffix):
     keys, tab = SCREENS[name]
-    svg = await _screen(keys, tab)
+    svg = await _screen(name, keys, tab, SIZES[suffix])
+    name += suffix
     path = SNAPSHOTS / f"{name}.svg"
     if UPDATE:
         SNAPSHOTS.mkdir(exist_ok=True)
