@@ -177,7 +177,7 @@ static int always_python(const vz_core *c, int kind, const vz_cp *cp, uint32_t e
             return 1;
         return 0;
     }
-    if (cp->op0 == 3 && cp->crn == 14)                /* the generic timers */
+    if (cp->op0 == 3 && cp->crn == 14)                /* the generic timers (but see vz_needs_python) */
         return 1;
     if (cp->op0 == 3 && cp->op1 == 3 && cp->crn == 9 && cp->crm >= 12)  /* PMU */
         return 1;
@@ -250,6 +250,14 @@ int vz_needs_python(vz_core *c, void *uc, int kind, const vz_cp *cp, int el)
     uint32_t enc = enc_of(cp);
     if (kind == VZ_MSR && enc == ENC(3, 4, 1, 1, 0))
         return hcr_write(c, uc, cp, el);
+    if (enc == ENC(3, 0, 14, 1, 0) && !(kind == VZ_MSR && watched(c, enc)))
+        return 0;                                     /* CNTKCTL_EL1: QEMU's alone, no trap bit */
+    if (kind == VZ_MRS && enc == ENC(3, 3, 14, 0, 0)) {   /* CNTFRQ_EL0: QEMU's copy is the model's */
+        if (el < 0)
+            el = current_el(c, uc);
+        if (el > 0)
+            return 0;                                 /* EL0 needs CNTKCTL's rights (Python) */
+    }
     if (kind == VZ_MSR && cp->op0 == 3 && cp->crn == 4 && cp->crm == 0 && cp->op2 == 0
         && (cp->op1 == 0 || cp->op1 == 4 || cp->op1 == 6))             /* SPSR_EL1/2/3 */
         return spsr_write(c, uc, cp, el, cp->op1 == 0 ? 1 : cp->op1 == 4 ? 2 : 3);

@@ -24,11 +24,12 @@ TIMER_REGS = {
     (3, 3, 14, 0, 0): "CNTFRQ_EL0", (3, 3, 14, 0, 1): "CNTPCT_EL0", (3, 3, 14, 0, 2): "CNTVCT_EL0",
     (3, 3, 14, 2, 0): "CNTP_TVAL_EL0", (3, 3, 14, 2, 1): "CNTP_CTL_EL0", (3, 3, 14, 2, 2): "CNTP_CVAL_EL0",
     (3, 3, 14, 3, 0): "CNTV_TVAL_EL0", (3, 3, 14, 3, 1): "CNTV_CTL_EL0", (3, 3, 14, 3, 2): "CNTV_CVAL_EL0",
-    (3, 0, 14, 1, 0): "CNTKCTL_EL1", (3, 4, 14, 1, 0): "CNTHCTL_EL2", (3, 4, 14, 0, 3): "CNTVOFF_EL2",
+    (3, 4, 14, 1, 0): "CNTHCTL_EL2", (3, 4, 14, 0, 3): "CNTVOFF_EL2",
     (3, 4, 14, 2, 0): "CNTHP_TVAL_EL2", (3, 4, 14, 2, 1): "CNTHP_CTL_EL2", (3, 4, 14, 2, 2): "CNTHP_CVAL_EL2",
     (3, 7, 14, 2, 0): "CNTPS_TVAL_EL1", (3, 7, 14, 2, 1): "CNTPS_CTL_EL1", (3, 7, 14, 2, 2): "CNTPS_CVAL_EL1",
 }
 MPIDR = (3, 0, 0, 0, 5)
+CNTKCTL = ENC["CNTKCTL_EL1"]
 ISR_EL1 = (3, 0, 12, 1, 0)
 SCTLR_OF_EL = {ENC["SCTLR_EL1"]: 1, ENC["SCTLR_EL2"]: 2, ENC["SCTLR_EL3"]: 3}
 ISB = 0xD5033FDF
@@ -203,6 +204,10 @@ class SysregHooks:
         """Serve a generic-timer register from virtual time (Unicorn would read the host clock)."""
         timer = self.timer
         cur = (self.regs.read("PSTATE") >> 2) & 3
+        if cur and value is None and name == "CNTFRQ_EL0":
+            return False    # QEMU's copy is the model's (reset, and every write below): it answers
+        if cur == 0:        # CNTKCTL_EL1 is QEMU's alone (no hook): the model reads it for EL0's rights
+            timer.write_sysreg("CNTKCTL_EL1", self.regs.read_enc(CNTKCTL))
         if cur < 3:
             ns = bool(self.scr & X.SCR_NS)
             verdict = timer.access(name, cur, self.hcr, el2_enabled=ns, secure=not ns,
@@ -222,5 +227,7 @@ class SysregHooks:
                 self._poll_skip(name, reg, _RT.get(reg, 31), v)
         else:
             timer.write_sysreg(name, value)
+            if name == "CNTFRQ_EL0":
+                return False        # QEMU keeps its copy too (reads above)
         return True
 

@@ -200,7 +200,8 @@ def core_state(core) -> CoreState:
         index=core.index, state=core.state, fault=core.fault, pc=core.pc, sp=vals[31],
         x=tuple(vals[:31]), pstate=core.pstate, vmid=core.vmid(), instructions=core.instructions,
         mpidr=core.mpidr, sysregs={n: core.sysreg(n) for n in SYSREG_NAMES},
-        timers={n: timer.read_sysreg(n) for n in TIMER_NAMES} if timer is not None else {},
+        timers={n: core.sysreg(n) if n == "CNTKCTL_EL1" else timer.read_sysreg(n)   # CNTKCTL: QEMU's
+                for n in TIMER_NAMES} if timer is not None else {},
         irq_line=core.irq_line.level, fiq_line=core.fiq_line.level,
         code=code_window(core, core.pc), exceptions_taken=sum(core.exception_counts.values()))
 
