@@ -48,7 +48,7 @@ from vizor.machine.cpu.regs import (
     add_native_insn_hook,
     python_insn_callback,
 )
-from vizor.machine.cpu.sysreg_hooks import HCR, SCR, SPSR_ENC, SysregHooks
+from vizor.machine.cpu.sysreg_hooks import HCR, SCR, SysregHooks
 from vizor.machine.cpu.unicorn_exceptions import UnicornExceptions
 
 if TYPE_CHECKING:

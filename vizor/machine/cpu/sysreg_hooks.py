@@ -17,7 +17,13 @@ from unicorn import arm64_const as A
 import vizor.machine.arch.exceptions as X
 from vizor.machine.arch.traps import is_trappable, traps_to_el2
 from vizor.machine.cpu.corestate import HALTED
-from vizor.machine.cpu.pmu import A53_COUNTERS, PMCCNTR_EL0, PMCR_EL0, PMU_REGS, a53_pmcr
+from vizor.machine.cpu.pmu import (
+    A53_COUNTERS,
+    PMCCNTR_EL0,
+    PMCR_EL0,
+    PMU_REGS,
+    a53_pmcr,
+)
 from vizor.machine.cpu.regs import ENC
 
 TIMER_REGS = {
