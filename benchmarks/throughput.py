@@ -17,7 +17,10 @@ time.perf_counter(); nothing is asserted, the figures are only printed):
       PL011, minus the time of a zero-iteration run (QEMU start-up).
 2. HVC round trips (images/bench/hvc.elf): EL1 loops `hvc #0` into an EL2
    vector that is a bare ERET; round trips per second on vizor (goal >= 50,000/s),
-   counted from the cores' HVC exception counters.
+   counted from the cores' HVC exception counters.  And stage-2 data-abort
+   round trips (images/bench/abort.elf): EL1 loops a load from an IPA stage 2
+   does not map, EL2 steps ELR over it and ERETs (a trapped MMIO read with
+   nothing emulated); aborts per second (goal >= 100,000/s).
 3. timer ticks (images/bench/tick.elf): all four cores run the compute loop of
    1 with a 1 kHz CNTHP tick each (virtual time: one tick per 1.2 M
    instructions of a core), taken at EL2 through the ARM-local controller and
@@ -61,6 +64,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.join(os.path.dirname(HERE), "images", "bench")
 LOOP_ELF = os.path.join(BENCH, "loop.elf")
 HVC_ELF = os.path.join(BENCH, "hvc.elf")
+ABORT_ELF = os.path.join(BENCH, "abort.elf")
 TICK_ELF = os.path.join(BENCH, "tick.elf")
 RUNS = 3
 # iterations for ~1.5 s per measurement on the development machine (x86-64,
@@ -70,6 +74,7 @@ ITER_BARE = 400_000_000
 ITER_SLICED = 50_000_000
 ITER_QEMU = 550_000_000
 ITER_HVC = 75_000
+ITER_ABORT = 20_000
 ITER_TICK = 12_000_000  # per core, four cores: ~384 M instructions, 80 ticks per core
 TICK_CYCLES = CPU_HZ // 1000  # 1 kHz tick in virtual cycles
 
@@ -144,6 +149,7 @@ def main() -> int:
         return max(1, int(x * args.scale))
 
     loop, hvc, tick = Kernel(LOOP_ELF), Kernel(HVC_ELF), Kernel(TICK_ELF)
+    abort = Kernel(ABORT_ELF)
     qver = None if args.no_qemu else qemu_version()
     print(f"Python  {platform.python_version()} ({platform.python_implementation()}, {platform.machine()})")
     print(f"Unicorn {UNICORN_VERSION}")
@@ -207,6 +213,12 @@ def main() -> int:
     rows.append(("HVC round trip", "vizor Board.run (EL1 hvc -> EL2 eret)",
                  f"{hvcs:,} HVCs / {t_h:.3f} s", f"{rate:8,.0f} /s"))
 
+    it = n(ITER_ABORT)
+    t_a, res = median_of(lambda: vizor_run(abort, it))
+    aborts = sum(c.exception_counts["data abort (lower EL)"] for c in res[0][1].cores)
+    rows.append(("stage-2 abort round trip", "vizor Board.run (EL1 ldr -> EL2 eret)",
+                 f"{aborts:,} aborts / {t_a:.3f} s", f"{aborts / t_a:8,.0f} /s"))
+
     # 3 timer ticks, 1 kHz per core on four cores
     it = n(ITER_TICK)
     t_t, res = median_of(lambda: vizor_run(tick, it))
@@ -236,6 +248,7 @@ def main() -> int:
     if mips_q:
         print(f"vizor / QEMU raspi3b        {100 * mips_viz / mips_q:6.1f} %")
     print(f"HVC round trips             {rate:8,.0f} /s (goal >= 50,000/s)")
+    print(f"stage-2 abort round trips   {aborts / t_a:8,.0f} /s (goal >= 100,000/s)")
     print(f"1 kHz tick x 4 / compute    {100 * mips_t / mips_viz:6.1f} %   "
           f"({irq_rate:,.0f} timer IRQs per wall second)")
     return 0
