@@ -4,8 +4,10 @@ The emulator proper drives Unicorn from vizor/machine/cpu/core.py; this fixture
 talks to Unicorn directly so the pure walkers in vizor.machine.arch.mmu can be
 compared with what the CPU answers to AT instructions (PAR_EL1).
 
-The core runs at EL3 with SCTLR_EL3.M = 0 (flat code fetch) and SCR_EL3.NS = 1,
-so AT S1E1*, S1E0*, S1E2* and S12E1* all act on the non-secure regimes.
+The core runs at EL3 with SCTLR_EL3.M = 0 (flat code fetch, unless a test maps
+its code in EL3 tables) and SCR_EL3.NS = 1, so AT S1E1*, S1E0*, S1E2* and S12E1*
+act on the non-secure regimes; ``secure(True)`` clears NS, and AT S1E1*/S1E0*
+then act on the Secure EL1&0 regime.
 RAM is mapped (lazily allocated by Unicorn) from 0 to RAM_SIZE.
 """
 
@@ -41,6 +43,8 @@ _REGS = {
     "ttbr1_el1": (3, 0, 2, 0, 1), "mair_el1": (3, 0, 10, 2, 0), "hcr_el2": (3, 4, 1, 1, 0),
     "vtcr_el2": (3, 4, 2, 1, 2), "vttbr_el2": (3, 4, 2, 1, 0), "sctlr_el2": (3, 4, 1, 0, 0),
     "tcr_el2": (3, 4, 2, 0, 2), "ttbr0_el2": (3, 4, 2, 0, 0), "mair_el2": (3, 4, 10, 2, 0),
+    "tcr_el3": (3, 6, 2, 0, 2), "ttbr0_el3": (3, 6, 2, 0, 0), "mair_el3": (3, 6, 10, 2, 0),
+    "sctlr_el3": (3, 6, 1, 0, 0),
 }
 _PAR_EL1 = (3, 0, 7, 4, 0)
 _SCR_EL3 = (3, 6, 1, 1, 0)
@@ -49,7 +53,7 @@ HCR_RW = 1 << 31
 # AT operations: name -> (op1, op2) with CRn=7, CRm=8.
 AT_OPS = {
     "S1E1R": (0, 0), "S1E1W": (0, 1), "S1E0R": (0, 2), "S1E0W": (0, 3),
-    "S1E2R": (4, 0), "S1E2W": (4, 1),
+    "S1E2R": (4, 0), "S1E2W": (4, 1), "S1E3R": (6, 0), "S1E3W": (6, 1),
     "S12E1R": (4, 4), "S12E1W": (4, 5), "S12E0R": (4, 6), "S12E0W": (4, 7),
 }
 _ISB = 0xD5033FDF
@@ -81,6 +85,11 @@ class Par:
 
     @property
     def stage2(self) -> bool:
+        return bool(self.raw >> 9 & 1)
+
+    @property
+    def ns(self) -> bool:
+        """PAR_EL1.NS of a successful translation (bit 9, as the fault format's S)."""
         return bool(self.raw >> 9 & 1)
 
     @property
@@ -144,6 +153,11 @@ class CpuAt:
             if name == "hcr_el2":
                 value |= HCR_RW
             self.sysreg(enc, value)
+        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def secure(self, on: bool) -> None:
+        """SCR_EL3.NS = 0 (on) or 1: which EL1&0 regime AT S1E1*/S1E0* walk."""
+        self.sysreg(_SCR_EL3, 0x5B0 if on else 0x5B1)
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def at(self, op: str, va: int) -> Par:

@@ -6,9 +6,10 @@ external abort on the walk. The walkers return every step (`Walk`, `WalkStep`)
 and classify faults the way ESR/FAR/HPFAR need them (`Fault`); see
 `mmu_fields.py` for the result types.
 
-What is modelled (Cortex-A53 = ARMv8.0, 40-bit PA, non-secure state):
+What is modelled (Cortex-A53 = ARMv8.0, 40-bit PA):
 - EL1&0 stage 1 (TTBR0/TTBR1 split by the VA's top bit, TBI0/TBI1, T0SZ/T1SZ,
-  EPD0/EPD1, IPS, ASID), EL2 stage 1 (TTBR0_EL2, TCR_EL2), stage 2 (VTTBR_EL2,
+  EPD0/EPD1, IPS, ASID), EL2 stage 1 (TTBR0_EL2, TCR_EL2), EL3 stage 1
+  (TTBR0_EL3, TCR_EL3, the same layout as EL2's), stage 2 (VTTBR_EL2,
   VTCR_EL2 T0SZ/SL0/TG0/PS, up to 16 concatenated start tables), stage-1
   table walks translated through stage 2 (S1PTW), HCR_EL2.DC and .PTW.
 - 4 KB and 64 KB granules. The A53 has no 16 KB granule (ID_AA64MMFR0_EL1.
@@ -23,8 +24,12 @@ Choices where the architecture is CONSTRAINED UNPREDICTABLE: TnSZ outside
 implemented PA size, and SL0 values that are reserved or inconsistent with
 T0SZ, give a stage-2 level-0 translation fault (as QEMU does).
 
-Not implemented: big-endian walks (SCTLR.EE), HCR_EL2.TGE/E2H (VHE), secure
-state, the Contiguous hint (decoded, not used), instruction fetch from Device
+The Secure EL1&0 regime is the EL1&0 walk with HCR_EL2 taken as 0 (EL2 does
+not act on Secure state); NSTable and NS are recorded in every step, and
+`security.walk_security` says which lookups and which output are Secure.
+
+Not implemented: big-endian walks (SCTLR.EE), HCR_EL2.TGE/E2H (VHE), the
+Contiguous hint (decoded, not used), instruction fetch from Device
 memory, hardware AF/dirty updates (absent on the A53), AArch32 regimes.
 """
 
@@ -211,7 +216,7 @@ def _s1_permissions(ctx: _Ctx, steps: list[WalkStep], leaf: WalkStep) -> Permiss
             uxnt |= bool(s.uxn_table)
             pxnt |= bool(s.pxn_table)
     ap2 = bool(leaf.ap >> 1 & 1) or bool(aptable >> 1 & 1)
-    if ctx.regime == "el2":
+    if ctx.regime != "el10":                 # EL2 and EL3: AP[2] and XN only
         w = not ap2
         return Permissions(priv_r=True, priv_w=w,
                            priv_x=not (leaf.uxn or uxnt or (ctx.wxn and w)))
@@ -230,23 +235,22 @@ def _check(ctx: _Ctx, perms: Permissions, level: int, access: str, el: int) -> O
 
 def walk_stage1(va: int, regs: TranslationRegs, read: ReadFn, regime: str = "el10",
                 access: str = "r", el: int = 1) -> Walk:
-    """Stage-1 translation of `va` in the EL1&0 ("el10") or EL2 ("el2") regime.
+    """Stage-1 translation of `va` in the EL1&0 ("el10"), EL2 ("el2") or EL3 ("el3") regime.
 
     Checks the permission of `access` ("r", "w", "x") at `el`. In the EL1&0
     regime with stage 2 enabled, every table address is an IPA translated by a
     stage-2 walk (kept in `WalkStep.s2_walk`); the output is then an IPA."""
-    if regime not in ("el10", "el2"):
+    if regime not in ("el10", "el2", "el3"):
         raise ValueError(f"unknown regime {regime!r}")
-    el2 = regime == "el2"
-    tcr = regs.tcr_el2 if el2 else regs.tcr_el1
-    sctlr = regs.sctlr_el2 if el2 else regs.sctlr_el1
+    el2 = regime != "el10"                   # one VA range, TCR_EL2/EL3 layout
+    tcr, sctlr, mair, ttbr0 = _regime_regs(regs, regime)
     s2 = (regs, read) if not el2 and stage2_enabled(regs) else None
     bit55 = va >> 55 & 1
     tbi = (tcr >> 20 & 1) if el2 else (tcr >> (38 if bit55 else 37) & 1)
     top = 55 if tbi else 63
     outsize = _out_size((tcr >> 16 if el2 else tcr >> 32) & 7)
     mmu_on = bool(sctlr & 1) and not (not el2 and (regs.hcr_el2 >> 12) & 1)
-    ctx = _Ctx(1, regime, va, 0, 12, outsize, regs.mair_el2 if el2 else regs.mair_el1,
+    ctx = _Ctx(1, regime, va, 0, 12, outsize, mair,
                bool(sctlr >> 19 & 1), s2, va)
     if not mmu_on:
         return _stage1_off(ctx, va, regs, top, access, el2)
@@ -255,7 +259,7 @@ def walk_stage1(va: int, regs: TranslationRegs, read: ReadFn, regime: str = "el1
         tsz, epd, tg, ttbr, field = tcr >> 16 & 0x3F, tcr >> 23 & 1, tcr >> 30 & 3, regs.ttbr1_el1, "TG1"
     else:
         tsz, epd, tg, field = tcr & 0x3F, (0 if el2 else tcr >> 7 & 1), tcr >> 14 & 3, "TG0"
-        ttbr = regs.ttbr0_el2 if el2 else regs.ttbr0_el1
+        ttbr = ttbr0
     inputsize = 64 - _clamp_tsz(tsz)
     span = (va >> inputsize) & ((1 << (top + 1 - inputsize)) - 1)
     asid = None
@@ -274,9 +278,18 @@ def walk_stage1(va: int, regs: TranslationRegs, read: ReadFn, regime: str = "el1
     if fault is not None:
         return Walk(va, regime, 1, tuple(steps), fault=fault, asid=asid)
     perms = _s1_permissions(ctx, steps, leaf)
-    fault = _check(ctx, perms, leaf.level, access, 2 if el2 else el)
+    fault = _check(ctx, perms, leaf.level, access, 2 if el2 else el)   # "priv" rights
     return Walk(va, regime, 1, tuple(steps), None if fault else leaf.output, perms,
                 leaf.mem_type, fault, asid=asid)
+
+
+def _regime_regs(regs: TranslationRegs, regime: str) -> tuple[int, int, int, int]:
+    """TCR, SCTLR, MAIR and TTBR0 of a stage-1 regime."""
+    if regime == "el3":
+        return regs.tcr_el3, regs.sctlr_el3, regs.mair_el3, regs.ttbr0_el3
+    if regime == "el2":
+        return regs.tcr_el2, regs.sctlr_el2, regs.mair_el2, regs.ttbr0_el2
+    return regs.tcr_el1, regs.sctlr_el1, regs.mair_el1, regs.ttbr0_el1
 
 
 def _stage1_off(ctx: _Ctx, va: int, regs: TranslationRegs, top: int, access: str,
@@ -285,7 +298,7 @@ def _stage1_off(ctx: _Ctx, va: int, regs: TranslationRegs, top: int, access: str
     if (va >> PAMAX) & ((1 << (top + 1 - PAMAX)) - 1):
         return Walk(va, regime, 1, fault=_fault(ctx, 0, "address_size", access),
                     mmu_enabled=False)
-    sctlr = regs.sctlr_el2 if el2 else regs.sctlr_el1
+    sctlr = _regime_regs(regs, regime)[1]
     if access == "x":
         mem = "Normal WT" if sctlr >> 12 & 1 else "Normal NC"
     elif not el2 and (regs.hcr_el2 >> 12) & 1:

@@ -43,6 +43,10 @@ class TranslationRegs:
     tcr_el2: int = 0
     ttbr0_el2: int = 0
     mair_el2: int = 0
+    sctlr_el3: int = 0
+    tcr_el3: int = 0
+    ttbr0_el3: int = 0
+    mair_el3: int = 0
 
 
 # --- fault classification ---------------------------------------------------
@@ -282,7 +286,7 @@ class Walk:
     """The whole story of one translation: steps, result or fault."""
 
     input_address: int
-    regime: str                     # "el10", "el2" or "stage2"
+    regime: str                     # "el10", "el2", "el3" or "stage2"
     stage: int                      # 1, 2, or 12 for a combined two-stage result
     steps: tuple[WalkStep, ...] = ()
     output: Optional[int] = None
