@@ -130,3 +130,24 @@ def test_a_restore_replaces_the_virtual_interrupt_qemu_holds_pending():
     C.restore(a, cp.meta, cp.contexts, ram_of(cp))
     a.run(max_insns=1_500_000)
     assert machine_hash(a) == want
+
+
+def test_an_interrupt_waking_a_restored_core_is_logged_at_its_time_as_in_the_straight_run():
+    """An interrupt is taken before a core's slice, outside Unicorn: its exception
+    record was timed by the core's previous slice (stale after a restore, and on a
+    straight run the time the core went to sleep, not the time it woke)."""
+    a = booted(image("irq_timers.elf"))
+    a.run(max_insns=20_000)
+    core = a.cores[0]
+    assert a.run(max_insns=20_000, stop=lambda: "asleep" if core.state == "wfi" else None).kind == "stop"
+    slept = a.clock.base + a._round_done[0]          # core 0's time when it went to sleep
+    cp = C.capture(a, C.RamTracker(a))
+    seen = len(core.exceptions)
+    a.run(max_insns=3_000)
+    woke = list(core.exceptions)[seen:]
+    assert woke and woke[0].kind == "irq" and woke[0].cycles > slept
+    b = booted(image("irq_timers.elf"))
+    b.run(max_insns=777)
+    C.restore(b, cp.meta, cp.contexts, ram_of(cp))
+    b.run(max_insns=3_000)
+    assert list(b.cores[0].exceptions)[seen:] == woke

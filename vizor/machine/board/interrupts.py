@@ -42,6 +42,13 @@ class InterruptDelivery:
             fiq, target = hit
             core.wake_steps = 0
             core.wake_window_spent = False
+            # Taken before the slice, outside Unicorn: the core's time is where its
+            # slice will start (its exception record and listeners read
+            # _slice_start + the instructions counted in the slice, none yet).  Left
+            # as they were, they would be the previous slice's: the time the core
+            # went to sleep, and after a checkpoint restore whatever ran last.
+            core._slice_start = self.clock.base + self._round_done[core.index]
+            core._counter.value = 0        # emu_start resets it as well
             core.take_exception(target, X.VEC_FIQ if fiq else X.VEC_IRQ, 0, core.pc)
 
     def _wakes(self, core: Core) -> bool:

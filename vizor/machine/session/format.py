@@ -32,8 +32,10 @@ VIZOR_VERSION = "0.1.0"
 # checkpoints may not restore); ``vizor replay`` says so.  Bump it whenever the
 # machine's behaviour or its checkpointed state changes.  Sessions without it: 1.
 #   2: ISR_EL1, MMU switch without ISB, the clock manager and DMA, the A53's
-#      PMU (six counters), SPSRs unwritten since reset kept apart (this session)
-BOARD_MODEL = 2
+#      PMU (six counters), SPSRs unwritten since reset kept apart
+#   3: an interrupt taken between slices is logged at the core's present time
+#      (it was the end of the core's previous slice: after a restore, stale)
+BOARD_MODEL = 3
 DEFAULT_INTERVAL = 25_000_000
 _DUE = "checkpoint due"      # the stop a Recorder's checkpoint_due makes; never seen outside run()
 KINDS = (b"HEAD", b"IMAG", b"SDCD", b"INPT", b"CKPT", b"BLCK", b"END ")
