@@ -1,0 +1,179 @@
+"""The oracle that saved sessions are held to: a straight run of the machine.
+
+``state_hash(board)`` hashes what a run depends on and shows, read through the
+machine's own interfaces and never through the session code (no checkpoint
+capture, no RamTracker): every core's count, run state, general, FP/SIMD and
+system registers (those that hold state: counters and timer views that read the
+host clock are left out; the generic timers are devices), the Python side QEMU
+does not hold (architectural HCR_EL2 and SCR_EL3, SPSR shadow, exception
+history), every device's ``state()``, the interrupt lines, the clock and its
+pending event times, and RAM (the non-zero 4 KiB pages, found through
+/proc/self/pagemap: hashing 1 GiB takes seconds).
+
+``Straight(path)`` is a board booted from the image and run forward only, to an
+instruction count (``at``) or to the first moment a core has executed m
+instructions (``at_core``: where a step or a breakpoint leaves it).
+"""
+
+from __future__ import annotations
+
+import array
+import ctypes
+import hashlib
+import os
+
+from conformance import INPUTS, KERNELS, UART_DEVICE, image
+
+from vizor.machine.arch.sysregs import BY_NAME
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.cpu.regs import DIRECT
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")
+IMAGES = {**{k: image(k) for k in KERNELS}, "hyp.elf": HYP}
+
+# Read the host clock in Unicorn (vizor serves them from virtual time through
+# hooks, and the generic timers are devices): not state of the CPU.
+_HOST_VIEWS = ("CNTPCT_EL0", "CNTVCT_EL0", "PMCCNTR_EL0", "PMXEVCNTR_EL0")
+# Not in Unicorn (a read fails): vizor keeps the A53's IMPLEMENTATION DEFINED
+# registers in Core.impdef, hashed with the core.
+_NOT_IN_UNICORN = ("CPUACTLR_EL1", "CPUECTLR_EL1", "CPUMERRSR_EL1", "DLR_EL0", "DSPSR_EL0", "L2CTLR_EL1",
+                   "L2ECTLR_EL1", "L2MERRSR_EL1", "RMR_EL1", "RMR_EL2", "RMR_EL3", "RVBAR_EL1", "RVBAR_EL2")
+SYSREGS = sorted((n, e) for n, e in BY_NAME.items()
+                 if e[0] == 3 and n not in _HOST_VIEWS + _NOT_IN_UNICORN and not n.endswith(("_TVAL_EL0", "_TVAL_EL1", "_TVAL_EL2"))
+                 and not (n.startswith("CNT") and "_CTL_" in n))   # ISTATUS: from the host clock
+_PAGE = 4096
+
+
+def boot(path: str) -> Board:
+    """The board as ``vizor run`` boots it, with the kernel's console input typed at reset."""
+    board = Board()
+    board.load(load_image(path, 2), 2)
+    for uart, data in INPUTS.get(os.path.basename(path), {}).items():
+        board.devices[UART_DEVICE[uart]].receive(data)
+    return board
+
+
+def _pages(board: Board) -> list[int]:
+    """Pages of RAM the host ever backed (present or swapped): the others read as zero."""
+    n = len(board.ram) // _PAGE
+    with open("/proc/self/pagemap", "rb") as f:
+        f.seek(ctypes.addressof(board._ram_buf) // _PAGE * 8)
+        raw = f.read(n * 8)
+    out, step = [], 512                     # 2 MiB at a time first
+    zero = bytes(step * 8)
+    entries = array.array("Q")
+    entries.frombytes(raw)
+    for base in range(0, n, step):
+        if raw[base * 8:(base + step) * 8] != zero:
+            out.extend(p for p in range(base, base + step) if entries[p] >> 62)
+    return out
+
+
+def ram_hash(board: Board) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    zero = bytes(_PAGE)
+    ram = board.ram
+    for p in _pages(board):
+        data = ram[p * _PAGE:(p + 1) * _PAGE]
+        if data != zero:
+            h.update(p.to_bytes(4, "little"))
+            h.update(data)
+    return h.hexdigest()
+
+
+def core_state(c) -> list:
+    regs = c.regs
+    return [c.index, c.instructions, c.state, c.fault, c.hcr, c.scr, list(c._spsr),
+            [regs.read(n) for n in sorted(DIRECT)], [regs.vector(i) for i in range(32)],
+            [(n, regs.read_enc(e)) for n, e in SYSREGS],
+            [repr(r) for r in c.exceptions], sorted(c.exception_counts.items()),
+            repr(c.cycle_counter.state()), c._deferred_write, sorted(c.impdef.items())]
+
+
+def state_parts(board: Board) -> dict[str, str]:
+    """Hashes by part (cores, devices, clock, RAM): a difference says where it is."""
+    def h(obj) -> str:
+        return hashlib.blake2b(repr(obj).encode(), digest_size=16).hexdigest()
+    clock = board.clock
+    events = sorted(ev.when for ev in clock._queue if not ev.cancelled)
+    parts = {f"core {c.index}": h(core_state(c)) for c in board.cores}
+    parts["devices"] = h([(n, repr(d.state())) for n, d in board.devices.items()]
+                         + [repr(c.timer.state()) for c in board.cores])
+    parts["clock"] = h([board.instructions, clock.base, events])
+    parts["lines"] = h([(c.irq_line.level, c.fiq_line.level) for c in board.cores])
+    parts["RAM"] = ram_hash(board)
+    return parts
+
+
+def state_hash(board: Board) -> str:
+    return hashlib.blake2b(repr(sorted(state_parts(board).items())).encode(), digest_size=16).hexdigest()
+
+
+class Straight:
+    """A board booted from ``path`` and run forward only (booted again to go back)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.board = boot(path)
+        self.boots = 1
+
+    def _back(self, behind: bool) -> None:
+        if behind:
+            self.board = boot(self.path)
+            self.boots += 1
+
+    def at(self, n: int) -> Board:
+        """The board after exactly ``n`` instructions."""
+        self._back(self.board.instructions > n)
+        b = self.board
+        if b.instructions < n:
+            reason = b.run(max_insns=n - b.instructions)
+            assert b.instructions == n, f"the straight run stopped at {b.instructions}, not {n}: {reason}"
+        return b
+
+    def at_position(self, pos: list) -> Board:
+        """The board where a run stood at ``pos`` ([instructions, clock base, next core,
+        done in round per core, round end]: one count can be several places, e.g.
+        before and after a round in which every core waited)."""
+        b = self.board
+
+        def here() -> list:
+            return [b.instructions, b.clock.base, b._next_core, list(b._round_done), b._round_end]
+        if here() != pos:
+            self._back(b.instructions > pos[0] or (b.instructions == pos[0] and b.clock.base > pos[1]))
+            b = self.board
+            reason = b.run(max_insns=pos[0] - b.instructions, stop=lambda: "there" if here() == pos else None)
+            assert here() == pos, f"the straight run did not stand at {pos}: {here()} ({reason})"
+        return b
+
+    def at_core(self, core: int, m: int) -> Board:
+        """The board at the first moment core ``core`` has executed ``m`` instructions."""
+        c = self.board.cores[core]
+        self._back(c.instructions >= m)
+        c = self.board.cores[core]
+        if m > 0:
+            reason = self.board.run(core_limit=(core, m))
+            assert reason.kind == "step" and c.instructions == m, reason
+        return self.board
+
+    def breakpoint_hits(self, address: int, upto: int) -> list[tuple[int, int, str]]:
+        """(instructions, core, state hash) of every hit of a breakpoint at
+        ``address`` before instruction ``upto``, from reset."""
+        from vizor.machine.debug.engine import Debugger
+        board = boot(self.path)
+        dbg = Debugger(board)
+        dbg.add_breakpoint(address)
+        hits = []
+        while True:
+            r = dbg.run(max_insns=upto - board.instructions)
+            if r.kind != "breakpoint":
+                return hits
+            hits.append((board.instructions, r.core, state_hash(board)))
+
+
+def differs(a: Board, b: Board) -> list[str]:
+    """The parts in which two boards differ."""
+    pa, pb = state_parts(a), state_parts(b)
+    return [k for k in pa if pa[k] != pb[k]]

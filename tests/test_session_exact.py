@@ -1,0 +1,169 @@
+"""Saved sessions are exact from every checkpoint (issue 16), held against a straight run.
+
+For every conformance kernel and the demo hypervisor, a session is recorded as
+``vizor run --record`` records one (from reset, the console input noted at
+instruction 0, checkpoints by count and by a stand-in for the wall clock) and as
+``R`` in the TUI does (the runner's recording, started at a pause mid-run).  Each
+must verify, and every checkpoint restored and run on must give the state a
+straight ``Board`` run gives at the same instruction count (tests/session_oracle.py
+hashes that state without the session code).  Then the replay's own commands, sent
+to the ``ReplayRunner`` the TUI drives: ``j`` (Seek), ``S`` (StepBack), ``B``
+(ReverseContinue) and ``V`` (ReverseStepInVM, where a core runs a VM) must land
+where the straight run is at the same position.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from session_oracle import IMAGES, INPUTS, Straight, boot, differs, state_hash
+
+import vizor.driver.recording as recording
+import vizor.driver.runner as R
+from vizor.driver.commands import RemoveStop, ReverseContinue, ReverseStepInVM, Seek, StepBack
+from vizor.driver.livelock import LivelockGuard
+from vizor.driver.replay import ReplayRunner
+from vizor.machine.board.board import Board
+from vizor.machine.board.loader import load_image
+from vizor.machine.session.reader import load_session
+from vizor.machine.session.recorder import Recorder
+from vizor.machine.session.replay import Replay
+
+NAMES = sorted(IMAGES)
+# Instructions recorded; the kernels not named run to their end (every core in WFI).
+LENGTH = {"hyp.elf": 700_000, "smp_spinlock.elf": 3_000_000}
+# The breakpoint R stops at and reverse-continue goes back to: (symbol, EL filter);
+# the others ("puts", None).  The spin lock prints only at its start and end.
+BREAK = {"hyp.elf": ("hyp_sync_lower", 2), "smp_spinlock.elf": ("work", None)}
+# Where R is pressed: the first hit from this fraction of the recording on.
+START = {"smp_spinlock.elf": 0.0}
+HOW = ("run --record", "R mid-run")
+
+
+def length(name: str) -> int:
+    if name in LENGTH:
+        return LENGTH[name]
+    board = boot(IMAGES[name])
+    board.run()
+    return board.instructions
+
+
+class SlicePacer:
+    """WallPacer's stand-in: a 'second' is ``every`` instructions of the run, and a
+    checkpoint falls between slices wherever the run is then (not at a count)."""
+
+    seconds = None
+
+    def __init__(self, board: Board, every: int) -> None:
+        self.board, self.every = board, every
+        self.next = board.instructions + every
+
+    def __call__(self) -> bool:
+        if self.board.instructions < self.next:
+            return False
+        self.next = self.board.instructions + self.every
+        return True
+
+
+def image_bytes(name: str) -> bytes:
+    with open(IMAGES[name], "rb") as f:
+        return f.read()
+
+
+def record_from_boot(name: str, path: str, total: int) -> None:
+    """As ``vizor run IMAGE --input … --record``: the input at instruction 0."""
+    board = Board()
+    board.load(load_image(IMAGES[name], 2), 2)
+    rec = Recorder(board, path, image_bytes(name), image_name=name, boot_el=2,
+                   interval=total // 4 + 1, checkpoint_due=SlicePacer(board, total // 7))
+    for uart, data in INPUTS.get(name, {}).items():
+        rec.note_uart(uart, data)
+    rec.run(max_insns=total)
+    rec.close()
+
+
+def breakpoint_of(board: Board, name: str) -> tuple[int, int | None]:
+    symbol, el = BREAK.get(name, ("puts", None))
+    return board.symbols.by_name[symbol], el
+
+
+def record_mid_run(name: str, path: str, total: int, monkeypatch) -> None:
+    """As ``R`` at a breakpoint stop: the runner's recording, started where a run
+    stopped inside a slice, checkpoints by count and paced like the wall clock's."""
+    board = boot(IMAGES[name])
+    runner = R.Runner(board, lambda _o: None, image=IMAGES[name])
+    address, el = breakpoint_of(board, name)
+    bp = runner.debugger.add_breakpoint(address, el=el)
+    start = int(total * START.get(name, 1 / 3))
+    while True:
+        r = runner._advance(runner.debugger.run, max_insns=total - board.instructions)
+        assert r.kind == "breakpoint", r
+        if board.instructions >= start:
+            break
+    monkeypatch.setattr(recording, "checkpoint_policy",
+                        lambda _interval: {"interval": (total - board.instructions) // 4 + 1,
+                                           "checkpoint_due": SlicePacer(board, total // 7)})
+    recording.start_recording(runner, path)
+    runner._handle(RemoveStop(bp.id))          # noted in the recording
+    runner._advance(runner.debugger.run, max_insns=total - board.instructions)
+    recording.stop_recording(runner)
+
+
+@pytest.fixture
+def session_of(tmp_path, monkeypatch):
+    def make(name: str, how: str):
+        path = str(tmp_path / f"{name}.vzs")
+        total = length(name)
+        if how == "run --record":
+            record_from_boot(name, path, total)
+        else:
+            record_mid_run(name, path, total, monkeypatch)
+        return load_session(path)
+    return make
+
+
+def same(board: Board, straight: Board, where: str) -> None:
+    assert board.instructions == straight.instructions, where
+    assert state_hash(board) == state_hash(straight), f"{where}: differs in {differs(board, straight)}"
+
+
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("name", NAMES)
+def test_every_checkpoint_restored_runs_on_as_the_straight_run(name, how, session_of):
+    s = session_of(name, how)
+    cps = s.checkpoints
+    assert len(cps) >= 4, [cp.instructions for cp in cps]
+    replay = Replay(s)
+    bad = replay.verify()
+    assert bad is None, str(bad)
+    assert replay.restored == len(cps) - 1
+    # Each checkpoint, restored on a board that stands later (the last first): the
+    # state there, then halfway to the next checkpoint (or the end).
+    ends = [cp.instructions for cp in cps[1:]] + [s.end["instructions"]]
+    goals = {k: cp.instructions + max((e - cp.instructions) // 2, 1)
+             for k, (cp, e) in enumerate(zip(cps, ends)) if e > cp.instructions}
+    straight = Straight(IMAGES[name])
+    at_cp, at_goal = {}, {}
+    for n, first, k in sorted([(cp.instructions, 0, k) for k, cp in enumerate(cps)]
+                              + [(g, 1, k) for k, g in goals.items()]):
+        if first == 0:
+            at_cp[k] = state_hash(straight.at_position(cps[k].position))
+        else:
+            at_goal[k] = state_hash(straight.at(n))
+    inputs = s.inputs
+    for k in reversed(range(len(cps))):
+        cp = cps[k]
+        replay._restore(k)
+        pending = replay.next_input < len(inputs) and inputs[replay.next_input]["at"] == cp.position
+        if not pending:     # an input due here is delivered by the run (the straight run has it at reset)
+            assert state_hash(replay.board) == at_cp[k], \
+                f"checkpoint {k} at {cp.position}, restored: differs in " \
+                f"{differs(replay.board, straight.at_position(cp.position))}"
+        if k in goals:
+            replay.run(max_insns=goals[k] - replay.board.instructions)
+            assert replay.board.instructions == goals[k]
+            assert state_hash(replay.board) == at_goal[k], \
+                f"from checkpoint {k} ({cp.instructions}) to {goals[k]}: differs in " \
+                f"{differs(replay.board, straight.at(goals[k]))}"
+
