@@ -167,3 +167,22 @@ def test_every_checkpoint_restored_runs_on_as_the_straight_run(name, how, sessio
                 f"from checkpoint {k} ({cp.instructions}) to {goals[k]}: differs in " \
                 f"{differs(replay.board, straight.at(goals[k]))}"
 
+
+def test_verify_restores_onto_a_board_standing_elsewhere(tmp_path, monkeypatch):
+    """State a restore leaves as it was is found by ``verify``: here the time an
+    interrupt was logged at before board model 3 (the previous slice's, kept in
+    the core outside any checkpoint).  Restored in order, the board stood at that
+    checkpoint already and verify passed."""
+    import vizor.machine.arch.exceptions as X
+    from vizor.machine.board.interrupts import InterruptDelivery
+
+    def stale(board, core) -> None:
+        hit = board._takeable(core)
+        if hit is not None:
+            core.wake_steps, core.wake_window_spent = 0, False
+            core.take_exception(hit[1], X.VEC_FIQ if hit[0] else X.VEC_IRQ, 0, core.pc)
+    monkeypatch.setattr(InterruptDelivery, "_deliver", stale)
+    path = str(tmp_path / "irq.vzs")
+    record_from_boot("irq_timers.elf", path, length("irq_timers.elf"))
+    bad = Replay(load_session(path)).verify()
+    assert bad is not None and "restored" in bad.what and "exceptions" in bad.what, bad

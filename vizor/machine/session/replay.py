@@ -289,20 +289,27 @@ class Replay:
         """Restore each checkpoint and replay to the next: the state reached must be
         the recorded one (which the straight replay has just matched)."""
         cps = self.session.checkpoints
-        for k in range(len(cps) - 1):
+        # The last first: each restore lands on a board that stands elsewhere (at the
+        # checkpoint after the next), so that state a restore leaves as it was shows.
+        # Restored in order, the board would stand at that very checkpoint already.
+        first = None
+        for k in reversed(range(len(cps) - 1)):
             self._restore(k)
             nxt = cps[k + 1]
             reason = self.run(to_position=nxt.position, inputs_until=nxt.inputs_before)
             here = f"from the checkpoint at instruction {cps[k].instructions}, restored: "
             if not self._at(nxt.position):
-                return Divergence(self.board.instructions, None,
-                                  here + f"the next checkpoint ({nxt.instructions}) was not reached "
-                                         f"({reason.kind}: {reason.detail})")
+                first = Divergence(self.board.instructions, None,
+                                   here + f"the next checkpoint ({nxt.instructions}) was not reached "
+                                          f"({reason.kind}: {reason.detail})")
+                continue
             # the UART's bytes were checked by the straight replay; a restore resumes their count
             uart = dict(nxt.uart, bytes=self.uart.count)
             bad = compare(nxt, C.capture(self.board, C.RamTracker(self.board)), uart)
             if bad is not None:
-                return Divergence(bad.instructions, bad.core, here + bad.what)
+                first = Divergence(bad.instructions, bad.core, here + bad.what)
+        if first is not None:
+            return first
         self.restored = max(len(cps) - 1, 0)
         return None
 
