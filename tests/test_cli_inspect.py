@@ -231,11 +231,16 @@ def test_state_of_a_core_running_a_guest_names_its_vmid(capsys):
     assert int(RESULT.search(block).group(1), 16) == board.symbols.by_name["page_a"]
 
 
-def test_walk_on_a_core_at_el3_says_the_regime_is_not_modelled(capsys):
+def test_walk_on_a_core_at_el3_walks_the_el3_regime_and_says_it_is_secure(capsys):
     code = main(["run", STAGE2, "--quiet", "--boot-el", "3", "--max-insns", "1", "--walk", "0x80000"])
     out, _ = capsys.readouterr()
     assert code == 0
-    assert "is at EL3" in out and "--regime" in out
+    assert "(EL3): EL3 regime, stage 1 only (Secure)" in out and "stage 1: off (SCTLR_EL3.M=0)" in out
+    assert "security: the access is Secure (MMU off)" in out
+    code = main(["run", STAGE2, "--quiet", "--boot-el", "3", "--max-insns", "1", "--walk", "0x80000",
+                 "--regime", "sel10"])
+    out, _ = capsys.readouterr()
+    assert code == 0 and "Secure EL1&0 regime, stage 1 only (EL2 does not act on Secure state)" in out
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -244,7 +249,7 @@ def test_walk_on_a_core_at_el3_says_the_regime_is_not_modelled(capsys):
     (["--walk", "main+zz"], "bad offset"),
     (["--walk", "0x1000", "--core", "4"], "no such core"),
     (["--walk", "0x1000", "--core", "one"], "not a core number"),
-    (["--walk", "0x1000", "--regime", "el3"], "choose one of"),
+    (["--walk", "0x1000", "--regime", "el4"], "choose one of"),
 ])
 def test_bad_inspect_argument_is_one_line_and_status_2(capsys, argv, needle):
     code, out, err = run(capsys, "--max-insns", "10", *argv)

@@ -55,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
                                 "(hex, decimal, SYMBOL or SYMBOL+OFF); may be repeated")
             s.add_argument("--core", default="0", metavar="C", help="core whose tables --walk uses (default 0)")
             s.add_argument("--regime", default="auto", metavar="R",
-                           help="--walk regime: auto (the core's EL), el10 (guest VA, stage 1 + stage 2), "
-                                "el2 (EL2 VA), s2 (IPA through stage 2)")
+                           help="--walk regime: auto (the core's EL and world), el10 (Non-secure EL1&0: "
+                                "stage 1 + stage 2), sel10 (Secure EL1&0), el2, el3, s2 (IPA through stage 2)")
             s.add_argument("--state", action="store_true", help="after the run, print each core's decoded state")
         s.add_argument("--symbols", action="append", default=[], metavar="FILE[@vmid=N|@el2]",
                        help="load an ELF's symbols for one VM or for the hypervisor (repeatable)")

@@ -113,13 +113,7 @@ def _pa_of(runner, core: int, va: int, size: int) -> int:
     from vizor.machine.inspect.snapshot import walk_state
     pas = []
     for a in (va, va + size - 1):
-        c = runner.board.cores[core]
-        if c.el == 3:              # vizor does not model EL3's regime: only with its MMU off
-            if c.regs.read("SCTLR_EL3") & 1:
-                raise EditError(f"core {core} is at EL3 with its MMU on, which vizor does not translate")
-            pas.append(a)
-            continue
-        w = walk_state(c, a)
+        w = walk_state(runner.board.cores[core], a)
         if w.walk is None or w.walk.fault is not None:
             why = w.error or "not mapped" if w.walk is None else w.walk.fault
             raise EditError(f"VA {a:#x} does not translate on core {core}: {why}")

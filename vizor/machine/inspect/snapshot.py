@@ -13,7 +13,7 @@ board but never change it: taking a snapshot does not alter the run.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Optional
 
 import vizor.machine.arch.exceptions as X
@@ -25,6 +25,8 @@ from vizor.machine.arch.mmu import (
     walk_stage1,
     walk_stage2,
 )
+from vizor.machine.arch.security import WalkSecurity, is_secure, walk_security, world_label
+from vizor.machine.arch.sysregs import encoding_of
 from vizor.machine.cpu.faults import translation_regs
 from vizor.machine.devices.arm_local import ArmLocalState
 from vizor.machine.devices.framebuffer import FramebufferConfig, sample
@@ -79,6 +81,16 @@ class CoreState:
     @property
     def spsel(self) -> int:
         return self.pstate & 1
+
+    @property
+    def secure(self) -> bool:
+        """Secure state: EL3, or below it with SCR_EL3.NS = 0."""
+        return is_secure(self.el, self.sysregs["SCR_EL3"])
+
+    @property
+    def world(self) -> str:
+        """``EL3``, ``EL2 (NS)``, ``S-EL1``, ``NS-EL1``, ``S-EL0``, ``NS-EL0``."""
+        return world_label(self.el, self.sysregs["SCR_EL3"])
 
     def reg(self, name: str) -> int:
         """A register by name: X0..X30, SP, PC, PSTATE, a system or timer register."""
@@ -170,12 +182,13 @@ class WalkState:
 
     core: int
     va: int
-    regime: str                    # "el10" | "el2" | "s2"
+    regime: str                    # "el10" | "sel10" (Secure EL1&0) | "el2" | "el3" | "s2"
     el: int
     regs: TranslationRegs
     walk: Optional[Walk]           # the whole translation (None: could not walk)
     stage1: Optional[Walk]         # its stage-1 part (None for "s2")
     error: str = ""
+    security: Optional[WalkSecurity] = None   # Secure/Non-secure lookups and output of stage 1
 
 
 @dataclass(frozen=True)
@@ -264,29 +277,44 @@ def board_state(board, *, serial: int = 0, stop_serial: int = 0, running: bool =
         framebuffer=framebuffer_state(board))
 
 
+_EL3_REGS = ("sctlr_el3", "tcr_el3", "ttbr0_el3", "mair_el3")
+
+
+def auto_regime(el: int, scr_el3: int) -> str:
+    """The regime of the code a core runs: EL3, EL2, or the EL1&0 of its world."""
+    if el >= 2:
+        return f"el{el}"
+    return "sel10" if is_secure(el, scr_el3) else "el10"
+
+
 def walk_state(core, va: int, regime: str = "auto") -> WalkState:
-    """The walk of ``va`` on ``core`` as its tables stand (``auto``: the core's own regime)."""
+    """The walk of ``va`` on ``core`` as its tables stand (``auto``: the core's own regime).
+
+    ``sel10`` is the Secure EL1&0 regime: the same EL1 registers (AArch64 banks
+    none of them by security state) walked with EL2 out of the way."""
     el = core.el
     regs = translation_regs(core)
+    regs = replace(regs, **{n: core.regs.read_enc(encoding_of(n.upper())) for n in _EL3_REGS})
     if regime == "auto":
-        if el == 3:
-            return WalkState(core.index, va, "el2", el, regs, None, None,
-                             "the core is at EL3, whose translation regime vizor does not model")
-        regime = "el2" if el == 2 else "el10"
+        regime = auto_regime(el, core.sysreg("SCR_EL3"))
     read = core.board.read_phys
     s1 = None
     try:
-        if regime == "el2":
-            walk = s1 = walk_stage1(va, regs, read, "el2", "r", 2)
+        if regime in ("el2", "el3"):
+            walk = s1 = walk_stage1(va, regs, read, regime, "r", int(regime[2]))
         elif regime == "s2":
             walk = walk_stage2(va, regs, read, "r")
+        elif regime == "sel10":
+            regs = replace(regs, hcr_el2=0)              # EL2 does not act on Secure state
+            walk = s1 = walk_stage1(va, regs, read, "el10", "r", 0 if el == 0 else 1)
         else:
             acc_el = 0 if el == 0 else 1
             s1 = walk_stage1(va, regs, read, "el10", "r", acc_el)
             walk = translate_el10(va, regs, read, "r", acc_el)
     except UnsupportedGranule as e:
         return WalkState(core.index, va, regime, el, regs, None, None, str(e))
-    return WalkState(core.index, va, regime, el, regs, walk, s1)
+    sec = walk_security(s1, regime in ("el3", "sel10")) if s1 is not None else None
+    return WalkState(core.index, va, regime, el, regs, walk, s1, security=sec)
 
 
 def code_state(core, address: int) -> CodeState:

@@ -7,13 +7,16 @@ them (the few bits it looks at itself -- which TTBR, EPDn -- say why a walk
 never started).
 
 Regimes a walk can be asked for (``REGIMES``):
-- ``auto``: the regime of the code the core runs: EL0/EL1 -> ``el10``,
-  EL2 -> ``el2`` (EL3 has no translation model in vizor);
-- ``el10``: a guest VA through TTBR0/1_EL1 and, when HCR_EL2.VM (or DC) is
+- ``auto``: the regime of the code the core runs: EL0/EL1 -> ``el10`` (or
+  ``sel10`` in Secure state), EL2 -> ``el2``, EL3 -> ``el3``;
+- ``el10``: the Non-secure EL1&0 regime: a guest VA through TTBR0/1_EL1 and, when HCR_EL2.VM (or DC) is
   set, stage 2 with every stage-1 table read translated too (S1PTW).  On a
   core at EL2 this is the EL1&0 context currently loaded, i.e. the guest the
   hypervisor last ran (or is about to run);
+- ``sel10``: the Secure EL1&0 regime: TTBR0/1_EL1 with no stage 2 (EL2 does
+  not act on Secure state);
 - ``el2``: the hypervisor's own VA through TTBR0_EL2;
+- ``el3``: the monitor's VA through TTBR0_EL3;
 - ``s2``: an IPA through VTTBR_EL2/VTCR_EL2 only.
 """
 
@@ -28,7 +31,7 @@ from vizor.machine.arch.mmu_fields import mair_lookup
 from vizor.machine.cpu.faults import translation_regs
 from vizor.machine.inspect.snapshot import walk_state
 
-REGIMES = ("auto", "el10", "el2", "s2")
+REGIMES = ("auto", "el10", "sel10", "el2", "el3", "s2")
 _MASK64 = (1 << 64) - 1
 _AP_EL10 = {0: "EL1 rw, EL0 none", 1: "EL1 rw, EL0 rw", 2: "EL1 ro, EL0 none", 3: "EL1 ro, EL0 ro"}
 _AP_EL2 = {0: "rw", 1: "rw", 2: "ro", 3: "ro"}
@@ -88,16 +91,15 @@ def walk_report(core, va: int, regime: str = "auto") -> str:
     """Every step of the walk of ``va`` on ``core`` as it stands, as text."""
     ws = walk_state(core, va, regime)
     if ws.walk is None:
-        if ws.el == 3 and regime == "auto":
-            return (f"walk of VA 0x{va:x} on core {core.index}: {ws.error} "
-                    f"(use --regime el2, el10 or s2)")
         return f"walk of 0x{va:x} on core {core.index}: {ws.error}"
-    return render_walk(ws.walk, ws.stage1, ws.regs, core.index, ws.el, ws.regime, core.board.symbols)
+    return render_walk(ws.walk, ws.stage1, ws.regs, core.index, ws.el, ws.regime, core.board.symbols,
+                       ws.security)
 
 
 def render_walk(walk: Walk, s1: Optional[Walk], regs: TranslationRegs, core: int, el: int,
-                regime: str, symbols=None) -> str:
-    """``walk``: the whole translation; ``s1``: its stage-1 part alone (None for ``s2``)."""
+                regime: str, symbols=None, security=None) -> str:
+    """``walk``: the whole translation; ``s1``: its stage-1 part alone (None for ``s2``);
+    ``security``: the ``WalkSecurity`` of ``s1`` (which lookups and output are Secure)."""
     va = walk.input_address
     hit = symbols.lookup(va) if symbols is not None else None
     sym = symbols.format(va) if hit is not None and hit[1] < _NEAR_SYMBOL else f"0x{va:x}"
@@ -106,30 +108,38 @@ def render_walk(walk: Walk, s1: Optional[Walk], regs: TranslationRegs, core: int
         lines.append(f"walk of IPA {sym} on core {core} (EL{el}): stage 2 only")
         lines += _stage2_regs(regs)
         lines += _stage2_section(walk)
-    elif regime == "el2":
-        lines.append(f"walk of VA {sym} on core {core} (EL{el}): EL2 regime, stage 1 only")
-        sctlr = _words(D.decode_sctlr(regs.sctlr_el2, 2), "SCTLR_EL2")
-        lines.append(f"  SCTLR_EL2 0x{regs.sctlr_el2:x}: {sctlr}")
-        lines.append(f"  TCR_EL2   0x{regs.tcr_el2:x}: {D.decode_tcr_el2(regs.tcr_el2).summary}")
-        lines.append(f"  TTBR0_EL2 0x{regs.ttbr0_el2:x}   MAIR_EL2 0x{regs.mair_el2:016x}")
-        lines += _stage1_section(s1, regs, "el2")
+    elif regime in ("el2", "el3"):
+        n = regime[2]
+        world = " (Secure)" if n == "3" else " (Non-secure)"
+        lines.append(f"walk of VA {sym} on core {core} (EL{el}): EL{n} regime, stage 1 only{world}")
+        sctlr, tcr, ttbr, mair = (getattr(regs, f"{r}_el{n}") for r in ("sctlr", "tcr", "ttbr0", "mair"))
+        lines.append(f"  SCTLR_EL{n} 0x{sctlr:x}: {_words(D.decode_sctlr(sctlr, int(n)), f'SCTLR_EL{n}')}")
+        lines.append(f"  TCR_EL{n}   0x{tcr:x}: {D.decode_tcr_el2(tcr).summary}")
+        lines.append(f"  TTBR0_EL{n} 0x{ttbr:x}   MAIR_EL{n} 0x{mair:016x}")
+        lines += _stage1_section(s1, regs, regime, security)
     else:
         s2 = stage2_enabled(regs)
         how = (f"stage 1 + stage 2, VMID {regs.vttbr_el2 >> 48 & 0xFF}" if s2
                else "stage 1 only (HCR_EL2.VM=0)")
-        lines.append(f"walk of VA {sym} on core {core} (EL{el}): EL1&0 regime, {how}")
+        if regime == "sel10":
+            how = "stage 1 only (EL2 does not act on Secure state)"
+        world = "Secure" if regime == "sel10" else "Non-secure"
+        lines.append(f"walk of VA {sym} on core {core} (EL{el}): {world} EL1&0 regime, {how}")
         sctlr = _words(D.decode_sctlr(regs.sctlr_el1, 1), "SCTLR_EL1")
         lines.append(f"  SCTLR_EL1 0x{regs.sctlr_el1:x}: {sctlr}")
         lines.append(f"  TCR_EL1   0x{regs.tcr_el1:x}: {D.decode_tcr_el1(regs.tcr_el1).summary}")
         lines.append(f"  TTBR0_EL1 0x{regs.ttbr0_el1:x}   TTBR1_EL1 0x{regs.ttbr1_el1:x}   "
                      f"MAIR_EL1 0x{regs.mair_el1:016x}")
-        lines.append(f"  HCR_EL2   0x{regs.hcr_el2:x}: {_words(D.decode_hcr(regs.hcr_el2), 'HCR_EL2')}")
+        if regime == "el10":
+            lines.append(f"  HCR_EL2   0x{regs.hcr_el2:x}: {_words(D.decode_hcr(regs.hcr_el2), 'HCR_EL2')}")
         if s2:
             lines += _stage2_regs(regs)
-        lines += _stage1_section(s1, regs, "el10")
+        lines += _stage1_section(s1, regs, regime, security)
         if walk.stage2 is not None:
             lines += _stage2_section(walk.stage2)
     lines.append(_result_line(walk, regime))
+    if security is not None and walk.fault is None:
+        lines.append(f"security: the access is {security.text()}")
     return "\n".join(lines)
 
 
@@ -138,18 +148,19 @@ def _stage2_regs(regs: TranslationRegs) -> list[str]:
             f"  VTTBR_EL2 0x{regs.vttbr_el2:x}: {D.decode_vttbr(regs.vttbr_el2).summary}"]
 
 
-def _stage1_section(s1: Walk, regs: TranslationRegs, regime: str) -> list[str]:
-    el2 = regime == "el2"
-    space = "IPA" if not el2 and stage2_enabled(regs) else "PA"
-    priv = "EL2" if el2 else "EL1"
+def _stage1_section(s1: Walk, regs: TranslationRegs, regime: str, security=None) -> list[str]:
+    el2 = regime in ("el2", "el3")
+    n = regime[2] if el2 else "1"
+    space = "IPA" if regime == "el10" and stage2_enabled(regs) else "PA"
+    priv = f"EL{n}"
     if not s1.mmu_enabled:
-        reg = "SCTLR_EL2.M=0" if el2 else ("HCR_EL2.DC=1" if regs.hcr_el2 >> 12 & 1 else "SCTLR_EL1.M=0")
+        reg = f"SCTLR_EL{n}.M=0" if el2 else ("HCR_EL2.DC=1" if regs.hcr_el2 >> 12 & 1 else "SCTLR_EL1.M=0")
         if s1.fault is not None:
             return [f"stage 1: off ({reg}), {s1.fault}"]
         return [f"stage 1: off ({reg}): {space} = VA, 0x{s1.output:x}, {s1.permissions.text(priv)}, "
                 f"{s1.mem_type}"]
     if el2:
-        ttbr = "TTBR0_EL2"
+        ttbr = f"TTBR0_EL{n}"
     else:
         tbi = regs.tcr_el1 >> (38 if s1.input_address >> 55 & 1 else 37) & 1
         ttbr = f"TTBR{s1.input_address >> (55 if tbi else 63) & 1}_EL1"
@@ -159,14 +170,17 @@ def _stage1_section(s1: Walk, regs: TranslationRegs, regime: str) -> list[str]:
         if s1.fault is not None and s1.fault.kind == "translation":
             sel = ttbr[4]
             epd = not el2 and regs.tcr_el1 >> (23 if sel == "1" else 7) & 1
-            tcr = "TCR_EL2" if el2 else "TCR_EL1"
+            tcr = f"TCR_EL{n}"
             why = (f" ({tcr}.EPD{sel}=1: walks through {ttbr} disabled)" if epd
                    else f" (VA outside the range {tcr}.T{sel}SZ gives {ttbr})")
         lines.append(f"  no table walk: {s1.fault}{why}")
         return lines
-    mair = regs.mair_el2 if el2 else regs.mair_el1
-    for st in s1.steps:
-        lines += _step_lines(st, space, "VA", mair, regime)
+    mair = getattr(regs, f"mair_el{n}")
+    for i, st in enumerate(s1.steps):
+        step = _step_lines(st, space, "VA", mair, regime)
+        if security is not None and security.secure_regime:
+            step[0] += f"  ({'Secure' if security.lookups[i] else 'Non-secure'} lookup)"
+        lines += step
     if s1.fault is not None:
         lines.append(f"  => {s1.fault}")
     else:
@@ -248,10 +262,10 @@ def _leaf_lines(st: WalkStep, mair: int, regime: str, lo: int) -> list[str]:
     if st.stage == 2:
         return [first, f"      S2AP=0b{st.s2ap:02b} ({_S2AP[st.s2ap]}) XN={int(st.xn)} "
                        f"MemAttr=0x{st.memattr:x} ({st.mem_type}) {common}"]
-    el2 = regime == "el2"
+    el2 = regime in ("el2", "el3")
     ap = f"AP=0b{st.ap:02b} ({(_AP_EL2 if el2 else _AP_EL10)[st.ap]})"
     xn = f"XN={int(st.uxn)}" if el2 else f"UXN={int(st.uxn)} PXN={int(st.pxn)}"
-    attr = (f"AttrIndx={st.attr_index} -> MAIR_EL{2 if el2 else 1}.Attr{st.attr_index}="
+    attr = (f"AttrIndx={st.attr_index} -> MAIR_EL{regime[2] if el2 else 1}.Attr{st.attr_index}="
             f"0x{mair_lookup(mair, st.attr_index):02x} ({st.mem_type})")
     ng = "" if st.ng is None else f" nG={int(st.ng)}"
     return [first, f"      {ap} {xn} {attr}", f"      {common}{ng} NS={int(st.ns)}"]
@@ -264,7 +278,7 @@ def _result_line(walk: Walk, regime: str) -> str:
         if f.s1ptw and walk.steps:
             where = f", reading the level-{walk.steps[-1].level} stage-1 table"
         return f"result: FAULT, {f}{where} (DFSC 0x{f.status_code:02x})"
-    priv = "EL2" if regime == "el2" else "EL1"
+    priv = f"EL{regime[2]}" if regime in ("el2", "el3") else "EL1"
     if regime == "s2":
         priv = "stage 2"
     perms = walk.permissions.text(priv) if regime != "s2" else _rwx(walk)
