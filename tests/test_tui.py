@@ -69,14 +69,14 @@ async def test_cores_pane_decodes_the_el_and_shows_the_vmid_of_each_core():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         text = shown(app, "#cores")
-        assert "core 0 EL1h (SP_EL1)" in text and "VMID 5" in text
+        assert "core 0 NS-EL1 EL1h (SP_EL1)" in text and "VMID 5" in text
         assert "PC 0000000000081004 <guest_main+0x4>" in text
-        assert "1 EL2h" in text                      # the others, compact
+        assert "1 EL2 (NS)" in text                  # the others, compact: their world
         await pilot.press("2")
         await settle(pilot)
         text = shown(app, "#cores")
-        assert "core 1 EL2h (SP_EL2)" in text and "VMID -" in text
-        assert "core 1: EL2h" in shown(app, "#status")
+        assert "core 1 EL2 (NS) EL2h (SP_EL2)" in text and "VMID -" in text
+        assert "core 1: EL2 (NS)" in shown(app, "#status")
 
 
 @sync

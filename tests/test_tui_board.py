@@ -50,7 +50,7 @@ async def test_stage2_after_18000_instructions_core0_runs_vmid5_at_el1():
         await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions == 18_000)
         await pilot.pause(0.1)
         text = shown(app, "#cores")
-        assert "core 0 EL1h (SP_EL1)" in text and "VMID 5" in text
+        assert "core 0 NS-EL1 EL1h (SP_EL1)" in text and "VMID 5" in text
         assert "<el1_read" in text
         assert "VMID 5" in shown(app, "#status")
         assert " VMID 5 " in shown(app, "#sysregs")

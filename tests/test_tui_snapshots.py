@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from tui_fakes import SYMBOLS, FakeRunner, guest_board, sync, table_walk
+from tui_fakes import SYMBOLS, FakeRunner, guest_board, secure_board, secure_walk, sync, table_walk
 
 from vizor.app.app import VizorApp
 
@@ -22,6 +22,8 @@ LONG_LINE = b"a line longer than the console is wide, which wraps rather than be
 
 
 def _state(name: str):
+    if name.startswith("secure"):
+        return secure_board(uart=b"monitor: secure payload, then the kernel\n")
     if name == "halted":
         from dataclasses import replace
         st = guest_board(uart=b"hello from the guest\n" + LONG_LINE, reason="halted: core 3 halted (stuck: "
@@ -32,7 +34,7 @@ def _state(name: str):
 
 
 async def _screen(name: str, keys: tuple[str, ...], tab: str | None, size) -> str:
-    fake = FakeRunner([_state(name)], walk=table_walk)
+    fake = FakeRunner([_state(name)], walk=secure_walk if name.startswith("secure") else table_walk)
     app = VizorApp(fake, SYMBOLS, image="fake.elf")
     app.animation_level = "none"                      # no tab underline in mid-flight
     async with app.run_test(size=size) as pilot:
@@ -57,6 +59,9 @@ SCREENS = {
     "interrupts": ((), "tab-irq"),
     "help": (("question_mark",), None),
     "halted": ((), None),
+    "secure": ((), None),                                  # S-EL1, EL3, NS-EL1, EL2 (NS)
+    "secure-sysregs": (("2",), "tab-sysregs"),             # SCR_EL3 by field, the monitor's world
+    "secure-walk": (("w", *"0x10000", "enter"), None),     # EL3 walk: NSTable, Secure lookups
 }
 
 

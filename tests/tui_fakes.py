@@ -32,7 +32,7 @@ def core(index: int, *, pc: int = 0x80000, pstate: int = 0x3C9, state: str = "ru
          vmid=None, x=None, hcr: int = 0x80000000, vttbr: int = 0, **regs) -> CoreState:
     sysregs = {n: 0 for n in SYSREG_NAMES}
     sysregs.update(HCR_EL2=hcr, VTTBR_EL2=vttbr, VMPIDR_EL2=0x80000000 | index,
-                   SCTLR_EL1=0xC50838)
+                   SCTLR_EL1=0xC50838, SCR_EL3=0x5B1)          # the firmware's: Non-secure below EL3
     sysregs.update(regs)
     timers = {n: 0 for n in TIMER_NAMES}
     timers["CNTFRQ_EL0"] = 19_200_000
@@ -72,6 +72,29 @@ def guest_board(**kw) -> BoardState:
     events = (ExceptionRecord(0, "sync", 1, 2, 0x16, 0x5A000000, 0x81008, None, 5, 1000),
               ExceptionRecord(0, "irq", 1, 2, 0, 0, 0x8100C, None, 7, 2000))
     return board(cores=cores, events=events, **kw)
+
+
+def secure_board(**kw) -> BoardState:
+    """Core 0 in a Secure-EL1 payload, core 1 in the monitor at EL3, core 2 in the
+    Non-secure kernel at EL1, core 3 in the hypervisor at EL2."""
+    cores = (core(0, pc=0x81004, pstate=0x3C5, SCR_EL3=0x5B0),
+             core(1, pc=0x82000, pstate=0x3CD, SCR_EL3=0x5B0),
+             core(2, pc=0x81000, pstate=0x3C5), core(3, pc=0x82000, pstate=0x3C9))
+    events = (ExceptionRecord(1, "sync", 2, 3, 0x17, 0x5E000000, 0x80100, None, None, 1000),)
+    return board(cores=cores, events=events, **kw)
+
+
+def secure_walk(cmd) -> WalkState:
+    """A real EL3 walk: L1 table (NSTable=0) -> L2 table with NSTable=1 -> L3 page, and a
+    Secure 2 MiB block at L2[1] of the first L2 table."""
+    from vizor.machine.arch.mmu import walk_stage1
+    from vizor.machine.arch.security import walk_security
+    mem = {0x1000: 0x2000 | 0b11, 0x2000: 1 << 63 | 0x3000 | 0b11,
+           0x3000 + 8 * 0x10: 0x200000 | 1 << 10 | 1 << 5 | 0b11,
+           0x2000 + 8: 0x400000 | 1 << 10 | 0b01}
+    regs = TranslationRegs(sctlr_el3=1, tcr_el3=32 | (1 << 8), ttbr0_el3=0x1000, mair_el3=0xFF)
+    walk = walk_stage1(cmd.va, regs, lambda pa, size: mem.get(pa, 0), "el3", "r", 3)
+    return WalkState(cmd.core, cmd.va, "el3", 3, regs, walk, walk, security=walk_security(walk, True))
 
 
 class FakeRunner:

@@ -25,8 +25,8 @@ class StopControls:
         if r.core is not None:
             parts.append(f"core {r.core}")
             parts.append("no VM" if r.vmid is None else f"VMID {r.vmid}")
-            if r.el is not None:
-                parts.append(f"EL{r.el}")
+            if r.world is not None or r.el is not None:
+                parts.append(r.world or f"EL{r.el}")
             if r.pc is not None:
                 name = sym(table_of(self.symbols, r.vmid), r.pc)
                 parts.append(f"PC {r.pc:#x}" + (f" <{name}>" if name else ""))

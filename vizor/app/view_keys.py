@@ -11,7 +11,6 @@ from textual.widgets import Input, Static, TabbedContent
 from vizor.app.keys import TABS
 from vizor.panes.common import context_of
 from vizor.panes.console import UARTS, ConsoleLog, ConsolePane
-from vizor.panes.cores import el_text
 from vizor.panes.help import HelpScreen
 
 CPU_HZ = 1_200_000_000
@@ -79,7 +78,7 @@ class ViewControls:
         vm = f"VMID {c.vmid}" if c.vmid is not None else "no guest"
         state = "HALTED" if c.state == "halted" else c.state
         text = (f"{self._session_status()}{state_markup(snap)}  {snap.instructions:,} insns  "
-                f"t={snap.cycles / CPU_HZ * 1e3:,.3f} ms │ core {c.index}: {el_text(c.pstate).split()[0]} "
+                f"t={snap.cycles / CPU_HZ * 1e3:,.3f} ms │ core {c.index}: {c.world} "
                 f"{state}, {vm} │ {os.path.basename(self.image)}")
         if text != self._status_text:
             self._status_text = text

@@ -226,6 +226,7 @@ class StopReport:
     el: Optional[int] = None
     vmid: Optional[int] = None
     pc: Optional[int] = None
+    world: Optional[str] = None       # "S-EL1", "NS-EL1", "EL2 (NS)", "EL3"
 
 
 def reason_text(reason) -> str:

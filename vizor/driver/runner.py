@@ -60,6 +60,7 @@ from vizor.driver.commands import (  # noqa: F401 - the runner's vocabulary, use
     reason_text,
 )
 import vizor.driver.stop_edits as stop_edits
+from vizor.machine.arch.security import world_label
 from vizor.machine.board.board import StopReason
 from vizor.machine.debug.engine import Debugger
 from vizor.machine.inspect.snapshot import (
@@ -153,7 +154,7 @@ class Runner:
         report = StopReport(self._stop_serial, getattr(stop, "kind", "pause"), reason, core)
         if core is not None:
             c = self.board.cores[core]
-            report = replace(report, el=c.el, vmid=c.vmid(), pc=c.pc)
+            report = replace(report, el=c.el, vmid=c.vmid(), pc=c.pc, world=world_label(c.el, c.scr))
         self.publish(report)
         self._publish_snapshot()
 

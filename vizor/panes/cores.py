@@ -1,5 +1,5 @@
-"""Cores: the selected core in full (PC, SP, X0-X30, PSTATE decoded), the others compact
-(one line each, the VMID before the PC so that a narrow pane never cuts it; a core
+"""Cores: the selected core in full (its world, PC, SP, X0-X30, PSTATE decoded), the others
+compact (one line each: the world -- S-EL1, NS-EL1, EL2 (NS), EL3 by SCR_EL3.NS --, the VMID before the PC so that a narrow pane never cuts it; a core
 halted as stuck says so in red, with why, even while the others run on).
 
 Values that changed since the board last stopped (pause, step, breakpoint)
@@ -16,6 +16,7 @@ from rich.text import Text
 import vizor.machine.arch.decode as D
 from vizor.panes.common import CHANGED, SnapshotPane, hex64, sym
 
+_WORLD_STYLE = {True: "bold black on yellow", False: "bold"}   # Secure stands out
 _STATE_STYLE = {"running": "green", "wfi": "cyan", "parked": "dim", "halted": "bold white on red"}
 REG_CELL = 20             # "x12 " and 16 hex digits: three columns need 62 cells
 
@@ -78,7 +79,8 @@ class CoresPane(SnapshotPane):
         changed = (lambda get: b is not None and get(b) != get(c))
         head = Text()
         head.append(f"core {c.index} ", style="bold")
-        head.append(f"{el_text(c.pstate)} ", style=CHANGED if changed(lambda s: s.pstate & 0xF) else "bold")
+        head.append(c.world, style=CHANGED if changed(lambda s: s.world) else _WORLD_STYLE[c.secure])
+        head.append(f" {el_text(c.pstate)} ", style=CHANGED if changed(lambda s: s.pstate & 0xF) else "")
         head.append(state_text(c.state), style=_STATE_STYLE.get(c.state, ""))
         head.append("  VMID ")
         head.append("-" if c.vmid is None else str(c.vmid),
@@ -115,7 +117,8 @@ class CoresPane(SnapshotPane):
     def _compact(self, c):
         t = Text()
         t.append(f"{c.index} ", style="bold")
-        t.append(f"{el_text(c.pstate).split()[0]:<5} ")
+        t.append(f"{c.world:<8}", style=_WORLD_STYLE[c.secure])
+        t.append(" ")
         t.append(f"VMID {'-' if c.vmid is None else c.vmid:<3} ", style="magenta")
         t.append(f"{state_text(c.state):<7}", style=_STATE_STYLE.get(c.state, ""))
         t.append(f" PC {c.pc:#x}")

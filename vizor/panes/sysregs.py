@@ -1,5 +1,10 @@
-"""System registers of the selected core, decoded: SCTLR, HCR_EL2, VTTBR_EL2 (the VMID
-large), TCR, VBAR, ELR/SPSR/ESR/FAR per EL with ESR in words, MPIDR/VMPIDR."""
+"""System registers of the selected core, decoded: SCTLR, HCR_EL2, SCR_EL3 field by field
+and the core's world, VTTBR_EL2 (the VMID large), TCR, VBAR, ELR/SPSR/ESR/FAR per EL with
+ESR in words, MPIDR/VMPIDR.
+
+AArch64 banks no EL1 register by security state (SCTLR_EL1, TTBRn_EL1, VBAR_EL1 ... are
+one set that EL3 saves and restores when it switches worlds), so the registers shown are
+the core's, whichever world it is in; the pane says so beside SCR_EL3."""
 
 from __future__ import annotations
 
@@ -13,6 +18,11 @@ from vizor.panes.common import SnapshotPane, TextGrid, sym
 
 def _flags(value: int, layout) -> str:
     return " ".join(D.set_flags(value, layout)) or "(none)"
+
+
+def scr_fields(value: int) -> str:
+    """Every SCR_EL3 field with its value: ``NS=1 IRQ=0 FIQ=0 EA=0 SMD=1 ...``."""
+    return " ".join(f"{f.name}={f.value}" for f in D.decode_fields(value, D.SCR_EL3))
 
 
 def sctlr_words(value: int, el: int) -> str:
@@ -44,6 +54,13 @@ class SysregsPane(SnapshotPane):
             rows.add_row("SCTLR_EL1", f"{s1:#x}", f"guest: {sctlr_words(s1, 1)}")
         hcr = r["HCR_EL2"]
         rows.add_row("HCR_EL2", f"{hcr:#x}", _flags(hcr, D.HCR_EL2))
+        scr = r["SCR_EL3"]
+        fields = scr_fields(scr).split()
+        for i in range(0, len(fields), 4):            # three short rows: the pane is narrow at 120 columns
+            rows.add_row("" if i else "SCR_EL3", "" if i else f"{scr:#x}", " ".join(fields[i:i + 4]))
+        world = Text(c.world, style="bold black on yellow" if c.secure else "bold")
+        world.append(f" {'Secure' if c.secure else 'Non-secure'}; EL1 registers not banked", style="")
+        rows.add_row("world", "", world)
         rows.add_row("TCR_EL1", f"{r['TCR_EL1']:#x}", D.decode_tcr_el1(r["TCR_EL1"]).summary)
         rows.add_row("TCR_EL2", f"{r['TCR_EL2']:#x}", D.decode_tcr_el2(r["TCR_EL2"]).summary)
         rows.add_row("VTCR_EL2", f"{r['VTCR_EL2']:#x}", D.decode_vtcr_el2(r["VTCR_EL2"]).summary)

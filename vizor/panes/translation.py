@@ -18,7 +18,7 @@ import vizor.machine.arch.decode as D
 from vizor.machine.arch.mmu import stage2_enabled
 from vizor.panes.common import table_of
 
-REGIMES = ("auto", "el10", "el2", "s2")
+REGIMES = ("auto", "el10", "sel10", "el2", "el3", "s2")
 
 
 @dataclass
@@ -30,16 +30,20 @@ def _rwx(p, priv: str) -> str:
     return p.text(priv)
 
 
-def steps_table(walk, title: str, space: str, ia: str) -> Table:
+def steps_table(walk, title: str, space: str, ia: str, security=None) -> Table:
+    """One row per descriptor; ``security`` (a stage-1 ``WalkSecurity``) adds the
+    world of each lookup in a Secure regime."""
     t = Table(title=title, title_justify="left", title_style="bold", box=None, padding=(0, 1),
               header_style="bold", show_edge=False)
     for col in ("L", "table", f"index ({ia} bits)", "descriptor", "kind", "fields"):
         t.add_column(col, overflow="fold", no_wrap=col != "fields")
-    for st in walk.steps:
+    for i, st in enumerate(walk.steps):
         hi, lo = st.ia_bits
         desc = "(not read)" if st.desc is None else f"{st.desc:016x}"
         if st.kind == "table":
             fields = f"next {space} {st.output:#x}"
+            if st.ns_table is not None:
+                fields += f" NSTable={int(st.ns_table)}"
         elif st.kind in ("block", "page"):
             fields = f"OA {st.output:#x} " + " ".join(f"{k}={v}" for k, v in st.fields())
         elif st.kind == "invalid":
@@ -48,6 +52,8 @@ def steps_table(walk, title: str, space: str, ia: str) -> Table:
             fields = "descriptor read failed"
         else:
             fields = st.kind
+        if security is not None and security.secure_regime:
+            fields += "  [Secure lookup]" if security.lookups[i] else "  [Non-secure lookup]"
         if st.s2_walk is not None:
             s2 = st.s2_walk
             fields += (f"  [table IPA {st.desc_addr:#x} via stage 2: "
@@ -71,27 +77,35 @@ def render_walk(w, symbols=None):
             where = f" <{hit[0]}+{hit[1]:#x}>"
     if w.regime == "s2":
         head = f"IPA {w.va:#x} on core {w.core} (EL{w.el}): stage 2 only, VMID {regs.vttbr_el2 >> 48 & 0xFF}"
-    elif w.regime == "el2":
-        head = f"VA {w.va:#x}{where} on core {w.core} (EL{w.el}): EL2 regime, TTBR0_EL2 {regs.ttbr0_el2:#x}"
+    elif w.regime in ("el2", "el3"):
+        n = w.regime[2]
+        head = (f"VA {w.va:#x}{where} on core {w.core} (EL{w.el}): EL{n} regime "
+                f"({'Secure' if n == '3' else 'Non-secure'}), TTBR0_EL{n} {getattr(regs, f'ttbr0_el{n}'):#x}")
+    elif w.regime == "sel10":
+        head = (f"VA {w.va:#x}{where} on core {w.core} (EL{w.el}): Secure EL1&0 regime, "
+                "stage 1 only (EL2 does not act on Secure state)")
     else:
         s2 = stage2_enabled(regs)
-        head = (f"VA {w.va:#x}{where} on core {w.core} (EL{w.el}): EL1&0 regime, "
+        head = (f"VA {w.va:#x}{where} on core {w.core} (EL{w.el}): Non-secure EL1&0 regime, "
                 + (f"stage 1 + stage 2 (VMID {regs.vttbr_el2 >> 48 & 0xFF})" if s2 else "stage 1 only"))
     parts.append(Text(head, style="bold"))
     space = "IPA" if w.regime == "el10" and stage2_enabled(regs) else "PA"
+    single = w.regime in ("el2", "el3")
+    priv = f"EL{w.regime[2]}" if single else "EL1"
     if s1 is not None:
         if not s1.mmu_enabled:
-            reg = "SCTLR_EL2.M=0" if w.regime == "el2" else "SCTLR_EL1.M=0 or HCR_EL2.DC=1"
+            reg = f"SCTLR_{priv}.M=0" if single else "SCTLR_EL1.M=0 or HCR_EL2.DC=1"
             parts.append(Text(f"stage 1: MMU off ({reg}): {space} = VA"))
         elif not s1.steps:
             parts.append(Text(f"stage 1: no table walk: {s1.fault}", style="bold red"))
         else:
-            tcr = (D.decode_tcr_el2(regs.tcr_el2) if w.regime == "el2" else D.decode_tcr_el1(regs.tcr_el1))
-            parts.append(steps_table(s1, f"stage 1 (VA -> {space}; {tcr.summary})", space, "VA"))
+            tcr = (D.decode_tcr_el2(getattr(regs, f"tcr_el{w.regime[2]}")) if single
+                   else D.decode_tcr_el1(regs.tcr_el1))
+            parts.append(steps_table(s1, f"stage 1 (VA -> {space}; {tcr.summary})", space, "VA", w.security))
             if s1.fault is not None:
                 parts.append(Text(f"  stage 1 stops at level {s1.fault.level}: {s1.fault}", style="bold red"))
             else:
-                parts.append(Text(f"  => {space} {s1.output:#x}, {s1.permissions.text('EL2' if w.regime == 'el2' else 'EL1')}, {s1.mem_type}"))
+                parts.append(Text(f"  => {space} {s1.output:#x}, {s1.permissions.text(priv)}, {s1.mem_type}"))
     s2w = walk if w.regime == "s2" else walk.stage2
     if s2w is not None:
         if s2w.steps:
@@ -108,8 +122,8 @@ def render_walk(w, symbols=None):
         path = f"VA {w.va:#x}" + (f" -> IPA {walk.ipa:#x}" if walk.ipa is not None else "")
         if w.regime == "s2":
             path = f"IPA {w.va:#x}"
-        priv = "EL2" if w.regime == "el2" else "EL1"
-        parts.append(Text(f"{path} -> PA {walk.output:#x}  {walk.permissions.text(priv)}  {walk.mem_type}",
+        world = f"  {w.security.text()}" if w.security is not None else ""
+        parts.append(Text(f"{path} -> PA {walk.output:#x}  {walk.permissions.text(priv)}  {walk.mem_type}{world}",
                           style="bold green"))
     return Group(*parts)
 
@@ -127,7 +141,7 @@ class TranslationPane(Vertical):
         self.symbols = symbols
 
     def compose(self):
-        yield Input(placeholder="VA to walk: hex, symbol or symbol+off, then el10|el2|s2 (empty: PC)",
+        yield Input(placeholder="VA to walk: hex, symbol or symbol+off, then el10|sel10|el2|el3|s2 (empty: PC)",
                     id="walk-input")
         with VerticalScroll(id="walk-scroll"):
             yield Static("type a VA and press Enter (empty: the selected core's PC)", id="walk-view")
