@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
                                 "stage 1 + stage 2), sel10 (Secure EL1&0), el2, el3, s2 (IPA through stage 2)")
             s.add_argument("--state", action="store_true", help="after the run, print each core's decoded state")
         s.add_argument("--symbols", action="append", default=[], metavar="FILE[@vmid=N|@el2]",
-                       help="load an ELF's symbols for one VM or for the hypervisor (repeatable)")
+                       help="load an ELF's or a System.map's symbols for one VM or for the hypervisor (repeatable)")
         s.add_argument("--sd", metavar="FILE", help="raw SD card image in the EMMC slot (vizor mksd makes one); "
                                                     "writes stay in memory unless --sd-writable")
         s.add_argument("--sd-writable", action="store_true", help="let the guest's writes reach the --sd file")
@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--gdb", nargs="?", const="127.0.0.1:1234", metavar="[HOST:]PORT",
                    help="serve the replay to gdb, reverse execution included (default 127.0.0.1:1234)")
     s.add_argument("--symbols", action="append", default=[], metavar="FILE[@vmid=N|@el2]",
-                   help="attach an ELF's symbols besides those the recording carries (repeatable)")
+                   help="attach an ELF's or a System.map's symbols besides those the recording carries (repeatable)")
     s = sub.add_parser("mksd", help="make a raw SD card image: MBR + one FAT32 partition with FILEs",
                        description="make a raw SD card image: MBR + one FAT32 partition holding FILEs "
                                    "(directories with their trees) at its root, long names kept")

@@ -124,11 +124,43 @@ def _load_elf(path: str, data: bytes) -> Image:
 
 
 def load_symbols(path: str) -> Symbols:
-    """Only the symbol table of an AArch64 ELF (for a guest or extra symbols)."""
-    data = read_file(path, MAX_FILE, "an ELF file with symbols")
+    """The symbol table of an AArch64 ELF, or a System.map (for a guest or extra symbols)."""
+    data = read_file(path, MAX_FILE, "an ELF file or a System.map")
     if data[:4] != b"\x7fELF":
-        raise ImageError(f"{path}: not an ELF file (symbols come from ELF files)")
+        return _load_system_map(path, data)
     return _load_elf(path, data).symbols
+
+
+# nm's types that name a place in the image: text, data, BSS, read-only data, weak
+# (absolute 'A', undefined 'U' and debug 'N' symbols are left out).
+_MAP_TYPES = set("TtDdBbRrWwVvGgSs")
+
+
+def _load_system_map(path: str, data: bytes) -> Symbols:
+    """``ADDR TYPE NAME`` lines (nm's format, as in Linux's System.map); a module
+    name in brackets may follow.  Anything else is one line naming the first bad line."""
+    not_map = f"{path}: neither an ELF file nor a System.map (nm format: 'ADDR TYPE NAME' lines)"
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise ImageError(not_map) from None
+    syms = []
+    for n, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts or (len(parts) == 2 and parts[0] in ("U", "w", "v")):
+            continue                        # blank, or undefined: nm prints no address
+        try:
+            addr = int(parts[0], 16)
+        except ValueError:
+            addr = None
+        if addr is None or len(parts) not in (3, 4) or len(parts[1]) != 1 \
+                or (len(parts) == 4 and not parts[3].startswith("[")):
+            raise ImageError(f"{not_map}; line {n} is {line[:60]!r}")
+        if parts[1] in _MAP_TYPES:
+            syms.append((addr, 0, parts[2]))
+    if not syms:
+        raise ImageError(f"{path}: a System.map with no text or data symbols")
+    return Symbols.from_list(syms)
 
 
 def _load_raw(path: str, data: bytes, boot_el: int) -> Image:
