@@ -5,7 +5,7 @@
     monitor catch vm-exit@vmid=1        (the --catch syntax)
     monitor stops | delete N | enable N | disable N
     monitor vmid | state | events [N]
-    monitor walk VA [el10|el2|s2]       (on gdb's current thread, i.e. core)
+    monitor walk VA [el10|sel10|el2|el3|s2]       (on gdb's current thread, i.e. core)
     monitor symbols FILE@vmid=N|@el2
     monitor help
 
@@ -38,7 +38,7 @@ HELP = """vizor monitor commands (the syntax of vizor run's options):
   vmid                  what each core runs: VMID, EL, PC
   state                 each core decoded: EL, MMU, stage 2, HCR_EL2, last exception
   events [N]            the last N exceptions (default 20)
-  walk VA [el10|el2|s2] the translation of VA on the current thread's core, level by level
+  walk VA [el10|sel10|el2|el3|s2] the translation of VA on the current thread's core, level by level
   symbols FILE@vmid=N   attach a guest's symbols to a VMID (or FILE@el2)
   help                  this text"""
 
@@ -139,7 +139,7 @@ def _events(runner, _core, rest: str) -> str:
 def _walk(runner, core_index: int, rest: str) -> str:
     parts = rest.split()
     if not parts or len(parts) > 2:
-        raise MonitorError("walk VA [el10|el2|s2]")
+        raise MonitorError("walk VA [el10|sel10|el2|el3|s2]")
     regime = parts[1].lower() if len(parts) > 1 else "auto"
     if regime not in REGIMES:
         raise MonitorError(f"walk: regime {parts[1]!r}: choose one of {', '.join(REGIMES)}")
