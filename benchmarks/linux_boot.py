@@ -1,0 +1,81 @@
+"""Debian's Linux 6.1 booted to a busybox shell on four cores, vizor against QEMU.
+
+    python benchmarks/linux_boot.py [--short]
+
+The kernel, device tree and busybox are those of the Linux boot tests
+(tests/.linux-cache, fetched by .ci/run or as root by `python
+tests/linux_material.py`); the initramfs is theirs too (tests/initramfs.py),
+and the command line `console=ttyAMA0`.  Measured side by side in one run:
+the wall time from the process start (Python's and QEMU's start-up included)
+until the UART shows the init's end marker, for `vizor run IMAGE --dtb
+--initrd --append --until-uart` and for QEMU raspi3b (-kernel -dtb -initrd
+-append, killed at the marker), then the ratio.  Issue 19's goal: <= 3x.
+
+--short (for CI): one run each, with `earlycon` added so that the kernel
+prints from its first line, only as far as "smp: Brought up" (all four cores
+up, before the drivers probe).  Without the Linux material it prints why and
+measures nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from common import qemu_version  # noqa: E402
+from initramfs import END_MARKER  # noqa: E402
+from linux_material import material, missing  # noqa: E402
+from linux_runs import APPEND, qemu_boot, vizor_direct, write_initramfs  # noqa: E402
+
+SHORT_APPEND = APPEND + " earlycon=pl011,0x3f201000"
+SHORT_MARKER = "smp: Brought up 1 node, 4 CPUs"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--short", action="store_true",
+                    help="CI mode: one run each, with earlycon, to 'smp: Brought up'")
+    args = ap.parse_args()
+    why = missing()
+    if why:
+        print(f"linux_boot: skipped: {why}")
+        return
+    m = material()
+    n = 1 if args.short else 3
+    append, marker = (SHORT_APPEND, SHORT_MARKER) if args.short else (APPEND, END_MARKER)
+    what = "one run" if n == 1 else f"median of {n}"
+    print(f"{m.version}; append {append!r}; to {marker!r} ({what})")
+    with tempfile.TemporaryDirectory() as tmp:
+        initrd = write_initramfs(m, tmp)
+        runs = []
+        for _ in range(n):
+            boot = vizor_direct(m, initrd, append, marker)
+            if boot.status != 0:
+                raise SystemExit(f"vizor did not reach {marker!r} (status {boot.status}):\n{boot.err[-1500:]}")
+            runs.append(boot.wall)
+        vizor = statistics.median(runs)
+        print(f"vizor: {vizor:.2f} s wall")
+        if qemu_version() is None:
+            print("QEMU: skipped (qemu-system-aarch64 not installed)")
+            return
+        runs = []
+        for _ in range(n):
+            boot = qemu_boot(m, initrd, append, marker)
+            if boot.status != 0:
+                raise SystemExit(f"QEMU did not reach {marker!r}:\n{boot.out[-1500:]}")
+            runs.append(boot.wall)
+    qemu = statistics.median(runs)
+    print(f"QEMU:  {qemu:.2f} s wall ({qemu_version()})")
+    print(f"vizor / QEMU: {vizor / qemu:.1f}x (goal <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
