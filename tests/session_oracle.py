@@ -158,19 +158,64 @@ class Straight:
             assert reason.kind == "step" and c.instructions == m, reason
         return self.board
 
-    def breakpoint_hits(self, address: int, upto: int) -> list[tuple[int, int, str]]:
-        """(instructions, core, state hash) of every hit of a breakpoint at
-        ``address`` before instruction ``upto``, from reset."""
+    def breakpoint_hits(self, address: int, el: int | None, upto: int, last: int = 3) -> list[tuple]:
+        """(instructions, core, core's count, state hash or None) of every hit of a
+        breakpoint at ``address`` (``el`` filter) before instruction ``upto``, from
+        reset; the state hashed for the ``last`` ones only."""
         from vizor.machine.debug.engine import Debugger
+        hits: list[tuple] = []
+        for hashing in (False, True):
+            board = boot(self.path)
+            dbg = Debugger(board)
+            dbg.add_breakpoint(address, el=el)
+            k = 0
+            while True:
+                r = dbg.run(max_insns=upto - board.instructions)
+                if r.kind != "breakpoint":
+                    break
+                if not hashing:
+                    hits.append((board.instructions, r.core, board.cores[r.core].instructions, None))
+                elif k >= len(hits) - last:
+                    hits[k] = hits[k][:3] + (state_hash(board),)
+                k += 1
+        return hits
+
+    def vm_return(self, lo: int, hi: int) -> tuple[int, int, int, int] | None:
+        """A core that leaves a VM and comes back into it between instructions ``lo``
+        and ``hi``: (core, vmid, m_back, m_before) where at the first moment the
+        core has executed m_back instructions it is back in the VM, and m_before is
+        the last count before that at which it was in the VM, or None."""
         board = boot(self.path)
-        dbg = Debugger(board)
-        dbg.add_breakpoint(address)
-        hits = []
-        while True:
-            r = dbg.run(max_insns=upto - board.instructions)
-            if r.kind != "breakpoint":
-                return hits
-            hits.append((board.instructions, r.core, state_hash(board)))
+        board.run(max_insns=lo)
+        seen: dict[int, tuple[int, int, bool]] = {}   # core -> (vmid, count in it, left since)
+        window = None
+        while window is None and board.instructions < hi:
+            if board.run(max_insns=4).kind != "max_insns":   # a guest may run only 6 between exits
+                return None
+            for c in board.cores:
+                v = c.vmid()
+                was = seen.get(c.index)
+                if v is not None and was is not None and was[0] == v and was[2]:
+                    window = (c.index, v, was[1], c.instructions)
+                    break
+                if v is not None:
+                    seen[c.index] = (v, c.instructions, False)
+                elif was is not None:
+                    seen[c.index] = (was[0], was[1], True)
+        if window is None:
+            return None
+        core, vmid, a, b = window
+        s = Straight(self.path)
+        inside, left = None, False
+        for m in range(a, b + 1):      # the core one instruction at a time
+            now = s.at_core(core, m).cores[core].vmid() == vmid
+            if now and left:
+                return core, vmid, m, inside
+            if now:
+                inside = m
+            else:
+                left = True
+        return None
 
 
 def differs(a: Board, b: Board) -> list[str]:

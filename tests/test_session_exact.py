@@ -34,7 +34,7 @@ NAMES = sorted(IMAGES)
 # Instructions recorded; the kernels not named run to their end (every core in WFI).
 LENGTH = {"hyp.elf": 700_000, "smp_spinlock.elf": 3_000_000}
 # The breakpoint R stops at and reverse-continue goes back to: (symbol, EL filter);
-# the others ("puts", None).  The spin lock prints only at its start and end.
+# the others ("pr", None): printf.  The spin lock prints only at its start and end.
 BREAK = {"hyp.elf": ("hyp_sync_lower", 2), "smp_spinlock.elf": ("work", None)}
 # Where R is pressed: the first hit from this fraction of the recording on.
 START = {"smp_spinlock.elf": 0.0}
@@ -84,7 +84,7 @@ def record_from_boot(name: str, path: str, total: int) -> None:
 
 
 def breakpoint_of(board: Board, name: str) -> tuple[int, int | None]:
-    symbol, el = BREAK.get(name, ("puts", None))
+    symbol, el = BREAK.get(name, ("pr", None))
     return board.symbols.by_name[symbol], el
 
 

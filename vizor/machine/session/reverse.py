@@ -80,7 +80,13 @@ def reverse_continue(replay: "Replay", dbg: "Debugger", stop=None, progress=None
         return StopReason("stop", "reverse-continue cancelled: back where it started" if cancelled
                           else "no earlier breakpoint hit in the recording")
     core, count, reason = last
-    replay.goto_core_count(core, count)
+    if replay.session.checkpoints[0].core_counts[core] >= count:
+        # the hit the recording started at (R pressed at a breakpoint stop)
+        replay._restore(0)
+        for c in board.cores:
+            c.mark_exit_arrival()   # continuing executes the instruction, as after any stop
+    else:
+        replay.goto_core_count(core, count)
     return reason
 
 
@@ -107,22 +113,41 @@ def reverse_step_in_vm(replay: "Replay", core: int) -> StopReason:
     step_back(replay, core)
     if c.vmid() == vmid:
         return StopReason("step", f"core {core} back in vmid={vmid} at {c.pc:#x}", core=core)
-    # Left the VM: find the core's exits from this VM before here, newest first.
+    # Left the VM: find the core's exits from this VM before here, newest first,
+    # one checkpoint interval at a time back from here (an exit can lie before the
+    # checkpoint nearest to here, as a breakpoint hit can for reverse_continue).
+    first = replay.session.checkpoints[0].core_counts[core]
+    end_pos, cp = here, replay.checkpoint_before(here[0])
+    while True:
+        for x in sorted({e for e in _exits(replay, cp, end_pos, c, vmid) if e < k}, reverse=True):
+            for m in (x + 1, x, x - 1):
+                if first < m < k:
+                    replay.goto_core_count(core, m)
+                    if c.vmid() == vmid:
+                        return StopReason("step", f"core {core} back in vmid={vmid} at {c.pc:#x}", core=core)
+        if cp == 0:
+            break
+        end_pos, cp = replay.session.checkpoints[cp].position, cp - 1
+    _back_to(replay, here)
+    return StopReason("stop", f"core {core} ran nothing in vmid={vmid} earlier in the recording")
+
+
+def _exits(replay: "Replay", k: int, end_pos: list, c, vmid: int) -> list[int]:
+    """The counts of core ``c`` at its exits from ``vmid`` to EL2 between file
+    checkpoint ``k`` and position ``end_pos`` (where the board is left)."""
+    board = replay.board
     exits: list[int] = []
 
     def on_exception(cc, rec) -> None:
         if cc is c and rec.to_el == 2 and rec.from_el <= 1 and rec.vmid == vmid:
             exits.append(cc.instructions + cc._counter.value)
     board.exception_listeners.append(on_exception)
+    saved = board.debug_check
+    board.debug_check = None
     try:
-        _back_to(replay, here)
+        replay._restore(k)
+        replay.run(to_position=end_pos)
     finally:
+        board.debug_check = saved
         board.exception_listeners.remove(on_exception)
-    for x in sorted({e for e in exits if e < k}, reverse=True):
-        for m in (x + 1, x, x - 1):
-            if 0 < m < k:
-                replay.goto_core_count(core, m)
-                if c.vmid() == vmid:
-                    return StopReason("step", f"core {core} back in vmid={vmid} at {c.pc:#x}", core=core)
-    _back_to(replay, here)
-    return StopReason("stop", f"core {core} ran nothing in vmid={vmid} earlier in the recording")
+    return exits

@@ -1,0 +1,108 @@
+"""The replay's moves land where a straight run is (issue 16): ``j`` (Seek), ``S``
+(StepBack), ``B`` (ReverseContinue) and ``V`` (ReverseStepInVM), sent to the
+``ReplayRunner`` the TUI drives, on every conformance kernel and the demo, recorded
+from reset and by ``R`` mid-run (tests/test_session_exact.py).  Each lands on the
+state a straight ``Board`` run has at the same place: an instruction count, or the
+first moment a core has executed m instructions (where a step or a breakpoint
+leaves it)."""
+
+from __future__ import annotations
+
+import pytest
+from session_oracle import IMAGES, Straight, state_hash
+from test_session_exact import HOW, NAMES, breakpoint_of, same, session_of  # noqa: F401 - a fixture
+
+from vizor.driver.commands import ReverseContinue, ReverseStepInVM, Seek, StepBack
+from vizor.driver.livelock import LivelockGuard
+from vizor.driver.replay import ReplayRunner
+from vizor.machine.session.replay import Replay
+
+BACK = 3          # steps back per core
+
+
+def replay_runner(s, name: str) -> tuple[ReplayRunner, list]:
+    published: list = []
+    return ReplayRunner(Replay(s), published.append, image=name), published
+
+
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("name", NAMES)
+def test_jump_and_step_back_land_where_the_straight_run_is(name, how, session_of):  # noqa: F811
+    s = session_of(name, how)
+    cps = s.checkpoints
+    runner, _ = replay_runner(s, name)
+    board = runner.board
+    start, end = cps[0].instructions, s.end["instructions"]
+    far = min(cps[2].instructions + 3, end)             # just past a checkpoint: steps back cross it
+    near = (start + far) // 2 + 1
+    straight = Straight(IMAGES[name])
+    want = {n: state_hash(straight.at(n)) for n in (near, far)}
+    counts = [c.instructions for c in straight.at(far).cores]
+    for n in (far, near):                                # the second jump goes back
+        runner._handle(Seek(n))
+        assert board.instructions == n and state_hash(board) == want[n], f"j {n}"
+    ran = [i for i, m in enumerate(counts) if m > BACK]
+    for core in {ran[0], ran[-1]}:                      # core 0 and the last core that ran
+        runner._handle(Seek(far))
+        first = cps[0].core_counts[core]
+        for back in range(1, BACK + 1):
+            m = counts[core] - back
+            if m <= first:        # before the recording started (R mid-run): refused, nothing moves
+                with pytest.raises(ValueError, match="before the recording started"):
+                    runner._handle(StepBack(core))
+                assert board.cores[core].instructions == m + 1
+                break
+            runner._handle(StepBack(core))
+            assert board.cores[core].instructions == m
+            same(board, straight.at_core(core, m), f"S on core {core} to its instruction {m}")
+
+
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("name", NAMES)
+def test_reverse_continue_lands_on_the_straight_runs_previous_hits(name, how, session_of):  # noqa: F811
+    s = session_of(name, how)
+    runner, published = replay_runner(s, name)
+    board = runner.board
+    start, end = s.checkpoints[0].instructions, s.end["instructions"]
+    address, el = breakpoint_of(board, name)
+    hits = [h for h in Straight(IMAGES[name]).breakpoint_hits(address, el, end) if h[0] >= start]   # R at a hit: it is in
+    assert len(hits) >= 2, f"only {len(hits)} hits in the recording"
+    runner.debugger.add_breakpoint(address, el=el)
+    runner._handle(Seek(end))
+    with LivelockGuard(board):     # as the runner's serve() has it
+        for n, core, m, want in reversed(hits[-3:]):
+            runner._handle(ReverseContinue())
+            assert "previous hit" in runner.reason, runner.reason
+            assert (board.instructions, board.cores[core].instructions) == (n, m)
+            assert state_hash(board) == want, f"B to the hit at {n} (core {core})"
+    assert any("reverse-continue: searching" in getattr(p, "text", "") for p in published)
+
+
+VM_IMAGES = ("hyp.elf", "stage2.elf")
+
+
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("name", VM_IMAGES)
+def test_reverse_step_in_vm_lands_on_the_cores_previous_instruction_in_its_vm(name, how, session_of):  # noqa: F811
+    s = session_of(name, how)
+    start, end = s.checkpoints[0].instructions, s.end["instructions"]
+    straight = Straight(IMAGES[name])
+    found = straight.vm_return(start, end)
+    assert found is not None, "no core leaves a VM and comes back in the recording"
+    core, vmid, back, before = found
+    runner, _ = replay_runner(s, name)
+    runner.replay.goto_core_count(core, back)
+    assert runner.board.cores[core].vmid() == vmid
+    runner._handle(ReverseStepInVM(core))
+    assert runner.board.cores[core].instructions == before and runner.board.cores[core].vmid() == vmid
+    same(runner.board, straight.at_core(core, before), f"V on core {core} from {back}")
+
+
+def test_reverse_step_in_vm_is_refused_where_no_vm_runs(session_of):  # noqa: F811
+    s = session_of("smp_mailbox.elf", HOW[0])
+    runner, _ = replay_runner(s, "smp_mailbox.elf")
+    runner._handle(Seek(s.end["instructions"] // 2))
+    here = state_hash(runner.board)
+    with pytest.raises(ValueError, match="not running a VM"):
+        runner._handle(ReverseStepInVM(0))
+    assert state_hash(runner.board) == here
