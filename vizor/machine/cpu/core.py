@@ -271,7 +271,7 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         resume = carriers.resume_from(pc, self.instructions)
         # only a core whose last slice ran whole can be spinning: trapping cores pay nothing
         if self._ran_whole_slice and not resume and deferred is None and self.skip_idle \
-                and self._spins_in_place(pc):
+                and self._skips_slice(pc, budget):
             self.instructions += budget   # what executing ``b .`` budget times would do, at no cost
             self.skipped += budget
             return budget

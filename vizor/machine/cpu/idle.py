@@ -22,7 +22,19 @@ tests/test_busy_wait.py run both ways and compare whole-machine hashes):
   would have returned, and the rest of that iteration runs natively, so the
   other registers and NZCV come out of the CPU itself.
 
-Neither applies when a breakpoint sits in the loop, the debugger steps the
+* a wait for an event that cannot come within the slice, as spin-table and
+  lock code writes it::
+
+      loop: wfe                              loop: wfe
+            b    loop                              ldr|ldar Wt|Xt, [Xn{, #imm}]
+                                                   cbz|cbnz Wt|Xt, loop
+
+  Unicorn executes WFE as a no-op, and no other core runs during this core's
+  slice, so the RAM word cannot change: when its value keeps the loop going
+  the slice is counted as executed, and the core lands where executing it
+  would leave it (the PC in the loop, Xt holding the word).
+
+None of these applies when a breakpoint sits in the loop, the debugger steps the
 core, or a virtual interrupt (HCR_EL2.VI/VF/VSE) could be taken at EL0/EL1
 inside the slice; physical interrupts arrive between slices either way.
 ``Core.skip_idle = False`` (``--no-skip-idle``) executes everything.
@@ -31,7 +43,9 @@ inside the slice; physical interrupts arrive between slices either way.
 from __future__ import annotations
 
 import vizor.machine.arch.exceptions as X
+from vizor.machine.arch.insn import WFE
 from vizor.machine.clock import counter_at
+from vizor.machine.cpu.faults import walk_for
 
 B_SELF = 0x14000000                                  # b .
 VIRTUAL = X.HCR_VI | X.HCR_VF | (1 << 8)             # HCR_EL2.VI, VF, VSE: taken by QEMU inside a slice
@@ -135,6 +149,41 @@ def decode_poll_loop(pc: int, rt: int, fetch) -> PollLoop | None:
     return PollLoop(i + 3, rt, rd, add, imm, rm, cmp_first, cmp_imm, cmp_rm, cond)
 
 
+WFE_LOOP_B = 0x17FFFFFF                              # b .-4 (after a wfe)
+
+
+def _loaded(w: int):
+    """(size, Rn, Rt, offset) of LDR (unsigned offset) or LDAR, 32 or 64-bit; or None."""
+    if w & 0xBFC00000 == 0xB9400000:                 # LDR Wt|Xt, [Xn, #imm12 * size]
+        size = 8 if w >> 30 & 1 else 4
+        return size, (w >> 5) & 31, w & 31, ((w >> 10) & 0xFFF) * size
+    if w & 0xBFFFFC00 == 0x88DFFC00:                 # LDAR Wt|Xt, [Xn]
+        return (8 if w >> 30 & 1 else 4), (w >> 5) & 31, w & 31, 0
+    return None
+
+
+def decode_wfe_loop(pc: int, read_insn):
+    """The WFE wait loop ``pc`` lies in: (base, length, load) with load None
+    for ``wfe; b``, else (size, Rn, Rt, offset, loops_on_zero); or None."""
+    for base in (pc, pc - 4, pc - 8):
+        if read_insn(base) != WFE:
+            continue
+        w1 = read_insn(base + 4)
+        if w1 == WFE_LOOP_B:
+            return (base, 2, None) if base >= pc - 4 else None
+        ld = _loaded(w1) if w1 is not None else None
+        w2 = read_insn(base + 8)
+        if ld is None or w2 is None or w2 & 0x7E000000 != 0x34000000:   # CBZ/CBNZ
+            continue
+        size, rn, rt, off = ld
+        imm19 = (w2 >> 5) & 0x7FFFF
+        target = base + 8 + 4 * (imm19 - (1 << 19) if imm19 >> 18 else imm19)
+        if target != base or w2 & 31 != rt or rt == rn or rt == 31 or (w2 >> 31) != (size == 8):
+            continue
+        return base, 3, (size, rn, rt, off, not (w2 >> 24) & 1)
+    return None
+
+
 class IdleSkip:
     """The skipping side of ``Core`` (its state is the Core's)."""
 
@@ -149,6 +198,45 @@ class IdleSkip:
     def _spins_in_place(self, pc: int) -> bool:
         """The core is in ``b .`` and a slice of it changes nothing but the count."""
         return self.read_insn(pc) == B_SELF and self._may_skip(pc, 1)
+
+    def _skips_slice(self, pc: int, budget: int) -> bool:
+        """``b .`` or a WFE wait (see the docstring) that stays for the whole
+        slice: advance the core as executing ``budget`` instructions would."""
+        if self._spins_in_place(pc):
+            return True
+        loop = decode_wfe_loop(pc, self.read_insn)
+        if loop is None:
+            return False
+        base, length, load = loop
+        if not self._may_skip(base, length):
+            return False
+        if load is not None:
+            size, rn, rt, off, on_zero = load
+            value = self._ram_word(self.regs.read("SP") if rn == 31 else self.regs.x(rn), off, size)
+            if value is None or (value == 0) != on_zero:
+                return False
+            if (pc - base) // 4 + budget > 1:          # the load runs in the span
+                self.regs.set_x(rt, value)
+        self.regs.write("PC", base + 4 * (((pc - base) // 4 + budget) % length))
+        return True
+
+    def _ram_word(self, base: int, off: int, size: int):
+        """The RAM word a wait loop loads, or None (not RAM, or not translatable here)."""
+        va = (base + off) & MASK64
+        if va % size:
+            return None
+        el = (self.regs.read("PSTATE") >> 2) & 3
+        if el == 3:
+            pa = va if not self.regs.read_enc((3, 6, 1, 0, 0)) & 1 else None   # SCTLR_EL3.M
+        else:
+            walk = walk_for(self, va, el, "r")
+            pa = walk.output if walk is not None and walk.fault is None else None
+        if pa is None or (pa & ~0xFFF) in self.carriers.pages:   # a watched page: the read must happen
+            return None
+        try:
+            return self.board.read_phys(pa, size)
+        except Exception:          # BusError: a device, not RAM
+            return None
 
     def _poll_skip(self, name: str, reg: int, rt: int, value: int) -> None:
         """Called by the MRS hook after serving a CNTPCT/CNTVCT read of ``value``
