@@ -103,6 +103,12 @@ def test_the_initramfs_is_a_newc_archive_with_init_busybox_and_a_console():
     assert init.startswith("#!/bin/busybox sh") and f"echo {MARKER}" in init and f"echo {END_MARKER}" in init
 
 
+def test_without_the_material_the_skip_reason_says_how_to_fetch_it(tmp_path):
+    assert "python tests/linux_material.py" in missing(str(tmp_path))
+    (tmp_path / "VERSION").write_text("linux-image-6.1.0-1-arm64.deb\n")      # a fetch cut short
+    assert "Image is missing" in missing(str(tmp_path))
+
+
 def test_vizor_boots_linux_directly_to_the_shell_on_four_cpus(direct):
     reached_the_shell_on_four_cpus(direct, "vizor --dtb --initrd --append")
     only_the_asb_is_unmodelled(direct)
