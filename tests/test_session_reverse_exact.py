@@ -4,17 +4,23 @@
 from reset and by ``R`` mid-run (tests/test_session_exact.py).  Each lands on the
 state a straight ``Board`` run has at the same place: an instruction count, or the
 first moment a core has executed m instructions (where a step or a breakpoint
-leaves it)."""
+leaves it).  One case goes through the real TUI with Textual's Pilot."""
 
 from __future__ import annotations
 
 import pytest
 from session_oracle import IMAGES, Straight, state_hash
 from test_session_exact import HOW, NAMES, breakpoint_of, same, session_of  # noqa: F401 - a fixture
+from test_tui import SIZE, shown
+from test_tui_board import paused, wait_for
+from test_tui_session import prompt
+from tui_fakes import sync
+
+from vizor.app.app import VizorApp
 
 from vizor.driver.commands import ReverseContinue, ReverseStepInVM, Seek, StepBack
 from vizor.driver.livelock import LivelockGuard
-from vizor.driver.replay import ReplayRunner
+from vizor.driver.replay import ReplayRunner, timeline_info
 from vizor.machine.session.replay import Replay
 
 BACK = 3          # steps back per core
@@ -106,3 +112,41 @@ def test_reverse_step_in_vm_is_refused_where_no_vm_runs(session_of):  # noqa: F8
     with pytest.raises(ValueError, match="not running a VM"):
         runner._handle(ReverseStepInVM(0))
     assert state_hash(runner.board) == here
+
+
+@sync
+async def test_in_the_tui_j_s_and_b_land_where_the_straight_run_is(session_of):  # noqa: F811
+    """One case through the real TUI (Pilot): smp_mailbox recorded by R mid-run."""
+    name = "smp_mailbox.elf"
+    s = session_of(name, HOW[1])
+    end = s.end["instructions"]
+    far = s.checkpoints[2].instructions + 5
+    straight = Straight(IMAGES[name])
+    at_far = straight.at(far)
+    count = at_far.cores[1].instructions
+    want_far = state_hash(at_far)
+    want_back = state_hash(straight.at_core(1, count - 1))
+    address, el = breakpoint_of(straight.board, name)
+    hits = straight.breakpoint_hits(address, el, end, last=1)
+    runner, _ = replay_runner(s, name)
+    app = VizorApp(runner, runner.board.contexts, image=name, timeline=timeline_info(s))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        await prompt(pilot, app, "j", str(far))
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions == far)
+        assert state_hash(runner.board) == want_far
+        await pilot.press("2")                          # core 1
+        serial = app.snapshot.stop_serial
+        await pilot.press("S")
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.stop_serial > serial)
+        assert runner.board.cores[1].instructions == count - 1 and state_hash(runner.board) == want_back
+        await prompt(pilot, app, "t", "pr")
+        await wait_for(pilot, lambda: runner.debugger.breakpoints)
+        await prompt(pilot, app, "j", str(end))
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.instructions == end)
+        serial = app.snapshot.stop_serial
+        await pilot.press("B")
+        await wait_for(pilot, lambda: paused(app) and app.snapshot.stop_serial > serial)
+        assert "previous hit" in shown(app, "#stop")
+        assert app.snapshot.instructions == hits[-1][0] and state_hash(runner.board) == hits[-1][3]
+        await pilot.press("q")
