@@ -3,27 +3,21 @@
 For every conformance kernel and the demo hypervisor, a session is recorded as
 ``vizor run --record`` records one (from reset, the console input noted at
 instruction 0, checkpoints by count and by a stand-in for the wall clock) and as
-``R`` in the TUI does (the runner's recording, started at a pause mid-run).  Each
+``R`` in the TUI does (the runner's recording, started at a breakpoint stop mid-run).  Each
 must verify, and every checkpoint restored and run on must give the state a
 straight ``Board`` run gives at the same instruction count (tests/session_oracle.py
-hashes that state without the session code).  Then the replay's own commands, sent
-to the ``ReplayRunner`` the TUI drives: ``j`` (Seek), ``S`` (StepBack), ``B``
-(ReverseContinue) and ``V`` (ReverseStepInVM, where a core runs a VM) must land
-where the straight run is at the same position.
+hashes that state without the session code).  The replay's moves (j, S, B, V) are
+held to it in tests/test_session_reverse_exact.py.
 """
 
 from __future__ import annotations
-
-import os
 
 import pytest
 from session_oracle import IMAGES, INPUTS, Straight, boot, differs, state_hash
 
 import vizor.driver.recording as recording
 import vizor.driver.runner as R
-from vizor.driver.commands import RemoveStop, ReverseContinue, ReverseStepInVM, Seek, StepBack
-from vizor.driver.livelock import LivelockGuard
-from vizor.driver.replay import ReplayRunner
+from vizor.driver.commands import RemoveStop
 from vizor.machine.board.board import Board
 from vizor.machine.board.loader import load_image
 from vizor.machine.session.reader import load_session

@@ -17,7 +17,6 @@ from test_tui_session import prompt
 from tui_fakes import sync
 
 from vizor.app.app import VizorApp
-
 from vizor.driver.commands import ReverseContinue, ReverseStepInVM, Seek, StepBack
 from vizor.driver.livelock import LivelockGuard
 from vizor.driver.replay import ReplayRunner, timeline_info
