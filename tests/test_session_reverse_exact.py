@@ -113,6 +113,34 @@ def test_reverse_step_in_vm_is_refused_where_no_vm_runs(session_of):  # noqa: F8
     assert state_hash(runner.board) == here
 
 
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_step_back_from_a_checkpoint_kept_in_memory_at_a_breakpoint_stop(name, session_of):  # noqa: F811
+    """The TUI keeps checkpoints in memory while a replay plays (ReplayRunner._advance):
+    one kept where a breakpoint stopped the run, inside a slice, restores exactly too."""
+    s = session_of(name, HOW[0])
+    runner, _ = replay_runner(s, name)
+    replay, board = runner.replay, runner.board
+    address, el = breakpoint_of(board, name)
+    straight = Straight(IMAGES[name])
+    hits = straight.breakpoint_hits(address, el, s.end["instructions"], last=0)
+    later = [h for h in hits if h[0] > s.checkpoints[1].instructions] or hits   # past a file checkpoint
+    bp = runner.debugger.add_breakpoint(address, el=el)
+    replay.seek(later[0][0] - 1)
+    r = replay.run(run=runner.debugger.run)
+    assert r.kind == "breakpoint", r
+    runner.debugger.remove(bp.id)
+    replay.remember()
+    core = r.core
+    m = board.cores[core].instructions
+    replay.run(core_limit=(core, m + 2))
+    used, restore = [], replay._restore_memory
+    replay._restore_memory = lambda entry: (used.append(entry), restore(entry))
+    runner._handle(StepBack(core))
+    assert used and board.cores[core].instructions == m + 1
+    same(board, straight.at_core(core, m + 1), f"S on core {core} to {m + 1}")
+
+
 @sync
 async def test_in_the_tui_j_s_and_b_land_where_the_straight_run_is(session_of):  # noqa: F811
     """One case through the real TUI (Pilot): smp_mailbox recorded by R mid-run."""
