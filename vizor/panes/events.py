@@ -1,5 +1,5 @@
 """Events: the last exceptions and interrupts, newest first: core, VMID, EL from→to,
-ESR in words, the PC it was taken at (ELR, with its symbol) and the FAR of an abort.
+ESR in words, the PC it was taken at (ELR, with its symbol), and the FAR and HPFAR of an abort.
 A change of the VMID between a core's exceptions is shown as a VM switch."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class EventsPane(SnapshotPane):
         for col, kw in (("time", {"no_wrap": True}), ("core", {"no_wrap": True}),
                         ("VMID", {"no_wrap": True}), ("EL", {"no_wrap": True}),
                         ("PC (ELR)", {"no_wrap": True}), ("FAR", {"no_wrap": True}),
+                        ("HPFAR", {"no_wrap": True}),
                         ("what", {"overflow": "fold", "ratio": 1})):
             t.add_column(col, **kw)
         rows = []
@@ -43,7 +44,7 @@ class EventsPane(SnapshotPane):
         for kind, e, before in reversed(rows[-self.MAX_ROWS:]):
             us = f"{e.cycles / (CPU_HZ / 1e6):,.1f}µs"
             if kind == "switch":
-                t.add_row(us, str(e.core), Text(f"{before}→{e.vmid}", style="bold magenta"), "", "", "",
+                t.add_row(us, str(e.core), Text(f"{before}→{e.vmid}", style="bold magenta"), "", "", "", "",
                           Text(f"VM switch: core {e.core} now runs VMID {e.vmid} (was {before})",
                                style="bold magenta"))
                 continue
@@ -51,7 +52,8 @@ class EventsPane(SnapshotPane):
             style = "yellow" if e.kind != "sync" else ""
             t.add_row(us, str(e.core), "-" if e.vmid is None else str(e.vmid),
                       f"{e.from_el}→{e.to_el}", f"{e.elr:#x}" + (f" <{name}>" if name else ""),
-                      "-" if e.far is None else f"{e.far:#x}", Text(event_text(e), style=style))
+                      "-" if e.far is None else f"{e.far:#x}",
+                      "-" if getattr(e, "hpfar", None) is None else f"{e.hpfar:#x}", Text(event_text(e), style=style))
         if not snap.events:
             return Text("no exceptions taken yet", style="dim")
         return t

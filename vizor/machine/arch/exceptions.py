@@ -235,6 +235,7 @@ class ExceptionRecord:
     far: int | None
     vmid: int | None
     cycles: int
+    hpfar: int | None = None   # HPFAR_EL2 of a stage-2 abort taken to EL2
 
     @property
     def ec_name(self) -> str:

@@ -69,7 +69,7 @@ class ExceptionEntry:
         self._exc_jump.write(new_sp, vector)
         rec = X.ExceptionRecord(self.index, _KIND_NAMES[kind], cur, target_el, esr >> 26 if sync else -1,
                                 esr if sync else 0, elr, far, vmid,
-                                self._slice_start + self._counter.value)
+                                self._slice_start + self._counter.value, hpfar)
         self.exceptions.append(rec)
         self.exception_counts[rec.ec_name] += 1
         if self.board.exception_listeners:

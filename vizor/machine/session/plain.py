@@ -69,10 +69,18 @@ def _nested_kinds(cls) -> tuple[frozenset, dict]:
     return frozenset(_field_names(cls)), kinds
 
 
+@functools.cache
+def _defaulted(cls) -> frozenset:
+    """The fields of a dataclass that have a default."""
+    return frozenset(f.name for f in dataclasses.fields(cls)
+                     if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING)
+
+
 def _state_of(cls, plain: dict):
     """Rebuild a state dataclass (nested state dataclasses too) from ``to_plain`` data."""
     fields, kinds = _nested_kinds(cls)
-    if not isinstance(plain, dict) or plain.keys() != fields:
+    if not isinstance(plain, dict) or not plain.keys() <= fields or not fields - plain.keys() <= _defaulted(cls):
+        # a field added later with a default may be missing (a session recorded before it)
         raise CheckpointError(f"saved {cls.__name__} has fields {sorted(plain) if isinstance(plain, dict) else plain!r}")
     out = {}
     for k, v in plain.items():
