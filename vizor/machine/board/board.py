@@ -264,7 +264,7 @@ class Board(InterruptDelivery):
                     if limit is not None:
                         left = min(left, limit - self.instructions)
                         if left <= 0:
-                            return StopReason("max_insns", f"{max_insns} instructions")
+                            return StopReason("max_insns", f"{max_insns:,} instructions")
                     if core_limit is not None and core_limit[0] == i:
                         left = min(left, core_limit[1] - core.instructions)
                         if left <= 0:

@@ -142,7 +142,7 @@ class Recorder:
             if nxt is not None and self.board.instructions == target == nxt:
                 self.checkpoint()
             if end is not None and self.board.instructions >= end:
-                return StopReason("max_insns", f"{max_insns} instructions")
+                return StopReason("max_insns", f"{max_insns:,} instructions")
 
     # Inputs are delivered where a run cut by instruction count stops (or
     # where the board went idle): only there does a replay, cutting its run

@@ -148,7 +148,7 @@ class Replay:
                 return reason
             if reason.kind == "max_insns":
                 if limit is not None and board.instructions >= limit:
-                    return StopReason("max_insns", f"{max_insns} instructions")
+                    return StopReason("max_insns", f"{max_insns:,} instructions")
                 continue
             return reason
 
