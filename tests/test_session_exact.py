@@ -13,11 +13,11 @@ held to it in tests/test_session_reverse_exact.py.
 from __future__ import annotations
 
 import pytest
-from session_oracle import IMAGES, INPUTS, Straight, boot, differs, state_hash
+from session_oracle import IMAGES, INPUTS, TYPED, Straight, boot, differs, state_hash
 
 import vizor.driver.recording as recording
 import vizor.driver.runner as R
-from vizor.driver.commands import RemoveStop
+from vizor.driver.commands import RemoveStop, UartInput
 from vizor.machine.board.board import Board
 from vizor.machine.board.loader import load_image
 from vizor.machine.session.reader import load_session
@@ -26,7 +26,7 @@ from vizor.machine.session.replay import Replay
 
 NAMES = sorted(IMAGES)
 # Instructions recorded; the kernels not named run to their end (every core in WFI).
-LENGTH = {"hyp.elf": 700_000, "smp_spinlock.elf": 3_000_000}
+LENGTH = {"hyp.elf": 520_000, "smp_spinlock.elf": 3_000_000}
 # The breakpoint R stops at and reverse-continue goes back to: (symbol, EL filter);
 # the others ("pr", None): printf.  The spin lock prints only at its start and end.
 BREAK = {"hyp.elf": ("hyp_sync_lower", 2), "smp_spinlock.elf": ("work", None)}
@@ -66,14 +66,18 @@ def image_bytes(name: str) -> bytes:
 
 
 def record_from_boot(name: str, path: str, total: int) -> None:
-    """As ``vizor run IMAGE --input … --record``: the input at instruction 0."""
+    """As ``vizor run IMAGE --input … --record``: the input at instruction 0 (and
+    TYPED where a run of that many instructions stopped, as ``+`` then typing)."""
     board = Board()
     board.load(load_image(IMAGES[name], 2), 2)
     rec = Recorder(board, path, image_bytes(name), image_name=name, boot_el=2,
                    interval=total // 4 + 1, checkpoint_due=SlicePacer(board, total // 7))
     for uart, data in INPUTS.get(name, {}).items():
         rec.note_uart(uart, data)
-    rec.run(max_insns=total)
+    for count, uart, data in TYPED.get(name, ()):
+        rec.run(max_insns=count - board.instructions)
+        rec.note_uart(uart, data)
+    rec.run(max_insns=total - board.instructions)
     rec.close()
 
 
@@ -91,7 +95,7 @@ def record_mid_run(name: str, path: str, total: int, monkeypatch) -> None:
     bp = runner.debugger.add_breakpoint(address, el=el)
     start = int(total * START.get(name, 1 / 3))
     while True:
-        r = runner._advance(runner.debugger.run, max_insns=total - board.instructions)
+        r = advance(runner, name, total)
         assert r.kind == "breakpoint", r
         if board.instructions >= start:
             break
@@ -100,8 +104,25 @@ def record_mid_run(name: str, path: str, total: int, monkeypatch) -> None:
                                            "checkpoint_due": SlicePacer(board, total // 7)})
     recording.start_recording(runner, path)
     runner._handle(RemoveStop(bp.id))          # noted in the recording
-    runner._advance(runner.debugger.run, max_insns=total - board.instructions)
+    assert advance(runner, name, total).kind in ("max_insns", "idle")   # the kernels end in WFI
     recording.stop_recording(runner)
+
+
+def advance(runner, name: str, end: int):
+    """Run the runner's board to instruction ``end`` or a stop, typing TYPED on the
+    way (where a run of N instructions ended: through the recording if one is on)."""
+    board = runner.board
+    given = runner.__dict__.setdefault("typed", set())
+    while True:
+        due = [t for t in TYPED.get(name, ()) if t not in given and board.instructions <= t[0] <= end]
+        if due and due[0][0] == board.instructions:
+            runner._handle(UartInput(due[0][1], due[0][2]))
+            given.add(due[0])
+            continue
+        cap = due[0][0] if due else end
+        r = runner._advance(runner.debugger.run, max_insns=cap - board.instructions)
+        if r.kind != "max_insns" or cap == end:
+            return r
 
 
 @pytest.fixture

@@ -140,7 +140,10 @@ def _exits(replay: "Replay", k: int, end_pos: list, c, vmid: int) -> list[int]:
 
     def on_exception(cc, rec) -> None:
         if cc is c and rec.to_el == 2 and rec.from_el <= 1 and rec.vmid == vmid:
-            exits.append(cc.instructions + cc._counter.value)
+            # Inside Unicorn (a hook) the slice's instructions are not counted in
+            # cc.instructions yet; a sync exception taken after the slice (Core.run's
+            # _pending_sync) comes when they are, with the counter not yet reset.
+            exits.append(cc.instructions + (cc._counter.value if cc._budget is not None else 0))
     board.exception_listeners.append(on_exception)
     saved = board.debug_check
     board.debug_check = None
