@@ -44,7 +44,8 @@ _HOST_VIEWS = ("CNTPCT_EL0", "CNTVCT_EL0", "PMCCNTR_EL0", "PMXEVCNTR_EL0")
 _NOT_IN_UNICORN = ("CPUACTLR_EL1", "CPUECTLR_EL1", "CPUMERRSR_EL1", "DLR_EL0", "DSPSR_EL0", "L2CTLR_EL1",
                    "L2ECTLR_EL1", "L2MERRSR_EL1", "RMR_EL1", "RMR_EL2", "RMR_EL3", "RVBAR_EL1", "RVBAR_EL2")
 SYSREGS = sorted((n, e) for n, e in BY_NAME.items()
-                 if e[0] == 3 and n not in _HOST_VIEWS + _NOT_IN_UNICORN and not n.endswith(("_TVAL_EL0", "_TVAL_EL1", "_TVAL_EL2"))
+                 if e[0] == 3 and n not in _HOST_VIEWS + _NOT_IN_UNICORN
+                 and not n.endswith(("_TVAL_EL0", "_TVAL_EL1", "_TVAL_EL2"))
                  and not (n.startswith("CNT") and "_CTL_" in n))   # ISTATUS: from the host clock
 _PAGE = 4096
 

@@ -1,13 +1,13 @@
 """Saved sessions are exact from every checkpoint (issue 16), held against a straight run.
 
 For every conformance kernel and the demo hypervisor, a session is recorded as
-``vizor run --record`` records one (from reset, the console input noted at
-instruction 0, checkpoints by count and by a stand-in for the wall clock) and as
-``R`` in the TUI does (the runner's recording, started at a breakpoint stop mid-run).  Each
-must verify, and every checkpoint restored and run on must give the state a
-straight ``Board`` run gives at the same instruction count (tests/session_oracle.py
-hashes that state without the session code).  The replay's moves (j, S, B, V) are
-held to it in tests/test_session_reverse_exact.py.
+``vizor run --record`` records one (from reset; console input noted at instruction 0,
+or for the demo where a run of 150,000 instructions ended; checkpoints by count and by
+a stand-in for the wall clock) and as ``R`` in the TUI does (the runner's recording,
+started at a breakpoint stop mid-run).  Each must verify, and every checkpoint
+restored and run on must give the state a straight ``Board`` run gives at the same
+place (tests/session_oracle.py hashes that state without the session code).  The
+replay's moves (j, S, B, V) are held to it in tests/test_session_reverse_exact.py.
 """
 
 from __future__ import annotations

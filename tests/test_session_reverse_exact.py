@@ -70,7 +70,8 @@ def test_reverse_continue_lands_on_the_straight_runs_previous_hits(name, how, se
     board = runner.board
     start, end = s.checkpoints[0].instructions, s.end["instructions"]
     address, el = breakpoint_of(board, name)
-    hits = [h for h in Straight(IMAGES[name]).breakpoint_hits(address, el, end) if h[0] >= start]   # R at a hit: it is in
+    hits = Straight(IMAGES[name]).breakpoint_hits(address, el, end)
+    hits = [h for h in hits if h[0] >= start]     # R pressed at a hit: that one is in
     assert len(hits) >= 2, f"only {len(hits)} hits in the recording"
     runner.debugger.add_breakpoint(address, el=el)
     runner._handle(Seek(end))
