@@ -59,11 +59,18 @@ def replay_main(args) -> int:
         from vizor.cli.gdb import replay_gdb
         return replay_gdb(args, session, replay)
     if args.verify:
+        from vizor.cli.interrupt import NAMES, StopOnSignal
+        from vizor.machine.session.replay import VerifyCancelled
         try:
-            bad = replay.verify()
+            with StopOnSignal(replay.board) as signals:
+                bad = replay.verify(cancelled=lambda: signals.received is not None)
         except SessionError as e:
             print(_named(args.file, e), file=sys.stderr)
             return EXIT_USAGE
+        except VerifyCancelled:
+            print(f"vizor: {args.file}: verify interrupted by {NAMES[signals.received]}: nothing decided",
+                  file=sys.stderr)
+            return 128 + signals.received
         if bad is not None:
             print(f"vizor: {args.file}: {bad}", file=sys.stderr)
             return EXIT_GUEST
@@ -92,6 +99,8 @@ def replay_main(args) -> int:
     out.flush()
     if not args.quiet:
         Notices(last[0] not in (None, "\n")).print(summary(replay.board, reason))
+    if signals.received is not None:
+        return 128 + signals.received       # as vizor run does
     return EXIT_GUEST if reason.kind == "halted" else EXIT_OK
 
 

@@ -35,6 +35,10 @@ def image_from_bytes(name: str, data: bytes, boot_el: int):
     return _load_raw(name, data, boot_el)
 
 
+class VerifyCancelled(Exception):
+    """A verify stopped by a signal before it could decide."""
+
+
 @dataclass(frozen=True)
 class Divergence:
     instructions: int
@@ -280,10 +284,18 @@ class Replay:
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self) -> Divergence | None:
+    def verify(self, cancelled=None) -> Divergence | None:
         """Re-run from the start, then from every checkpoint restored in turn to the
-        next one; the first divergence, or None."""
+        next one; the first divergence, or None.  ``cancelled()`` true after a run
+        (a signal stopped it) raises VerifyCancelled: an interrupted run decides nothing."""
+        self._cancelled = cancelled
         return self._verify_straight() or self._verify_restores()
+
+    def _verify_run(self, **kw):
+        reason = self.run(**kw)
+        if self._cancelled is not None and self._cancelled():
+            raise VerifyCancelled()
+        return reason
 
     def _verify_restores(self) -> Divergence | None:
         """Restore each checkpoint and replay to the next: the state reached must be
@@ -296,7 +308,7 @@ class Replay:
         for k in reversed(range(len(cps) - 1)):
             self._restore(k)
             nxt = cps[k + 1]
-            reason = self.run(to_position=nxt.position, inputs_until=nxt.inputs_before)
+            reason = self._verify_run(to_position=nxt.position, inputs_until=nxt.inputs_before)
             here = f"from the checkpoint at instruction {cps[k].instructions}, restored: "
             if not self._at(nxt.position):
                 first = Divergence(self.board.instructions, None,
@@ -319,7 +331,7 @@ class Replay:
             if k == 0 and not self.session.header.get("from_boot"):
                 tracker.changes()
                 continue
-            reason = self.run(to_position=cp.position, inputs_until=cp.inputs_before)
+            reason = self._verify_run(to_position=cp.position, inputs_until=cp.inputs_before)
             if not self._at(cp.position):
                 return Divergence(self.board.instructions, None,
                                   f"the checkpoint at instruction {cp.instructions} was not reached "
@@ -331,7 +343,7 @@ class Replay:
             if bad is not None:
                 return bad
         end = self.session.end
-        reason = self.run(to_position=end.get("position"))
+        reason = self._verify_run(to_position=end.get("position"))
         if self.board.instructions != end["instructions"]:
             return Divergence(self.board.instructions, None, f"the run ended at instruction "
                                                               f"{self.board.instructions}, not {end['instructions']} "
