@@ -257,3 +257,18 @@ def test_bad_inspect_argument_is_one_line_and_status_2(capsys, argv, needle):
     assert needle in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert out == ""
+
+
+def test_walk_and_break_take_a_symbol_with_its_context(capsys):
+    def vz(*argv):
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+    hyp = "images/hyp/hyp.elf"
+    rc, out, err = vz("run", hyp, "--max-insns", "30000000", "--core", "1", "--regime", "el10",
+                      "--walk", "schedule@vmid=3", "--quiet")
+    assert "walk of VA 0xffff000000002ea4" in out, err
+    rc, out, err = vz("run", hyp, "--max-insns", "1000", "--walk", "schedule@foo")
+    assert rc == 2 and "@vmid=N or @el=2" in err
+    rc, out, err = vz("run", hyp, "--max-insns", "1000", "--break", "schedule@el=2")
+    assert rc == 2 and "the hypervisor (EL2) has no 'schedule'; it is in VMID 2, 3: add @vmid=" in err

@@ -120,6 +120,12 @@ class SymbolContexts:
     def resolve(self, name: str, vmid: int | None = None, el2: bool = False) -> int:
         """The address of ``name`` in a context; without one, wherever it is
         unique (EL2 first).  Raises ValueError naming the contexts otherwise."""
+        if el2 and vmid is None:      # the hypervisor's own context (@el=2)
+            if name in self.el2.by_name:
+                return self.el2.by_name[name]
+            where = sorted(v for v, t in self.vms.items() if name in t.by_name)
+            raise ValueError(f"the hypervisor (EL2) has no {name!r}"
+                             + (f"; it is in VMID {', '.join(map(str, where))}: add @vmid=" if where else ""))
         if vmid is not None:
             table = self.table(vmid)  # no table for that VMID: the image's own symbols
             if name in table.by_name:

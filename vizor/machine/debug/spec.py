@@ -82,13 +82,13 @@ def _leftover(opts, flags, spec, what, allowed_flags=()):
 
 
 def resolve_location(board, text: str, vmid: int | None = None, what: str = "--break",
-                     spec: str | None = None) -> int:
+                     spec: str | None = None, el: int | None = None) -> int:
     name, plus, off = text.partition("+")
     try:
         value = int(name.replace("_", ""), 0) + (int(off, 0) if plus else 0)
     except ValueError:
         try:
-            base = board.contexts.resolve(name.strip(), vmid)
+            base = board.contexts.resolve(name.strip(), vmid, el2=el is not None and el >= 2)
         except ValueError as e:
             raise SpecError(f"{what} {spec or text!r}: {e}") from None
         try:
@@ -116,7 +116,7 @@ def add_break(dbg, spec: str):
             found = dbg.add_physical_breakpoint(pa, space.lower(),
                                                 condition=cond, ignore=ignore, **filt)
             return found[0]
-        address = resolve_location(dbg.board, loc, filt.get("vmid"), spec=spec)
+        address = resolve_location(dbg.board, loc, filt.get("vmid"), spec=spec, el=filt.get("el"))
         return dbg.add_breakpoint(address, condition=cond, ignore=ignore, **filt)
     except ValueError as e:
         if isinstance(e, SpecError):
@@ -136,7 +136,7 @@ def add_watch(dbg, spec: str):
     addr_text, plus, length_text = where.partition("+")
     length = _number(length_text, f"--watch {spec!r} length") if plus else 8
     if space == "va":
-        address = resolve_location(dbg.board, addr_text, filt.get("vmid"), "--watch", spec)
+        address = resolve_location(dbg.board, addr_text, filt.get("vmid"), "--watch", spec, filt.get("el"))
     else:
         address = _number(addr_text, f"--watch {spec!r}")
     try:

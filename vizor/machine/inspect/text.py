@@ -47,15 +47,33 @@ class InspectError(ValueError):
 
 
 def parse_address(text: str, symbols) -> int:
-    """A VA given as hex/decimal, an ELF symbol, or ``symbol+offset``."""
-    s = text.strip()
+    """A VA given as hex/decimal, a symbol, or ``symbol+offset``; a symbol may name
+    its context as ``--break`` does (``schedule@vmid=3``, ``name@el=2``)."""
+    s, at, ctx = text.strip().partition("@")
     try:
+        if at:
+            raise ValueError
         value = int(s.replace("_", ""), 0)
     except ValueError:
         name, _, off = s.partition("+")
-        addr = symbols.by_name.get(name.strip()) if name.strip() else None
+        name = name.strip()
+        if at:
+            key, _, val = ctx.partition("=")
+            try:
+                vmid = int(val, 0) if key.strip() == "vmid" else None
+            except ValueError:
+                vmid = None
+            if (key.strip(), val.strip()) != ("el", "2") and vmid is None or not hasattr(symbols, "resolve"):
+                raise InspectError(f"--walk {text!r}: a symbol's context is @vmid=N or @el=2")
+            try:
+                addr = symbols.resolve(name, vmid, el2=vmid is None)
+            except ValueError as e:
+                raise InspectError(f"--walk {text!r}: {e}") from None
+        else:
+            addr = symbols.by_name.get(name) if name else None
         if addr is None:
-            raise InspectError(f"--walk {text!r}: neither a number nor a symbol of the image")
+            raise InspectError(f"--walk {text!r}: neither a number nor a known symbol "
+                               f"(a guest's may need @vmid=N)")
         try:
             value = addr + (int(off.strip(), 0) if off else 0)
         except ValueError:
