@@ -276,3 +276,20 @@ async def test_the_disassembly_window_stays_put_while_the_pc_moves_inside_it():
         await pilot.press("s")                                   # far below: re-centred
         await settle(pilot)
         assert shown(app, "#disasm").splitlines()[1] != top
+
+
+@sync
+async def test_escape_leaves_the_walk_input_and_the_next_key_is_a_command():
+    app, fake = make_app([board()], walk=no_walk)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("w")                        # the Walk tab, its input focused
+        await settle(pilot)
+        assert app.focused is app.query_one("#walk-input")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.focused is not app.query_one("#walk-input")
+        await pilot.press("s")                        # a step, not an 's' typed into the box
+        await settle(pilot)
+        assert app.query_one("#walk-input").value == ""
+    assert fake.commands_of(R.Step)

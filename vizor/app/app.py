@@ -235,6 +235,9 @@ class VizorApp(ViewControls, SessionControls, StopControls, App):
         if event.key == "escape" and self.query_one("#prompt", Input).display:
             self._close_prompt()
             event.stop()
+        elif event.key == "escape" and isinstance(self.focused, Input):
+            self.set_focus(None)           # Esc leaves any input box (the Walk tab's too)
+            event.stop()
 
     @on(Input.Submitted, "#prompt")
     def _prompt_submitted(self, event: Input.Submitted) -> None:
