@@ -19,6 +19,7 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 import vizor.driver.runner as R
+from vizor.app.keys import BINDINGS, GOTO_PLACEHOLDER, HELP, PLACEHOLDERS, TABS
 from vizor.app.messages import (
     CodeReady,
     NoticePosted,
@@ -26,7 +27,6 @@ from vizor.app.messages import (
     WalkReady,
     message_for,
 )
-from vizor.app.keys import BINDINGS, GOTO_PLACEHOLDER, HELP, PLACEHOLDERS, TABS
 from vizor.app.session_keys import SessionControls
 from vizor.app.stop_keys import StopControls
 from vizor.app.view_keys import ViewControls
@@ -42,6 +42,7 @@ from vizor.panes.interrupts import InterruptsPane
 from vizor.panes.sysregs import SysregsPane
 from vizor.panes.timeline import Timeline
 from vizor.panes.translation import REGIMES, TranslationPane, WalkRequested
+
 
 class VizorApp(ViewControls, SessionControls, StopControls, App):
     CSS_PATH = "app.tcss"
