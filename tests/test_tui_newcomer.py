@@ -5,8 +5,6 @@ context, recordings carry their symbols, runs by count, the small things."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from test_runner_stops import start
 from tui_fakes import SYMBOLS, FakeRunner, board, core, guest_board, sync

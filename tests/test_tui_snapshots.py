@@ -9,7 +9,15 @@ import os
 from pathlib import Path
 
 import pytest
-from tui_fakes import SYMBOLS, FakeRunner, guest_board, secure_board, secure_walk, sync, table_walk
+from tui_fakes import (
+    SYMBOLS,
+    FakeRunner,
+    guest_board,
+    secure_board,
+    secure_walk,
+    sync,
+    table_walk,
+)
 
 from vizor.app.app import VizorApp
 

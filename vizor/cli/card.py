@@ -50,7 +50,7 @@ def card_plan(path: str, boot_el: int):
             plan.initrd_name, plan.initrd_address = cfg.initramfs, cfg.initramfs_address
         if cfg.armstub:
             _armstub(vol, cfg, plan, path)
-        choices = [f"kernel_old=1" if cfg.kernel_old else "", "disable_commandline_tags=1"
+        choices = ["kernel_old=1" if cfg.kernel_old else "", "disable_commandline_tags=1"
                    if cfg.disable_commandline_tags else "", f"enable_uart={int(cfg.enable_uart)}"
                    if cfg.enable_uart is not None else ""]
         plan.notes += [c for c in choices if c]

@@ -42,10 +42,9 @@ def build_board(args):
     bundled one when none is named) loaded as the firmware would, with --sd,
     --sd-writable, --rng-seed and --symbols applied.  Returns (board, path);
     bad input is a UsageError."""
+    from vizor.cli.firmware_boot import BootFilesError, firmware_boot
     from vizor.machine.board.board import Board
     from vizor.machine.board.loader import ImageError, load_image
-
-    from vizor.cli.firmware_boot import BootFilesError, firmware_boot
     try:
         fw = firmware_boot(args)   # --dtb/--initrd/--append, or a card's config.txt (no IMAGE, --sd)
     except BootFilesError as e:

@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Callable, Optional
 
+import vizor.driver.stop_edits as stop_edits
 from vizor.driver.commands import (  # noqa: F401 - the runner's vocabulary, used as R.Run etc.
     AddBreakpoint,
     AddEventStop,
@@ -59,7 +60,6 @@ from vizor.driver.commands import (  # noqa: F401 - the runner's vocabulary, use
     WalkVA,
     reason_text,
 )
-import vizor.driver.stop_edits as stop_edits
 from vizor.machine.arch.security import world_label
 from vizor.machine.board.board import StopReason
 from vizor.machine.debug.engine import Debugger

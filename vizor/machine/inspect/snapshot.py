@@ -25,7 +25,12 @@ from vizor.machine.arch.mmu import (
     walk_stage1,
     walk_stage2,
 )
-from vizor.machine.arch.security import WalkSecurity, is_secure, walk_security, world_label
+from vizor.machine.arch.security import (
+    WalkSecurity,
+    is_secure,
+    walk_security,
+    world_label,
+)
 from vizor.machine.arch.sysregs import encoding_of
 from vizor.machine.cpu.faults import translation_regs
 from vizor.machine.devices.arm_local import ArmLocalState
