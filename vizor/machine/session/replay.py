@@ -285,9 +285,8 @@ class Replay:
     # --- verification -------------------------------------------------------------------------
 
     def verify(self, cancelled=None) -> Divergence | None:
-        """Re-run from the start, then from every checkpoint restored in turn to the
-        next one; the first divergence, or None.  ``cancelled()`` true after a run
-        (a signal stopped it) raises VerifyCancelled: an interrupted run decides nothing."""
+        """Re-run from the start, then from every checkpoint restored in turn to the next
+        one; the first divergence, or None.  VerifyCancelled once ``cancelled()`` is true."""
         self._cancelled = cancelled
         return self._verify_straight() or self._verify_restores()
 
