@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=text, description=text)
         s.add_argument("image", nargs="?",
                        help="kernel ELF or raw kernel8.img (none: the card's, with --sd, as the firmware "
-                            "boots it; else the bundled demo)")
+                            "boots it; else, for boot, the bundled demo)")
         s.add_argument("--boot-el", type=int, choices=(2, 3), default=2,
                        help="2: firmware boot (core 0 at EL2, cores 1-3 in the spin table); "
                             "3: kernel_old=1 (raw image at 0, all cores at EL3)")
