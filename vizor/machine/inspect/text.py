@@ -72,7 +72,7 @@ def parse_address(text: str, symbols) -> int:
         else:
             addr = symbols.by_name.get(name) if name else None
         if addr is None:
-            raise InspectError(f"--walk {text!r}: neither a number nor a known symbol "
+            raise InspectError(f"--walk {text!r}: neither a number nor a symbol of the image "
                                f"(a guest's may need @vmid=N)")
         try:
             value = addr + (int(off.strip(), 0) if off else 0)
