@@ -15,6 +15,7 @@ import struct
 
 import pytest
 from test_determinism import machine_hash
+from test_stuck_cores import run  # skip_idle on or off, n instructions
 
 from vizor.machine.board import Board, load_image
 from vizor.machine.session.checkpoint import cpu_bytes
@@ -29,15 +30,6 @@ def image(tmp_path) -> str:
     path = tmp_path / "wfe.img"
     path.write_bytes(struct.pack(f"<{len(WORDS)}I", *WORDS))
     return str(path)
-
-
-def run(path: str, skip: bool, n: int) -> Board:
-    board = Board()
-    board.load(load_image(path, 2), 2)
-    for c in board.cores:
-        c.skip_idle = skip
-    board.run(max_insns=n)
-    return board
 
 
 @pytest.mark.parametrize("n", [1_000, 333_331, 2_000_003])
