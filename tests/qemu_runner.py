@@ -153,6 +153,10 @@ def run_qemu_uarts(elf_path, timeout: float = 30.0, until: str | None = "DONE",
             if marker and end_after is None and marker in seen:
                 end_after = time.monotonic() + 0.2
             if end_after is not None and b"\n" in seen[seen.rfind(marker):]:
+                if sock is not None and sock.fileno() in fds:
+                    # QEMU's socket chardev may still hold mini-UART bytes the
+                    # guest wrote before the marker: drain until it is quiet.
+                    _drain_quiet(sock, mini_out, deadline)
                 break
     finally:
         if proc.poll() is None:
@@ -170,6 +174,17 @@ def run_qemu_uarts(elf_path, timeout: float = 30.0, until: str | None = "DONE",
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     return {"pl011": _text(out), "mini": _text(mini_out)}
+
+
+def _drain_quiet(sock: socket.socket, into: bytearray, deadline: float,
+                 quiet: float = 0.5) -> None:
+    """Read `sock` into `into` until it stays silent for `quiet` seconds."""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([sock], [], [], quiet)
+        chunk = sock.recv(65536) if ready else b""
+        if not chunk:
+            return
+        into += chunk
 
 
 def _text(data: bytes) -> str:
