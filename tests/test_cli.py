@@ -111,3 +111,19 @@ def test_summary_virtual_time_counts_a_round_cut_short(capsys):
     assert main(["run", image("stage2.elf"), "--max-insns", "20000"]) == 0
     err = capsys.readouterr().err
     assert "virtual time 0.017 ms (CNTPCT 0x140)" in err  # 20,000 cycles of core 0
+
+
+@pytest.mark.parametrize("command,argv,line", [
+    ("run", ["--max-insns", "abc"], "vizor run: --max-insns: 'abc' is not a number"),
+    ("run", ["--max-insns", "-5"], "vizor run: --max-insns: '-5' is negative"),
+    ("run", ["--rng-seed", "0xq"], "vizor run: --rng-seed: '0xq' is not a number"),
+    ("run", ["--boot-el", "two"], "vizor run: --boot-el: 'two' is not a number"),
+    ("run", ["--boot-el", "4"], "vizor run: --boot-el: '4' is neither 2 nor 3"),
+    ("boot", ["--rng-seed", "many"], "vizor boot: --rng-seed: 'many' is not a number"),
+])
+def test_a_bad_number_is_one_line_naming_the_option_and_status_2(capsys, command, argv, line):
+    with pytest.raises(SystemExit) as e:
+        main([command, image("stage2.elf"), *argv])
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and out == ""
+    assert err.startswith(line) and len(err.strip().splitlines()) == 1 and "usage:" not in err

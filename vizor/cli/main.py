@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import re
 import sys
 
 from vizor.cli.options import UsageError, build_board
@@ -22,14 +23,30 @@ def _int(text: str) -> int:
     try:
         value = int(text.replace("_", ""), 0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+        raise argparse.ArgumentTypeError(f"{text!r} is negative")
     return value
 
 
+def _boot_el(text: str) -> int:
+    value = _int(text)
+    if value not in (2, 3):
+        raise argparse.ArgumentTypeError(f"{text!r} is neither 2 nor 3")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line and exit status 2 (``vizor run: --max-insns: 'abc'
+    is not a number``), not the usage text: --help has it."""
+
+    def error(self, message: str):
+        message = re.sub(r"^argument ([^:]+): ", r"\1: ", message)
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vizor", description=__doc__.splitlines()[0])
+    p = _Parser(prog="vizor", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     for name, text in (("run", "run an image headless, streaming its UART output"),
                        ("boot", "boot an image (the bundled one when none is named)")):
@@ -37,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("image", nargs="?",
                        help="kernel ELF or raw kernel8.img (none: the card's, with --sd, as the firmware "
                             "boots it; else, for boot, the bundled demo)")
-        s.add_argument("--boot-el", type=int, choices=(2, 3), default=2,
+        s.add_argument("--boot-el", type=_boot_el, default=2, metavar="{2,3}",
                        help="2: firmware boot (core 0 at EL2, cores 1-3 in the spin table); "
                             "3: kernel_old=1 (raw image at 0, all cores at EL3)")
         s.add_argument("--record", metavar="FILE", help="save the session (image, inputs, checkpoints) "
