@@ -10,7 +10,8 @@ from vizor.machine.board.loader import load_image
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMAGES = os.path.join(os.path.dirname(HERE), "images", "tests")
 KERNELS = ("exc_sync.elf", "exc_traps.elf", "exc_levels.elf", "stage2.elf", "smp_spinlock.elf",
-           "irq_timers.elf", "smp_mailbox.elf", "systimer.elf", "uart_rx.elf", "watch.elf", "mmu_switch.elf")
+           "irq_timers.elf", "smp_mailbox.elf", "systimer.elf", "uart_rx.elf", "watch.elf", "mmu_switch.elf",
+           "secmon.elf")
 
 # Checks where vizor does not yet follow the architecture, with the reason.
 # They are excluded from the line-by-line comparisons and asserted to still
