@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import vizor.driver.commands as C
 import vizor.machine.arch.exceptions as X
-from vizor.machine.debug.stops import Condition
+from vizor.machine.debug.stops import Condition, check_world
 from vizor.panes.common import EL2, BadInput, parse_address, parse_number
 from vizor.panes.stopdialog import EVENTS
 
@@ -29,7 +29,25 @@ def _filters(values: dict) -> dict:
     core = _opt(values, "core", "core", 0, 3)
     if vmid is not None and el is not None and el >= 2:
         raise BadInput(f"a VMID filter needs EL0 or EL1, not EL{el}")
-    return {"vmid": vmid, "el": el, "core": core}
+    world = world_of(values.get("world", ""))
+    try:
+        check_world(world, el, vmid)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
+    return {"vmid": vmid, "el": el, "core": core, "world": world}
+
+
+_WORLD_WORDS = {"secure": "secure", "s": "secure", "ns": "ns", "non-secure": "ns", "nonsecure": "ns"}
+
+
+def world_of(text: str) -> str | None:
+    """``secure`` / ``ns`` (or empty: any world) from what was typed."""
+    text = text.strip().lower().lstrip("@")
+    if not text:
+        return None
+    if text not in _WORLD_WORDS:
+        raise BadInput(f"world {text!r}: secure or ns (empty: any)")
+    return _WORLD_WORDS[text]
 
 
 def _context(f: dict, here):
@@ -89,7 +107,16 @@ def catch_command(values: dict) -> C.AddEventStop:
     vmid = _opt(values, "vmid", "VMID", 0, 255)
     to_el = _opt(values, "el", "EL", 0, 3)
     core = _opt(values, "core", "core", 0, 3)
+    world = world_of(values.get("world", ""))
     ec, exc_kind, register = None, "sync", None
+    if kind == "smc":
+        kind, words = "exception", ["exception", "smc"]
+    if world is not None and kind not in ("exception", "world"):
+        raise BadInput(f"a world goes with exception, smc or world, not {kind}")
+    if world == "secure" and vmid is not None:
+        raise BadInput("a VMID names a Non-secure guest: not with the Secure world")
+    if kind == "world" and (vmid is not None or to_el is not None):
+        raise BadInput("world takes only a world (the one entered) and a core")
     if kind == "exception" and len(words) > 1:
         arg = words[1]
         if arg.lower() in ("irq", "fiq"):
@@ -105,7 +132,7 @@ def catch_command(values: dict) -> C.AddEventStop:
             raise BadInput("sysreg: name the register, e.g. sysreg VTTBR_EL2")
         register = words[1].upper()
     return C.AddEventStop(kind, ec=ec, exc_kind=exc_kind, vmid=vmid, to_el=to_el,
-                          register=register, core=core)
+                          register=register, core=core, world=world)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from textual.widgets import Static, TabbedContent
 import vizor.driver.runner as R
 from vizor.app.messages import StopReported, StopsChanged
 from vizor.app.stop_commands import DialogContext, command_for
+from vizor.machine.debug.stops import check_world
 from vizor.panes.breakpoints import BreakpointsPane, StopEdited
 from vizor.panes.common import EL2, BadInput, parse_address, parse_number, sym, table_of
 from vizor.panes.stopdialog import StopDialog
@@ -68,7 +69,12 @@ class StopControls:
         self.runner.send(R.StepMore(self.selected, how))
 
     def _breakpoint_command(self, text: str) -> R.ToggleBreakpoint:
-        words = text.replace("@", " ").split()
+        worlds = [w[1:].lower() for w in text.replace("@", " @").split() if w.lower() in ("@secure", "@ns")]
+        if len(worlds) > 1:
+            raise BadInput("one world only (@secure or @ns)")
+        world = worlds[0] if worlds else None
+        words = [w for w in text.replace("@", " @").split() if w.lower() not in ("@secure", "@ns")]
+        words = " ".join(words).replace("@", " ").split()
         filters = {}
         addr_words = [w for w in words if "=" not in w]
         for w in words:
@@ -101,6 +107,10 @@ class StopControls:
                 raise BadInput(f"VMID {vmid} is out of range (0-255 with 8-bit VMIDs)")
             if el is not None and el >= 2:
                 raise BadInput(f"a VMID filter needs EL0 or EL1, not EL{el}")
+        try:
+            check_world(world, el, vmid)
+        except ValueError as e:
+            raise BadInput(str(e)) from None
         # a guest VA is checked against the selected core's tables only when no VMID names the context
-        return R.ToggleBreakpoint(addr, vmid=vmid, el=el, core=core,
+        return R.ToggleBreakpoint(addr, vmid=vmid, el=el, core=core, world=world,
                                   check_core=self.selected if vmid is None else None)

@@ -93,14 +93,15 @@ def _parser() -> argparse.ArgumentParser:
             s.add_argument("--screenshot", metavar="FILE.png",
                            help="after the run, write what the framebuffer shows as a PNG")
         s.add_argument("--break", dest="breaks", action="append", default=[],
-                       metavar="LOC[@vmid=N][@el=E][@core=C][@if=COND][@ignore=N]",
+                       metavar="LOC[@vmid=N][@el=E][@core=C][@secure|@ns][@if=COND][@ignore=N]",
                        help="stop before the instruction at LOC (address or SYMBOL[+OFF]) "
                             "when the filters match (repeatable)")
         s.add_argument("--watch", action="append", default=[],
-                       metavar="[pa:|va:]ADDR[+LEN][@r|@w|@rw][@vmid=N][@el=E][@core=C]",
+                       metavar="[pa:|va:]ADDR[+LEN][@r|@w|@rw][@vmid=N][@el=E][@core=C][@secure|@ns]",
                        help="stop after an access to ADDR..ADDR+LEN (default: a PA, 8 bytes, writes)")
         s.add_argument("--catch", action="append", default=[],
-                       metavar="exception[:EC]|vm-exit|vm-entry|sysreg:REG|mmio[@vmid=N][@el=E][@core=C]",
+                       metavar="exception[:EC]|smc|world|vm-exit|vm-entry|sysreg:REG|mmio"
+                               "[@vmid=N][@el=E][@core=C][@secure|@ns]",
                        help="stop on an event (repeatable)")
         if name == "boot":
             s.add_argument("--run", action="store_true", help="start running at once (default: paused at reset)")
@@ -215,7 +216,8 @@ def stop_report(board, reason) -> str:
     from vizor.machine.inspect.text import core_state_lines
     core = board.cores[reason.core]
     el, vmid = core.el, core.vmid()
-    ctx = f"VMID {vmid}" if vmid is not None else ("hypervisor" if el == 2 else f"EL{el}")
+    from vizor.machine.arch.security import world_label
+    ctx = f"VMID {vmid}" if vmid is not None else ("hypervisor" if el == 2 else world_label(el, core.scr))
     return (f"stopped: {reason.detail}\n"
             f"  core {core.index}, EL{el}, {ctx}, PC {board.contexts.format(core, core.pc)}\n"
             f"{core_state_lines(board, core)}")

@@ -32,6 +32,7 @@ class ToggleBreakpoint:
     el: Optional[int] = None
     core: Optional[int] = None
     check_core: Optional[int] = 0   # the core whose translation must reach RAM at ``address`` (None: no check)
+    world: Optional[str] = None     # "secure" | "ns" (stops.Filters)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class AddBreakpoint:
     condition: Optional[str] = None   # "x0 == 0x10" (stops.Condition syntax)
     ignore: int = 0
     check_core: Optional[int] = None  # the core whose translation must reach RAM (None: no check)
+    world: Optional[str] = None       # "secure" | "ns" (stops.Filters)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class AddWatchpoint:
     el: Optional[int] = None
     core: Optional[int] = None
     via_core: int = 0
+    world: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class AddEventStop:
     to_el: Optional[int] = None
     register: Optional[str] = None
     core: Optional[int] = None
+    world: Optional[str] = None       # the world taken from (exception), entered (world)
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,8 @@ class Runner:
         return board_state(self.board, serial=self._serial, stop_serial=self._stop_serial,
                            running=self.running, reason="" if self.running else self.reason,
                            uart_out=self._uart_out, uart_totals=self._uart_total,
-                           breakpoints=self.debugger.breakpoints, image=self.image)
+                           breakpoints=self.debugger.breakpoints, image=self.image,
+                           world_switches=getattr(self.debugger, "world_switches", ()))
 
     def _publish_snapshot(self) -> None:
         self._last = self._clock()

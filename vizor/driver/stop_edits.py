@@ -39,15 +39,15 @@ def add_stop(runner, cmd) -> None:
             if problem:
                 raise ValueError(problem)
         c = dbg.add_breakpoint(cmd.address, vmid=cmd.vmid, el=cmd.el, core=cmd.core,
-                               condition=cmd.condition, ignore=cmd.ignore)
+                               condition=cmd.condition, ignore=cmd.ignore, world=cmd.world)
         runner._note_breakpoint("add", c)
     elif isinstance(cmd, AddWatchpoint):
         at = {"pa": cmd.address} if cmd.space == "pa" else {"va": cmd.address, "via_core": cmd.via_core}
         c = dbg.add_watchpoint(length=cmd.length, reads=cmd.reads, writes=cmd.writes,
-                               vmid=cmd.vmid, el=cmd.el, core=cmd.core, **at)
+                               vmid=cmd.vmid, el=cmd.el, core=cmd.core, world=cmd.world, **at)
     else:
         c = dbg.add_event_stop(cmd.kind, ec=cmd.ec, exc_kind=cmd.exc_kind, vmid=cmd.vmid,
-                               to_el=cmd.to_el, register=cmd.register, core=cmd.core)
+                               to_el=cmd.to_el, register=cmd.register, core=cmd.core, world=cmd.world)
     runner.publish(Notice(f"{c.id}: {describe(runner.board, c)}"))
 
 
@@ -57,7 +57,8 @@ def toggle(runner, cmd: ToggleBreakpoint) -> None:
     dbg = runner.debugger
     at = where(runner.board, cmd.address, cmd.vmid)
     for bp in dbg.breakpoints:
-        if (bp.address, bp.vmid, bp.el, bp.core) == (cmd.address, cmd.vmid, cmd.el, cmd.core):
+        if (bp.address, bp.vmid, bp.el, bp.core, bp.filters.world) == \
+                (cmd.address, cmd.vmid, cmd.el, cmd.core, cmd.world):
             if not bp.enabled:
                 dbg.set_enabled(bp.id, True)
                 runner.publish(Notice(f"breakpoint {bp.id} at {at} enabled (t again removes it)"))
@@ -69,7 +70,7 @@ def toggle(runner, cmd: ToggleBreakpoint) -> None:
     problem = "" if cmd.check_core is None else not_in_ram(runner, cmd.check_core, cmd.address)
     if problem:
         raise ValueError(problem)
-    bp = dbg.add_breakpoint(cmd.address, vmid=cmd.vmid, el=cmd.el, core=cmd.core)
+    bp = dbg.add_breakpoint(cmd.address, vmid=cmd.vmid, el=cmd.el, core=cmd.core, world=cmd.world)
     runner._note_breakpoint("add", bp)
     runner.publish(Notice(f"breakpoint {bp.id} set: {describe(runner.board, bp)}"))
 

@@ -30,9 +30,9 @@ from vizor.machine.inspect.text import (
 )
 
 HELP = """vizor monitor commands (the syntax of vizor run's options):
-  break LOC[@vmid=N][@el=E][@core=C][@if=COND][@ignore=N]   LOC: ADDR, SYMBOL[+OFF], pa:ADDR, ipa:ADDR
-  watch [pa:|va:]ADDR[+LEN][@r|@w|@rw][@vmid=N][@el=E][@core=C]
-  catch exception[:EC]|vm-exit|vm-entry|sysreg:REG|mmio[@vmid=N][@el=E][@core=C]
+  break LOC[@vmid=N][@el=E][@core=C][@secure|@ns][@if=COND][@ignore=N]   LOC: ADDR, SYMBOL[+OFF], pa:, ipa:
+  watch [pa:|va:]ADDR[+LEN][@r|@w|@rw][@vmid=N][@el=E][@core=C][@secure|@ns]
+  catch exception[:EC]|smc|world|vm-exit|vm-entry|sysreg:REG|mmio[@vmid=N][@el=E][@core=C][@secure|@ns]
   stops                 list vizor's stop conditions (those above; gdb's own are listed by gdb)
   delete N, enable N, disable N
   vmid                  what each core runs: VMID, EL, PC

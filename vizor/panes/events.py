@@ -1,6 +1,8 @@
 """Events: the last exceptions and interrupts, newest first: core, VMID, EL from→to,
 ESR in words, the PC it was taken at (ELR, with its symbol), and the FAR and HPFAR of an abort.
-A change of the VMID between a core's exceptions is shown as a VM switch."""
+A change of the VMID between a core's exceptions is shown as a VM switch; a core
+returning from EL3 into the other security state as a world switch (the
+debugger's records, ``BoardState.world_switches``)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ class EventsPane(SnapshotPane):
     MAX_ROWS = 60
 
     def view_key(self, snap):
-        return (len(snap.events), snap.events[-1] if snap.events else None)
+        worlds = getattr(snap, "world_switches", ())
+        return (len(snap.events), snap.events[-1] if snap.events else None, len(worlds),
+                worlds[-1] if worlds else None)
 
     def render_snapshot(self, snap):
         t = TextGrid()
@@ -41,8 +45,19 @@ class EventsPane(SnapshotPane):
                     rows.append(("switch", e, before))
                 last_vmid[e.core] = e.vmid
             rows.append(("event", e, None))
+        worlds = getattr(snap, "world_switches", ())
+        if worlds:      # merged by virtual time (a stable sort keeps the VM switches before their event)
+            rows = sorted(rows + [("world", w, None) for w in worlds], key=lambda r: r[1].cycles)
         for kind, e, before in reversed(rows[-self.MAX_ROWS:]):
             us = f"{e.cycles / (CPU_HZ / 1e6):,.1f}µs"
+            if kind == "world":
+                style = "bold yellow" if e.to_secure else "bold cyan"
+                name = sym(table_of(self.symbols, None), e.pc)
+                t.add_row(us, str(e.core), "-", f"{3 if e.from_el is None else e.from_el}→{e.to_el}",
+                          f"{e.pc:#x}" + (f" <{name}>" if name else ""), "", "",
+                          Text(f"world switch: {e.path('→')} (now {'Secure' if e.to_secure else 'Non-secure'})",
+                               style=style))
+                continue
             if kind == "switch":
                 t.add_row(us, str(e.core), Text(f"{before}→{e.vmid}", style="bold magenta"), "", "", "", "",
                           Text(f"VM switch: core {e.core} now runs VMID {e.vmid} (was {before})",
@@ -54,6 +69,6 @@ class EventsPane(SnapshotPane):
                       f"{e.from_el}→{e.to_el}", f"{e.elr:#x}" + (f" <{name}>" if name else ""),
                       "-" if e.far is None else f"{e.far:#x}",
                       "-" if getattr(e, "hpfar", None) is None else f"{e.hpfar:#x}", Text(event_text(e), style=style))
-        if not snap.events:
+        if not rows:
             return Text("no exceptions taken yet", style="dim")
         return t

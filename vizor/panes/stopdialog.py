@@ -18,7 +18,7 @@ from textual.widgets import Input, Label, Static
 
 from vizor.panes.common import BadInput
 
-EVENTS = ("exception", "vm-exit", "vm-entry", "sysreg", "mmio")
+EVENTS = ("exception", "smc", "world", "vm-exit", "vm-entry", "sysreg", "mmio")
 
 # (field id, label, placeholder) per dialog kind
 FIELDS = {
@@ -26,6 +26,7 @@ FIELDS = {
               ("vmid", "VMID", "0-255, any VM if empty (it need not have run yet)"),
               ("el", "EL", "0-3, any if empty"),
               ("core", "core", "0-3, any if empty"),
+              ("world", "world", "secure or ns (EL3 is Secure), any if empty"),
               ("cond", "condition", "e.g. x0 == 0x10, sp < 0x80000, x2 & 4"),
               ("ignore", "ignore", "hits to let pass before stopping (default 0)")),
     "watch": (("where", "address", "hex or symbol"),
@@ -34,11 +35,14 @@ FIELDS = {
               ("length", "length", "bytes, 1-4096 (default 8)"),
               ("vmid", "VMID", "0-255, any if empty"),
               ("el", "EL", "0-3, any if empty"),
-              ("core", "core", "0-3, any if empty")),
-    "catch": (("event", "event", "exception [svc|hvc|dabt|iabt|irq|EC], vm-exit, vm-entry, sysreg REG, mmio"),
+              ("core", "core", "0-3, any if empty"),
+              ("world", "world", "secure or ns, any if empty")),
+    "catch": (("event", "event", "exception [svc|hvc|dabt|iabt|irq|EC], smc, world, vm-exit, vm-entry, "
+                                 "sysreg REG, mmio"),
               ("vmid", "VMID", "from / into this VM (0-255), any if empty"),
               ("el", "to EL", "exceptions taken to this EL, any if empty"),
-              ("core", "core", "0-3, any if empty")),
+              ("core", "core", "0-3, any if empty"),
+              ("world", "world", "secure or ns: taken from (exception, smc) / entered (world)")),
 }
 TITLES = {"break": "Breakpoint", "watch": "Watchpoint", "catch": "Stop on an event"}
 

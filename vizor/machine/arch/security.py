@@ -85,3 +85,42 @@ def walk_security(walk, secure_regime: bool) -> WalkSecurity:
             secure = False
     output = None if walk.fault is not None else secure
     return WalkSecurity(secure_regime, tuple(lookups), output, ns_level)
+
+
+def label_of(el: int, secure: bool) -> str:
+    """``world_label`` from a known security state instead of SCR_EL3."""
+    return world_label(el, 0 if secure else SCR_NS)
+
+
+@dataclass(frozen=True)
+class WorldSwitch:
+    """A core entered the other security state by an exception return from EL3.
+
+    ``from_el`` is the EL it entered EL3 from (None: it was at EL3 since reset,
+    or since the debugger started); ``cycles`` the virtual time of its first
+    instruction in the new world, at ``pc``."""
+
+    core: int
+    cycles: int
+    from_el: Optional[int]
+    from_secure: bool
+    to_el: int
+    to_secure: bool
+    pc: int
+
+    @property
+    def from_label(self) -> str:
+        return "EL3" if self.from_el is None else label_of(self.from_el, self.from_secure)
+
+    @property
+    def to_label(self) -> str:
+        return label_of(self.to_el, self.to_secure)
+
+    def path(self, arrow: str = "->") -> str:
+        """``NS-EL1 -> EL3 -> S-EL1`` (``EL3 -> EL2 (NS)`` when it came from EL3 itself)."""
+        hops = ([] if self.from_el is None else [self.from_label]) + ["EL3", self.to_label]
+        return f" {arrow} ".join(hops)
+
+    def text(self) -> str:
+        return (f"world switch: core {self.core} {self.path()} "
+                f"(now {world_name(self.to_secure)}), PC {self.pc:#x}")

@@ -22,6 +22,11 @@ an armed core runs one instruction per slice until it leaves EL2; armed cores
 are disarmed when they load another VMID.  Only the hypervisor's path back
 into the VM is single-stepped.
 
+World switches (a core returning from EL3 into the other security state)
+are caught the same way, by arming a core at EL3 whose SCR_EL3.NS names the
+other world (``worlds.py``).  Where an address must be translated to set a
+condition (a breakpoint by PA, a watchpoint by VA): ``physical.py``.
+
 This module knows nothing of a UI: the TUI, the CLI and scripts drive it.
 """
 
@@ -31,26 +36,31 @@ from dataclasses import replace
 from typing import Callable
 
 import vizor.machine.arch.exceptions as X
+from vizor.machine.arch.security import is_secure, label_of
 from vizor.machine.arch.sysregs import encoding_of
 from vizor.machine.board.board import RAM_MAPPED, Board, StopReason
 from vizor.machine.board.bus import UnmodelledRecord
 from vizor.machine.cpu.carriers import PAGE, WatchAccess
 from vizor.machine.cpu.core import Core
 from vizor.machine.cpu.regs import ENC
+from vizor.machine.debug.physical import Addresses
 from vizor.machine.debug.stepping import Stepping
 from vizor.machine.debug.stops import (
+    EVENT_KINDS,
     Breakpoint,
     Condition,
     EventStop,
     Filters,
     Goal,
     Watchpoint,
+    world_matches,
 )
+from vizor.machine.debug.worlds import SCR, WorldWatch
 
 VTTBR = ENC["VTTBR_EL2"]
 
 
-class Debugger(Stepping):
+class Debugger(Addresses, Stepping, WorldWatch):
     def __init__(self, board: Board) -> None:
         self.board = board
         self._conds: dict[int, Breakpoint | Watchpoint | EventStop] = {}
@@ -60,6 +70,7 @@ class Debugger(Stepping):
         self._exc_stops: list[EventStop] = []
         self._sysregs: dict = {}
         board.debug_check = self._check
+        self._world_init()
         board.exception_listeners.append(self._on_exception)
         board.bus.listeners.append(self._on_unmodelled)
 
@@ -89,10 +100,10 @@ class Debugger(Stepping):
 
     def add_breakpoint(self, address: int, *, vmid: int | None = None, el: int | None = None,
                        core: int | None = None, condition: str | Condition | None = None,
-                       ignore: int = 0, temporary: bool = False) -> Breakpoint:
+                       ignore: int = 0, temporary: bool = False, world: str | None = None) -> Breakpoint:
         if not 0 <= address < 1 << 64:
             raise ValueError(f"address {address:#x} is not a 64-bit address")
-        filters = Filters(vmid, el, core)
+        filters = Filters(vmid, el, core, world)
         filters.check(len(self.board.cores))
         if isinstance(condition, str):
             condition = Condition.parse(condition)
@@ -103,55 +114,13 @@ class Debugger(Stepping):
         return self._add(Breakpoint(self._next_temporary + 1 if temporary else self._next_id, address,
                                     filters, condition, ignore, temporary=temporary))
 
-    def add_physical_breakpoint(self, address: int, space: str, *, vmid: int | None = None,
-                                el: int | None = None, core: int | None = None,
-                                condition: str | Condition | None = None, ignore: int = 0) -> list[Breakpoint]:
-        """Breakpoints at every VA that maps to a PA or (with a VMID) an IPA.
-
-        With a VMID, the VM's stage 2 (PA -> IPA) and stage 1 (IPA -> VA) are
-        read backwards on a core that runs that VM now; without, the
-        hypervisor's EL2 tables.  The mapping is the one in force now."""
-        from vizor.machine.arch.revmap import (
-            RevmapError,
-            el2_vas_for_pa,
-            ipas_for_pa,
-            vas_for_ipa,
-        )
-        from vizor.machine.cpu.faults import translation_regs
-        if space not in ("pa", "ipa"):
-            raise ValueError(f"unknown address space {space!r}")
-        Filters(vmid, el, core).check(len(self.board.cores))
-        read = self.board.read_phys
-        try:
-            if vmid is None:
-                if space == "ipa":
-                    raise ValueError("an IPA is a guest's address: name the VM with a VMID filter")
-                host = self.board.cores[core if core is not None else 0]
-                vas = el2_vas_for_pa(translation_regs(host), read, address)
-                el = 2 if el is None else el
-            else:
-                host = next((c for c in self.board.cores if c.vmid() == vmid), None)
-                if host is None:
-                    raise ValueError(f"VMID {vmid} is not running on any core now; stop where it runs "
-                                     f"(e.g. run until VMID {vmid} is scheduled) and set the breakpoint there")
-                regs = translation_regs(host)
-                ipas = ipas_for_pa(regs, read, address) if space == "pa" else [address]
-                vas = sorted({va for ipa in ipas for va in vas_for_ipa(regs, read, ipa)})
-        except RevmapError as e:
-            raise ValueError(str(e)) from None
-        if not vas:
-            where = f"VMID {vmid}" if vmid is not None else "the EL2 tables"
-            raise ValueError(f"{space.upper()} {address:#x} is not mapped by {where}")
-        return [self.add_breakpoint(va, vmid=vmid, el=el, core=core, condition=condition, ignore=ignore)
-                for va in vas]
-
     def add_watchpoint(self, *, pa: int | None = None, va: int | None = None, length: int = 8,
                        reads: bool = False, writes: bool = True, vmid: int | None = None,
                        el: int | None = None, core: int | None = None,
-                       via_core: int = 0) -> Watchpoint:
+                       via_core: int = 0, world: str | None = None) -> Watchpoint:
         """Watch ``length`` bytes at a PA, or at a VA translated now on core
         ``via_core`` through its current regime (the mapping is fixed then)."""
-        filters = Filters(vmid, el, core)
+        filters = Filters(vmid, el, core, world)
         filters.check(len(self.board.cores))
         if not reads and not writes:
             raise ValueError("a watchpoint watches reads, writes or both")
@@ -165,25 +134,12 @@ class Debugger(Stepping):
             raise ValueError(f"PA {pa:#x}+{length} is not RAM (watchpoints watch RAM)")
         return self._add(Watchpoint(self._next_id, pa, length, reads, writes, filters, va))
 
-    def _translate(self, va: int, core_index: int) -> int:
-        from vizor.machine.arch.mmu import translate_el10, walk_stage1
-        from vizor.machine.cpu.faults import translation_regs
-        if core_index not in range(len(self.board.cores)):
-            raise ValueError(f"there is no core {core_index}")
-        core = self.board.cores[core_index]
-        el, regs, read = core.el, translation_regs(core), self.board.read_phys
-        walk = walk_stage1(va, regs, read, "el2", "r", 2) if el >= 2 else translate_el10(va, regs, read, "r", el)
-        if walk.fault is not None or walk.output is None:
-            raise ValueError(f"VA {va:#x} does not translate on core {core_index} (EL{el}): "
-                             f"{walk.fault.kind if walk.fault else 'no output'} fault")
-        return walk.output
-
     def add_event_stop(self, kind: str, *, ec: int | None = None, exc_kind: str = "sync",
                        vmid: int | None = None, to_el: int | None = None, register: str | None = None,
-                       core: int | None = None) -> EventStop:
-        if kind not in ("exception", "vm-exit", "vm-entry", "sysreg", "mmio"):
+                       core: int | None = None, world: str | None = None) -> EventStop:
+        if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event {kind!r}")
-        Filters(vmid, None, core).check(len(self.board.cores))
+        Filters(vmid, None, core, world).check(len(self.board.cores))
         if kind == "sysreg":
             if not register:
                 raise ValueError("a system register stop names the register")
@@ -194,7 +150,7 @@ class Debugger(Stepping):
             register = register.upper()
         if exc_kind not in ("sync", "irq", "fiq"):
             raise ValueError(f"unknown exception kind {exc_kind!r}")
-        return self._add(EventStop(self._next_id, kind, ec, exc_kind, vmid, to_el, register, core))
+        return self._add(EventStop(self._next_id, kind, ec, exc_kind, vmid, to_el, register, core, world=world))
 
     def remove(self, cond_id: int) -> None:
         self.get(cond_id)
@@ -229,6 +185,7 @@ class Debugger(Stepping):
                            if isinstance(b, Breakpoint) and b.filters.core in (None, core.index))
             core.carriers.set_pages(pages)
             watch = {enc: self._on_sysreg for enc in sysregs}
+            watch[SCR] = self._on_scr
             if self._goals:
                 watch[VTTBR] = self._on_sysreg
             core.msr_watch = watch
@@ -261,7 +218,7 @@ class Debugger(Stepping):
             if reason is not None:
                 return reason
         if core.single_step:
-            reason = self._entry_check(core)
+            reason = self._world_check(core) or self._entry_check(core)
             if reason is not None:
                 return reason
         if core.at_exit:
@@ -314,6 +271,8 @@ class Debugger(Stepping):
         return None
 
     def _on_exception(self, core: Core, rec: X.ExceptionRecord) -> None:
+        if rec.to_el == 3:
+            self._world_entry(core, rec)
         if not self._exc_stops and not self._goals:
             return
         for c in self._exc_stops:
@@ -325,6 +284,8 @@ class Debugger(Stepping):
                     continue
                 if (c.vmid is not None and rec.vmid != c.vmid) or (c.to_el is not None and rec.to_el != c.to_el):
                     continue
+                if not world_matches(c.world, rec.from_el, core.scr):
+                    continue
             elif c.kind == "vm-exit":
                 if rec.to_el != 2 or rec.from_el > 1 or rec.vmid is None:
                     continue
@@ -333,7 +294,8 @@ class Debugger(Stepping):
             else:
                 continue
             c = self._bump(c)
-            src = f"EL{rec.from_el}" + (f" vmid={rec.vmid}" if rec.vmid is not None else "")
+            src = (label_of(rec.from_el, is_secure(rec.from_el, core.scr)) if rec.to_el == 3
+                   else f"EL{rec.from_el}") + (f" vmid={rec.vmid}" if rec.vmid is not None else "")
             what = rec.ec_name + (f" (ESR {rec.esr:#010x})" if rec.kind == "sync" else "")
             self.board.post_stop(StopReason(c.kind, f"catch {c.id}: core {core.index} took {what} "
                                                     f"from {src} to EL{rec.to_el}, ELR {rec.elr:#x}",
@@ -346,7 +308,7 @@ class Debugger(Stepping):
 
     def _on_sysreg(self, core: Core, enc, value: int) -> None:
         if enc == VTTBR and self._goals:
-            armed = self._goal_for(core, (value >> 48) & 0xFF) is not None
+            armed = self._goal_for(core, (value >> 48) & 0xFF) is not None or self._world_armed[core.index]
             if armed != core.single_step:
                 core.single_step = armed
                 core._stop()

@@ -1,16 +1,19 @@
 """Stop conditions written as text, for the command line and the TUI.
 
-    --break LOC[@vmid=N][@el=E][@core=C][@if=COND][@ignore=N]
+    --break LOC[@vmid=N][@el=E][@core=C][@secure|@ns][@if=COND][@ignore=N]
     --break pa:ADDR|ipa:ADDR[@vmid=N]...   (at every VA that maps to it, now)
-    --watch [pa:|va:]ADDR[+LEN][@r|@w|@rw][@vmid=N][@el=E][@core=C]
-    --catch KIND[:ARG][@vmid=N][@el=E][@core=C]
+    --watch [pa:|va:]ADDR[+LEN][@r|@w|@rw][@vmid=N][@el=E][@core=C][@secure|@ns]
+    --catch KIND[:ARG][@vmid=N][@el=E][@core=C][@secure|@ns]
 
 LOC is a number or ``SYMBOL[+OFF]``, resolved in the VMID's symbol context
 when ``@vmid=`` is given (``machine/contexts.py``).  ADDR is a PA unless
 ``va:`` says it is a VA, which is translated on core 0 (or ``@core=``) at the
 moment the watchpoint is set.  KIND is ``exception`` (ARG: an exception class
 — a number or one of the names in ``EC_WORDS``), ``vm-exit``, ``vm-entry``,
-``sysreg`` (ARG: the register, e.g. VTTBR_EL2) or ``mmio``.
+``sysreg`` (ARG: the register, e.g. VTTBR_EL2), ``mmio``, ``smc`` (short for
+``exception:smc``) or ``world`` (a world switch).  ``@secure`` / ``@ns`` name
+a security state: where a breakpoint or watchpoint fires, the world an
+exception is taken from, the world a switch enters.
 
 Each ``add_*`` function sets the condition on a Debugger or raises
 ``SpecError`` (one line for the user) and sets nothing.
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import vizor.machine.arch.exceptions as X
 from vizor.machine.board.board import RAM_MAPPED
-from vizor.machine.debug.stops import Filters
+from vizor.machine.debug.stops import WORLDS, Filters
 
 _MASK64 = (1 << 64) - 1
 EC_WORDS = {
@@ -63,16 +66,29 @@ def _split(spec: str, what: str) -> tuple[str, dict[str, str], list[str]]:
     return head.strip(), opts, flags
 
 
-def _filters(opts: dict[str, str], spec: str, what: str, ncores: int = 4, check: bool = True) -> dict:
+def _filters(opts: dict[str, str], spec: str, what: str, ncores: int = 4, check: bool = True,
+             world: str | None = None) -> dict:
     out = {}
     for key in ("vmid", "el", "core"):
         if key in opts:
             out[key] = _number(opts.pop(key), f"{what} {spec!r} @{key}")
     try:
-        Filters(out.get("vmid"), out.get("el") if check else None, out.get("core")).check(ncores)
+        Filters(out.get("vmid"), out.get("el") if check else None, out.get("core"), world).check(ncores)
     except ValueError as e:
         raise SpecError(f"{what} {spec!r}: {e}") from None
+    if world is not None:
+        out["world"] = world
     return out
+
+
+def _world(flags: list[str], spec: str, what: str) -> str | None:
+    """The @secure / @ns flag, taken out of ``flags``."""
+    given = [f for f in flags if f in WORLDS]
+    if len(given) > 1:
+        raise SpecError(f"{what} {spec!r}: one world only (@secure or @ns)")
+    for f in given:
+        flags.remove(f)
+    return given[0] if given else None
 
 
 def _leftover(opts, flags, spec, what, allowed_flags=()):
@@ -102,7 +118,7 @@ def resolve_location(board, text: str, vmid: int | None = None, what: str = "--b
 
 def add_break(dbg, spec: str):
     loc, opts, flags = _split(spec, "--break")
-    filt = _filters(opts, spec, "--break")
+    filt = _filters(opts, spec, "--break", world=_world(flags, spec, "--break"))
     cond = opts.pop("if", None)
     ignore = _number(opts.pop("ignore"), f"--break {spec!r} @ignore") if "ignore" in opts else 0
     _leftover(opts, flags, spec, "--break")
@@ -126,7 +142,7 @@ def add_break(dbg, spec: str):
 
 def add_watch(dbg, spec: str):
     where, opts, flags = _split(spec, "--watch")
-    filt = _filters(opts, spec, "--watch")
+    filt = _filters(opts, spec, "--watch", world=_world(flags, spec, "--watch"))
     _leftover(opts, flags, spec, "--watch", ("r", "w", "rw"))
     kinds = [f for f in flags if f in ("r", "w", "rw")]
     kind = kinds[-1] if kinds else "w"
@@ -151,13 +167,24 @@ def add_watch(dbg, spec: str):
 
 def add_catch(dbg, spec: str):
     head, opts, flags = _split(spec, "--catch")
+    world = _world(flags, spec, "--catch")
     filt = _filters(opts, spec, "--catch", check=False)  # @el is the EL the exception goes to
     _leftover(opts, flags, spec, "--catch")
     kind, _, arg = head.partition(":")
     kind = kind.lower()
-    kw: dict = {"vmid": filt.get("vmid"), "core": filt.get("core")}
+    if kind == "smc":
+        if arg:
+            raise SpecError(f"--catch {spec!r}: smc takes no ':{arg}'")
+        kind, arg = "exception", "smc"
+    kw: dict = {"vmid": filt.get("vmid"), "core": filt.get("core"), "world": world}
     if "el" in filt:
         kw["to_el"] = filt["el"]
+    if kind == "world":
+        if arg or "vmid" in filt or "el" in filt:
+            raise SpecError(f"--catch {spec!r}: world takes only @secure, @ns and @core "
+                            f"(the world a core enters)")
+    elif world is not None and kind != "exception":
+        raise SpecError(f"--catch {spec!r}: @{world} goes with exception, smc or world")
     if kind == "exception":
         if arg.lower() in ("irq", "fiq"):
             kw["exc_kind"] = arg.lower()
@@ -172,9 +199,9 @@ def add_catch(dbg, spec: str):
     elif kind in ("vm-exit", "vm-entry", "mmio"):
         if arg:
             raise SpecError(f"--catch {spec!r}: {kind} takes no ':{arg}'")
-    else:
+    elif kind != "world":
         raise SpecError(f"--catch {spec!r}: unknown event {kind!r} "
-                        f"(exception, vm-exit, vm-entry, sysreg, mmio)")
+                        f"(exception, smc, world, vm-exit, vm-entry, sysreg, mmio)")
     try:
         return dbg.add_event_stop(kind, **kw)
     except ValueError as e:

@@ -3,7 +3,9 @@
 Each condition has an ``id`` (one numbering for all kinds, as in gdb), filters
 — VMID, EL, core — and a hit count.  The VMID of a core is the VMID in
 VTTBR_EL2 while it runs at EL1/EL0 with HCR_EL2.VM set (``Core.vmid``); a
-filter naming a VMID never matches EL2 or EL3.
+filter naming a VMID never matches EL2 or EL3.  A world filter (``secure`` or
+``ns``) matches the security state of the core where the condition fires:
+EL3 is Secure, below it SCR_EL3.NS decides (``arch/security.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import vizor.machine.arch.exceptions as X
+from vizor.machine.arch.security import is_secure
 
 if TYPE_CHECKING:
     from vizor.machine.cpu.core import Core
@@ -62,11 +65,20 @@ def read_register(core: "Core", name: str) -> int:
     return core.regs.read(_NAMED.get(name) or name.upper())
 
 
+WORLDS = {"secure": "Secure", "ns": "Non-secure"}
+
+
+def world_matches(world: str | None, el: int, scr_el3: int) -> bool:
+    """Whether a core at ``el`` under ``scr_el3`` is in ``world`` (None: any)."""
+    return world is None or is_secure(el, scr_el3) == (world == "secure")
+
+
 @dataclass(frozen=True)
 class Filters:
     vmid: int | None = None
     el: int | None = None
     core: int | None = None
+    world: str | None = None    # "secure" | "ns" | None
 
     def check(self, ncores: int) -> None:
         if self.vmid is not None and not 0 <= self.vmid <= 0xFF:
@@ -77,15 +89,18 @@ class Filters:
             raise ValueError(f"there is no core {self.core} (cores 0-{ncores - 1})")
         if self.vmid is not None and self.el is not None and self.el >= 2:
             raise ValueError(f"a VMID filter needs EL0 or EL1, not EL{self.el}")
+        check_world(self.world, self.el, self.vmid)
 
     def match(self, core: "Core", el: int | None = None) -> bool:
         if self.core is not None and self.core != core.index:
             return False
-        if self.el is None and self.vmid is None:
+        if self.el is None and self.vmid is None and self.world is None:
             return True
         if el is None:
             el = core.el
         if self.el is not None and self.el != el:
+            return False
+        if not world_matches(self.world, el, core.scr):
             return False
         return self.vmid is None or core.vmid(el) == self.vmid
 
@@ -97,7 +112,23 @@ class Filters:
             out.append(f"EL{self.el}")
         if self.core is not None:
             out.append(f"core {self.core}")
+        if self.world is not None:
+            out.append(WORLDS[self.world])
         return " ".join(out)
+
+
+def check_world(world: str | None, el: int | None, vmid: int | None) -> None:
+    """Refuse a world filter no core can be in (ValueError, one line)."""
+    if world is None:
+        return
+    if world not in WORLDS:
+        raise ValueError(f"unknown world {world!r} (secure or ns)")
+    if world == "secure" and vmid is not None:
+        raise ValueError("a VMID names a Non-secure guest (stage 2 is Non-secure only): not with @secure")
+    if world == "secure" and el == 2:
+        raise ValueError("the Cortex-A53 has no Secure EL2 (EL2 is Non-secure only): not with @secure")
+    if world == "ns" and el == 3:
+        raise ValueError("EL3 is always Secure: not with @ns")
 
 
 @dataclass(frozen=True)
@@ -159,7 +190,7 @@ class Watchpoint:
         return " ".join(p for p in parts if p) + ("" if self.enabled else " (disabled)")
 
 
-EVENT_KINDS = ("exception", "vm-exit", "vm-entry", "sysreg", "mmio")
+EVENT_KINDS = ("exception", "vm-exit", "vm-entry", "sysreg", "mmio", "world")
 
 
 @dataclass(frozen=True)
@@ -172,7 +203,12 @@ class EventStop:
     * ``vm-entry``: the first instruction a core executes in VMID ``vmid``
       after EL2 (an ERET into the VM, the VM being scheduled);
     * ``sysreg``: a write to system register ``register`` (e.g. VTTBR_EL2);
-    * ``mmio``: the first access to each address no device model implements.
+    * ``mmio``: the first access to each address no device model implements;
+    * ``world``: a world switch: a core returns from EL3 into the other
+      security state than the one it entered EL3 from (``debug/worlds.py``).
+
+    ``world`` ("secure"/"ns") filters an exception by the world it was taken
+    from (``smc@ns``), a world switch by the world entered.
     """
 
     id: int
@@ -185,13 +221,18 @@ class EventStop:
     core: int | None = None
     enabled: bool = True
     hits: int = 0
+    world: str | None = None
 
     def describe(self) -> str:
-        if self.kind == "exception":
+        if self.kind == "world":
+            parts = ["catch world switch"] + ([f"into the {WORLDS[self.world]} world"] if self.world else [])
+        elif self.kind == "exception":
             what = X.EC_NAMES.get(self.ec, f"EC {self.ec:#x}") if self.ec is not None else self.exc_kind
             parts = [f"catch exception {what}"]
             if self.vmid is not None:
                 parts.append(f"from vmid={self.vmid}")
+            if self.world is not None:
+                parts.append(f"from the {WORLDS[self.world]} world")
             if self.to_el is not None:
                 parts.append(f"to EL{self.to_el}")
         elif self.kind in ("vm-exit", "vm-entry"):

@@ -27,6 +27,7 @@ from vizor.machine.arch.mmu import (
 )
 from vizor.machine.arch.security import (
     WalkSecurity,
+    WorldSwitch,
     is_secure,
     walk_security,
     world_label,
@@ -165,6 +166,7 @@ class BoardState:
     breakpoints: tuple[BreakpointState, ...] = ()
     image: str = ""
     framebuffer: Optional[FramebufferState] = None   # None: no buffer allocated
+    world_switches: tuple[WorldSwitch, ...] = ()     # oldest first (debug/worlds.py)
 
     def uart(self, name: str) -> UartState:
         for u in self.uarts:
@@ -263,7 +265,7 @@ def recent_events(board, n: int = EVENTS_KEPT) -> tuple[X.ExceptionRecord, ...]:
 def board_state(board, *, serial: int = 0, stop_serial: int = 0, running: bool = False,
                 reason: str = "", uart_out: Optional[Mapping[str, bytearray]] = None,
                 uart_totals: Optional[Mapping[str, int]] = None, breakpoints=(),
-                image: str = "") -> BoardState:
+                image: str = "", world_switches=()) -> BoardState:
     uart_out = uart_out or {}
     uart_totals = uart_totals or {}
     uarts = []
@@ -279,7 +281,7 @@ def board_state(board, *, serial: int = 0, stop_serial: int = 0, running: bool =
         instructions=board.instructions, cycles=board.clock.cycles,
         cores=tuple(core_state(c) for c in board.cores), interrupts=interrupts_state(board),
         uarts=tuple(uarts), events=recent_events(board), breakpoints=bps, image=image,
-        framebuffer=framebuffer_state(board))
+        framebuffer=framebuffer_state(board), world_switches=tuple(world_switches)[-EVENTS_KEPT:])
 
 
 _EL3_REGS = ("sctlr_el3", "tcr_el3", "ttbr0_el3", "mair_el3")
