@@ -1,4 +1,4 @@
-"""Build the optional native accelerator (vizor/machine/cpu/accel.c, loaded with ctypes).
+"""Build the optional native accelerator (vizor/machine/cpu/accel.c and fasttrap.c, loaded with ctypes).
 
 Everything else about the package is in pyproject.toml.  ``optional=True``: where no
 C compiler exists the build goes on without it and vizor runs its pure-Python path.
@@ -7,10 +7,14 @@ import hashlib
 
 from setuptools import Extension, setup
 
-SOURCE = "vizor/machine/cpu/accel.c"
-# The library carries the hash of its source: accel.py loads no library built from other code.
-with open(SOURCE, "rb") as f:
-    DIGEST = hashlib.sha256(f.read()).hexdigest()[:16]
+HERE = "vizor/machine/cpu/"
+SOURCES = ("accel.h", "accel.c", "fasttrap.c")   # accel.SOURCES
+# The library carries the hash of its sources: accel.py loads no library built from other code.
+_h = hashlib.sha256()
+for name in SOURCES:
+    with open(HERE + name, "rb") as f:
+        _h.update(f.read())
+DIGEST = _h.hexdigest()[:16]
 
-setup(ext_modules=[Extension("vizor.machine.cpu._accel", sources=[SOURCE], extra_compile_args=["-O2"],
+setup(ext_modules=[Extension("vizor.machine.cpu._accel", sources=[HERE + "accel.c", HERE + "fasttrap.c"], depends=[HERE + "accel.h"], extra_compile_args=["-O2"],
                              define_macros=[("VZ_SOURCE", f'"{DIGEST}"')], optional=True)])

@@ -1,4 +1,5 @@
-"""The native accelerator (accel.c) for the MRS/MSR/SYS hooks, loaded with ctypes.
+"""The native accelerator (accel.c: the MRS/MSR/SYS hooks; fasttrap.c: SVC, HVC and
+stage-2 aborts), loaded with ctypes.
 
 ``pip install .`` builds it where a C compiler exists (setup.py).  Without it,
 or with ``VIZOR_NATIVE=0`` in the environment, every system-register access
@@ -17,7 +18,8 @@ import importlib.machinery
 import os
 from importlib import metadata
 
-ABI = 2
+ABI = 3
+SOURCES = ("accel.h", "accel.c", "fasttrap.c")   # setup.py hashes the same files
 MAX_WATCH = 8
 WATCH_ALL = 0xFFFFFFFF
 KINDS = {"mrs": 0, "msr": 1, "sys": 2}
@@ -52,11 +54,15 @@ def _candidates() -> list[str]:
 
 
 def _source_digest() -> str | None:
+    here = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
     try:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "accel.c"), "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()[:16]
+        for name in SOURCES:
+            with open(os.path.join(here, name), "rb") as f:
+                h.update(f.read())
     except OSError:
         return None
+    return h.hexdigest()[:16]
 
 
 def _load():
@@ -80,6 +86,9 @@ def _load():
         lib.vz_needs_python.restype = ctypes.c_int
         lib.vz_eret_may_be_illegal.argtypes = [ctypes.c_uint64, ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64]
         lib.vz_eret_may_be_illegal.restype = ctypes.c_int
+        lib.vz_abort_slot.argtypes = [ctypes.c_uint64, ctypes.c_uint32]
+        lib.vz_abort_slot.restype = ctypes.c_uint
+        lib.vz_fast_size.restype = ctypes.c_size_t
         return lib, f"on ({path})"
     if stale:
         return None, "stale (built from an older accel.c; pip install . again): system-register hooks in Python"
@@ -88,6 +97,7 @@ def _load():
 
 LIB, STATUS = _load()
 HOOK = ctypes.cast(LIB.vz_hook_insn, ctypes.c_void_p).value if LIB is not None else None
+INTR_HOOK = ctypes.cast(LIB.vz_hook_intr, ctypes.c_void_p).value if LIB is not None else None
 
 
 class SysregFilter:

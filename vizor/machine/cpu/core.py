@@ -7,13 +7,11 @@ talks to a ``Core`` in architectural terms: ``core.el``, ``core.sysreg(name)``,
 What this adds to Unicorn (see DESIGN.md for the measurements behind it):
 
 * synchronous exceptions taken architecturally (``unicorn_exceptions.py``, a
-  mixin of Core): Unicorn only reports QEMU's exception number; vizor
-  classifies it, builds ESR/FAR/HPFAR, writes ELR/SPSR, sets PSTATE and jumps
-  to the vector (``take_exception``, ``entry.py``);
-* HCR_EL2 trap bits for MRS/MSR/SYS applied in the instruction hooks
-  (``sysreg_hooks.py``, a mixin of Core);
-* the generic timer registers served from virtual time (Unicorn would read the
-  host clock);
+  mixin): Unicorn reports only QEMU's exception number; vizor classifies it,
+  builds ESR/FAR/HPFAR, writes ELR/SPSR, sets PSTATE and jumps to the vector
+  (``entry.py``; SVC, HVC and known stage-2 aborts natively, ``fasttrap.py``);
+* HCR_EL2 trap bits for MRS/MSR/SYS in the instruction hooks (``sysreg_hooks.py``);
+* the generic timer registers served from virtual time (not the host clock);
 * physical IRQ/FIQ taken between slices (``deliver_interrupts``);
 * TLBI ...IS and IC maintenance reaching the other cores' instances;
 * the illegal-state exception after an illegal ERET (``eret_watch.py``).
@@ -38,6 +36,8 @@ from vizor.machine.cpu.carriers import Carriers
 from vizor.machine.cpu.corestate import HALTED, PARKED, RUNNING, WFI_IDLE  # noqa: F401 (PARKED re-exported)
 from vizor.machine.cpu.entry import ExceptionEntry
 from vizor.machine.cpu.eret_watch import EretWatch
+from vizor.machine.cpu.fasttrap import FastTraps
+from vizor.machine.cpu.faults import _TR_ENCS
 from vizor.machine.cpu.idle import IdleSkip
 from vizor.machine.cpu.mmio_access import MmioAccess
 from vizor.machine.cpu.pmu import CycleCounter
@@ -68,8 +68,7 @@ IMPDEF_RESET = {
 _vmem_read = _uclib.uc_vmem_read
 
 
-
-class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess):
+class Core(accel.Mirrored, FastTraps, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess):
     """One core of the board.  ``index`` is Aff0 of its MPIDR."""
 
     def __init__(self, index: int, board: "BoardServices") -> None:
@@ -92,8 +91,6 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         self.hcr = 0
         self.scr = 0
         self.impdef = dict(IMPDEF_RESET)
-        self._stuck_sig = None
-        self._stuck_n = 0
         self._slice_start = 0
         self._stop_count: int | None = None
         self._pending_sync: tuple[int, int, int, int | None] | None = None
@@ -140,7 +137,9 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
 
     def _hooks(self) -> None:
         uc = self.uc
-        uc.hook_add(UC_HOOK_INTR, self._on_intr)
+        self.fast_traps = True    # fasttrap.c may take SVC, HVC and known stage-2 aborts
+        if not self._fast_hook(_TR_ENCS):
+            uc.hook_add(UC_HOOK_INTR, self._on_intr)
         handlers = ((A.UC_ARM64_INS_MRS, "mrs", self._on_mrs), (A.UC_ARM64_INS_MSR, "msr", self._on_msr),
                     (A.UC_ARM64_INS_SYS, "sys", self._on_sys))
         if accel.HOOK is None:
@@ -157,6 +156,7 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
 
     def map_ram(self, base: int, size: int, ptr: int) -> None:
         self.uc.mem_map_ptr(base, size, UC_PROT_ALL, ptr)
+        self._fast_ram(base, size, ptr)
 
     def reset(self, pc: int, el: int, *, scr: int = X.SCR_FIRMWARE, hcr: int = 0x80000000,
               x0: int = 0) -> None:
@@ -278,11 +278,13 @@ class Core(accel.Mirrored, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, Uni
         if resume:  # the stop at this exit was reported: execute its instruction now
             budget = 1
         self._budget = budget
+        self._fast_allow()
         try:
             self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, budget)
         except UcError as e:
             if carriers.fault is None:
                 self._halt(self._bad_access or f"unicorn error: {e}")
+        self._drain_fast()
         if resume:
             carriers.resumed(pc)
         if carriers.fault is not None:  # a watched page: the access has not happened yet

@@ -30,6 +30,7 @@ class ExceptionEntry:
         This is the hot path of every trap a hypervisor takes, so registers
         move in a few batched C calls (see ``regs.py``).
         """
+        self._drain_fast()   # the native path's records first (fasttrap.py)
         r = self.regs
         reads = self._exc_reads[target_el]
         _pc, pstate, sp, vbar, target_sp = reads.read()

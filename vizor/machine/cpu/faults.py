@@ -38,13 +38,18 @@ _TR_ENCS = [ENC[n] for n in _TR_NAMES]
 _HCR = _TR_NAMES.index("HCR_EL2")
 
 
-def translation_regs(core: "CoreView") -> TranslationRegs:
+def translation_values(core: "CoreView") -> list[int]:
+    """The registers of ``_TR_NAMES``, in that order (the key of a cached walk)."""
     batch = core.__dict__.get("_tr_batch")
     if batch is None:
         batch = core._tr_batch = core.regs.cp_batch(_TR_ENCS)
     v = batch.read()
     v[_HCR] = core.hcr  # the architectural value (QEMU's copy lacks TWI)
-    return TranslationRegs(*v)
+    return v
+
+
+def translation_regs(core: "CoreView") -> TranslationRegs:
+    return TranslationRegs(*translation_values(core))
 
 
 @dataclass(frozen=True)
@@ -141,13 +146,14 @@ def classify_abort(core: "CoreView", pc: int, cur: int, *, instruction: bool) ->
         access = "r" if ls.is_load else "w"
     fault = None
     walk = None
+    first = va
     try:
         last = va + (ls.size * ls.regs - 1 if ls else 3)
         for addr in ((va,) if (last >> 12) == (va >> 12) else (va, last & ~0xFFF)):
             walk = walk_for(core, addr, cur, access)
             if walk is not None and walk.fault is not None:
                 fault = walk.fault
-                va = addr if addr == va else addr
+                va = addr
                 break
     except BusError:
         fault = None
@@ -161,8 +167,20 @@ def classify_abort(core: "CoreView", pc: int, cur: int, *, instruction: bool) ->
         return _route(core, cur, X.FSC_SYNC_EXTERNAL, 1, va, None, ls, instruction, False, None,
                       "synchronous external abort")
     hpfar = ((fault.ipa >> 12) << 4) if fault.stage == 2 and fault.ipa is not None else None
-    return _route(core, cur, fault.status_code, fault.stage, va, hpfar, ls, instruction, fault.s1ptw,
-                  fault, str(fault))
+    ab = _route(core, cur, fault.status_code, fault.stage, va, hpfar, ls, instruction, fault.s1ptw,
+                fault, str(fault))
+    if ls is not None and fault.stage == 2 and va == first and cur < 2:
+        _remember(core, pc, word, cur, ls, va, access, ab)
+    return ab
+
+
+def _remember(core, pc, word, cur, ls, va, access, ab) -> None:
+    """Hand a stage-2 abort to the native fast path (fasttrap.py), when its walk
+    is one of RAM words it can check again."""
+    tr = translation_values(core)
+    hit = core.walk_cache.get((TranslationRegs(*tr), va, cur, access))
+    if hit is not None and hit[1] is not None:
+        core._remember_abort(pc, word, cur, ls, va, tr, hit[1], hit[2], ab.esr, ab.hpfar)
 
 
 def _route(core, cur, fsc, stage, far, hpfar, ls, instruction, s1ptw, fault, text) -> Abort:
