@@ -137,6 +137,8 @@ async def test_interrupts_pane_names_the_source_bits():
     ("0x80000 vmid=x", "VMID 'x' is not a number"),
     ("0x80000 el=7", "EL7 does not exist"),
     ("0x80000 core=9", "there is no core 9"),
+    ("0x1000000000000 vmid=3", "no core reaches 0x1000000000000: a VA has bits 63:48 all 0 or all 1"),
+    ("0xffff000000080000 el=2", "no core reaches 0xffff000000080000: EL2 VAs have bits 63:48 all 0"),
 ])
 @sync
 async def test_bad_breakpoint_input_shows_a_message_and_sends_nothing(typed, message):

@@ -60,6 +60,8 @@ async def test_breakpoint_dialog_sends_every_filter_condition_and_ignore_count()
     ("break", {"where": "0x80000", "cond": "x99 == 1"}, "unknown register"),
     ("break", {"where": "0x80000", "ignore": "-1"}, "ignore count -1 is out of range"),
     ("break", {"where": "0x80000", "core": "4"}, "core 4 is out of range"),
+    ("break", {"where": "0x9999999999999"}, "no core reaches 0x9999999999999: a VA has bits 63:48 all 0 or all 1"),
+    ("break", {"where": "0xffff000000080000", "el": "2"}, "EL2 VAs have bits 63:48 all 0"),
     ("watch", {"where": "0x1000", "access": "exec"}, "access 'exec'"),
     ("watch", {"where": "0x1000", "length": "0"}, "length 0 is out of range"),
     ("watch", {"where": "0x1000", "space": "ipa"}, "space 'ipa'"),

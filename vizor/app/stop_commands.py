@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import vizor.driver.commands as C
 import vizor.machine.arch.exceptions as X
+from vizor.machine.arch.mmu import unreachable
 from vizor.machine.debug.stops import Condition, check_world
 from vizor.panes.common import EL2, BadInput, parse_address, parse_number
 from vizor.panes.stopdialog import EVENTS
@@ -74,6 +75,8 @@ def breakpoint_command(values: dict, symbols, pc: int | None, selected: int, her
         except ValueError as e:
             raise BadInput(str(e)) from None
     ignore = _opt(values, "ignore", "ignore count", 0, 1 << 32) or 0
+    if unreachable(address, f["el"]):
+        raise BadInput(unreachable(address, f["el"]))
     # a guest VA is checked against the selected core's tables only when no VMID names the context
     return C.AddBreakpoint(address, condition=cond, ignore=ignore,
                            check_core=selected if f["vmid"] is None else None, **f)

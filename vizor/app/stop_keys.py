@@ -10,6 +10,7 @@ from textual.widgets import Static, TabbedContent
 import vizor.driver.runner as R
 from vizor.app.messages import StopReported, StopsChanged
 from vizor.app.stop_commands import DialogContext, command_for
+from vizor.machine.arch.mmu import unreachable
 from vizor.machine.debug.stops import check_world
 from vizor.panes.breakpoints import BreakpointsPane, StopEdited
 from vizor.panes.common import EL2, BadInput, parse_address, parse_number, sym, table_of
@@ -111,6 +112,8 @@ class StopControls:
             check_world(world, el, vmid)
         except ValueError as e:
             raise BadInput(str(e)) from None
+        if unreachable(addr, el):
+            raise BadInput(unreachable(addr, el))
         # a guest VA is checked against the selected core's tables only when no VMID names the context
         return R.ToggleBreakpoint(addr, vmid=vmid, el=el, core=core, world=world,
                                   check_core=self.selected if vmid is None else None)

@@ -57,7 +57,7 @@ from vizor.machine.arch.mmu_fields import (
 __all__ = [
     "BusError", "Fault", "Permissions", "TranslationRegs", "UnsupportedGranule",
     "Walk", "WalkStep", "walk_stage1", "walk_stage2", "translate_el10", "vmid_of",
-    "stage2_enabled", "PAMAX",
+    "stage2_enabled", "PAMAX", "canonical", "unreachable",
 ]
 
 PAMAX = 40                       # Cortex-A53 ID_AA64MMFR0_EL1.PARange = 0b0010
@@ -70,6 +70,24 @@ _TG0 = {0b00: 12, 0b01: 16, 0b10: 14}
 _TG1 = {0b10: 12, 0b11: 16, 0b01: 14}
 # Levels at which a block descriptor is allowed (ARMv8.0, no 52-bit PA).
 _BLOCK_LEVELS = {12: (1, 2), 16: (2,)}
+
+
+def canonical(va: int, el: int | None = None) -> bool:
+    """Whether a regime can reach ``va`` (at ``el``, None: any EL): without LVA a VA
+    has at most 48 bits (T0SZ, T1SZ >= 16), so bits 63:48 must be all 0 (a TTBR0
+    address) or all 1 (TTBR1, EL1&0 only: ARMv8.0 EL2 and EL3 have TTBR0 alone);
+    any other address faults on every core before a table is read."""
+    top = va >> 48
+    return top == 0 or (top == 0xFFFF and el not in (2, 3))
+
+
+def unreachable(va: int, el: int | None = None) -> str:
+    """Why no core can run the instruction at ``va`` (at ``el``), or '' if one can."""
+    if canonical(va, el):
+        return ""
+    if canonical(va):
+        return f"no core reaches {va:#x}: EL{el} VAs have bits 63:48 all 0 (TTBR0 only)"
+    return f"no core reaches {va:#x}: a VA has bits 63:48 all 0 or all 1 (48-bit VAs)"
 
 
 def vmid_of(vttbr: int) -> int:

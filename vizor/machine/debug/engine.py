@@ -36,6 +36,7 @@ from dataclasses import replace
 from typing import Callable
 
 import vizor.machine.arch.exceptions as X
+from vizor.machine.arch.mmu import unreachable
 from vizor.machine.arch.security import is_secure, label_of
 from vizor.machine.arch.sysregs import encoding_of
 from vizor.machine.board.board import RAM_MAPPED, Board, StopReason
@@ -103,6 +104,8 @@ class Debugger(Addresses, Stepping, WorldWatch):
                        ignore: int = 0, temporary: bool = False, world: str | None = None) -> Breakpoint:
         if not 0 <= address < 1 << 64:
             raise ValueError(f"address {address:#x} is not a 64-bit address")
+        if unreachable(address, el):
+            raise ValueError(unreachable(address, el))
         filters = Filters(vmid, el, core, world)
         filters.check(len(self.board.cores))
         if isinstance(condition, str):
