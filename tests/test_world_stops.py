@@ -197,3 +197,21 @@ async def test_tui_catch_world_from_the_dialog_stops_in_the_secure_payload_and_l
         assert "world switch: EL2 (NS) → EL3 → S-EL1 (now Secure)" in events
         assert "world switch: EL3 → EL2 (NS) (now Non-secure)" in events
         await pilot.press("q")
+
+
+@sync
+async def test_tui_quick_toggle_takes_a_world():
+    from test_tui import settle
+    from tui_fakes import SYMBOLS, FakeRunner, secure_board
+    fake = FakeRunner([secure_board()])
+    app = VizorApp(fake, SYMBOLS, image="fake.elf")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for typed in ("0x81004 @secure", "0x81004@ns@el=1", "0x81004 @el=2 @secure"):
+            await pilot.press("t")
+            await pilot.press(*typed)
+            await pilot.press("enter")
+            await settle(pilot)
+        assert "no Secure EL2" in shown(app, "#message")
+    assert fake.commands_of(R.ToggleBreakpoint) == [R.ToggleBreakpoint(0x81004, world="secure"),
+                                                   R.ToggleBreakpoint(0x81004, el=1, world="ns")]
