@@ -29,11 +29,15 @@
 #include "accel.h"
 
 #define VZ_RING 1024
-#define VZ_ABORTS 64                  /* direct-mapped by PC and word */
+#define VZ_WAYS 4                     /* a set per PC and word: a guest's same access under */
+#define VZ_ABORTS (64 * VZ_WAYS)      /* several VMIDs or address spaces */
 #define VZ_WALK_WORDS 24              /* a two-stage walk of 4 + 4 x 5 descriptors */
 #define VZ_NTR 12                     /* faults._TR_NAMES */
 #define VZ_TR_HCR 5
 #define VZ_TR_VTTBR 7
+/* HCR_EL2.VF, VI and VSE: pending virtual interrupts, which no walk reads
+   (mmu.py) and a hypervisor flips often; left out of the key (fasttrap.py too) */
+#define VZ_HCR_VIRQS (7ull << 6)
 
 /* QEMU exception numbers (target/arm/cpu.h) */
 enum { EXCP_SWI = 2, EXCP_DATA_ABORT = 4, EXCP_HVC = 11 };
@@ -63,6 +67,7 @@ typedef struct {
     int64_t imm;
     uint32_t word;
     int32_t valid, el, mode, rn, rm, extend, shift, nwords, has_hpfar;
+    int32_t unused_tr, pad;           /* TTBR0 or TTBR1_EL1: the one this VA's walk never reads */
     uint64_t tr[VZ_NTR];
     uint64_t widx[VZ_WALK_WORDS], wval[VZ_WALK_WORDS];   /* RAM word index, value */
     uint64_t esr, hpfar;
@@ -89,9 +94,11 @@ typedef struct {
     vz_abort aborts[VZ_ABORTS];
 } vz_fast;
 
+/* The first entry of the set of VZ_WAYS entries that may hold (pc, word). */
 unsigned vz_abort_slot(uint64_t pc, uint32_t word)
 {
-    return (unsigned)(((pc >> 2) ^ word ^ (word >> 13)) & (VZ_ABORTS - 1));
+    uint64_t h = (pc >> 2) * 0x9E3779B97F4A7C15ull ^ (uint64_t)word * 0xC2B2AE3D27D4EB4Full;
+    return (unsigned)((h ^ (h >> 29)) >> 58) * VZ_WAYS;   /* 6 bits: 64 sets */
 }
 
 static int read_ids(vz_fast *f, void *uc, const int *which, uint64_t *out, int n)
@@ -211,57 +218,74 @@ static int take_call(vz_fast *f, void *uc, uint32_t intno, uint64_t pc, uint64_t
     return 1;
 }
 
+/* The virtual address the load or store ``a`` describes accesses now. */
+static uint64_t address_of(vz_fast *f, void *uc, const vz_abort *a, uint64_t pc, uint64_t sp)
+{
+    if (a->mode == MODE_LITERAL)
+        return pc + (uint64_t)a->imm;
+    uint64_t base = xreg(f, uc, a->rn, sp);
+    if (a->mode == MODE_POST)
+        return base;
+    if (a->mode == MODE_REG) {
+        uint64_t off = a->rm == 31 ? 0 : xreg(f, uc, a->rm, sp);
+        if (a->extend == 2)
+            off &= 0xffffffffu;
+        else if (a->extend == 6)
+            off = (uint64_t)(int64_t)(int32_t)(uint32_t)off;
+        return base + (off << a->shift);
+    }
+    return base + (uint64_t)a->imm;
+}
+
+/* Whether entry ``a`` is this abort: same key, and every input of its walk
+   unchanged.  The translation registers are read once (``*have_tr``). */
+static int matches(vz_fast *f, void *uc, const vz_abort *a, uint64_t pc, uint32_t word, int cur,
+                   uint64_t sp, int *have_tr)
+{
+    vz_core *c = f->core;
+    if (!a->valid || a->pc != pc || a->word != word || a->el != cur)
+        return 0;
+    if (address_of(f, uc, a, pc, sp) != a->va)
+        return 0;
+    if (!*have_tr) {
+        int ids[VZ_NTR];
+        void *ptrs[VZ_NTR];
+        for (int i = 0; i < VZ_NTR; i++) {
+            ids[i] = c->cp_reg_id;
+            f->tr_cp[i].val = 0;
+            ptrs[i] = &f->tr_cp[i];
+        }
+        if (f->read_batch(uc, ids, ptrs, VZ_NTR))
+            return 0;
+        f->tr_cp[VZ_TR_HCR].val = c->hcr & ~VZ_HCR_VIRQS;   /* the architectural HCR (QEMU's lacks TWI) */
+        *have_tr = 1;
+    }
+    for (int i = 0; i < VZ_NTR; i++)
+        if (f->tr_cp[i].val != a->tr[i] && i != a->unused_tr)
+            return 0;
+    for (int i = 0; i < a->nwords; i++)
+        if (a->widx[i] >= f->ram_words || f->ram[a->widx[i]] != a->wval[i])
+            return 0;
+    return 1;
+}
+
 /* A data abort from EL0/EL1 that Python classified as a stage-2 fault before. */
 static int take_abort(vz_fast *f, void *uc, uint64_t pc, uint64_t pstate, uint64_t sp)
 {
-    vz_core *c = f->core;
     int cur = (int)((pstate >> 2) & 3);
     uint32_t word = 0;
     if (cur >= 2 || f->vmem_read(uc, pc, PROT_EXEC, &word, 4))
         return 0;
-    vz_abort *a = &f->aborts[vz_abort_slot(pc, word)];
-    if (!a->valid || a->pc != pc || a->word != word || a->el != cur)
+    vz_abort *set = &f->aborts[vz_abort_slot(pc, word)], *a = 0;
+    int have_tr = 0;
+    for (int w = 0; w < VZ_WAYS && !a; w++)
+        if (matches(f, uc, &set[w], pc, word, cur, sp, &have_tr))
+            a = &set[w];
+    if (!a)
         return 0;
-    uint64_t va;
-    if (a->mode == MODE_LITERAL) {
-        va = pc + (uint64_t)a->imm;
-    } else {
-        uint64_t base = xreg(f, uc, a->rn, sp);
-        if (a->mode == MODE_POST) {
-            va = base;
-        } else if (a->mode == MODE_REG) {
-            uint64_t off = a->rm == 31 ? 0 : xreg(f, uc, a->rm, sp);
-            if (a->extend == 2)
-                off &= 0xffffffffu;
-            else if (a->extend == 6)
-                off = (uint64_t)(int64_t)(int32_t)(uint32_t)off;
-            va = base + (off << a->shift);
-        } else {
-            va = base + (uint64_t)a->imm;
-        }
-    }
-    if (va != a->va)
-        return 0;
-    int ids[VZ_NTR];
-    void *ptrs[VZ_NTR];
-    for (int i = 0; i < VZ_NTR; i++) {
-        ids[i] = c->cp_reg_id;
-        f->tr_cp[i].val = 0;
-        ptrs[i] = &f->tr_cp[i];
-    }
-    if (f->read_batch(uc, ids, ptrs, VZ_NTR))
-        return 0;
-    for (int i = 0; i < VZ_NTR; i++) {
-        uint64_t v = i == VZ_TR_HCR ? c->hcr : f->tr_cp[i].val;   /* the architectural HCR */
-        if (v != a->tr[i])
-            return 0;
-    }
-    for (int i = 0; i < a->nwords; i++)
-        if (a->widx[i] >= f->ram_words || f->ram[a->widx[i]] != a->wval[i])
-            return 0;
     if (stuck_candidate(f, pc, a->esr))
         return 0;
-    enter(f, uc, cur, 2, pc, pstate, sp, a->esr, 1, va, a->has_hpfar, a->hpfar,
+    enter(f, uc, cur, 2, pc, pstate, sp, a->esr, 1, a->va, a->has_hpfar, a->hpfar,
           vmid_of(f, uc, cur, &a->tr[VZ_TR_VTTBR]));
     return 1;
 }

@@ -33,9 +33,12 @@ from vizor.machine.cpu.regs import DIRECT, ENC, X_IDS
 
 _lib = _ucmod.uclib
 RING = 1024
-ABORTS = 64
+WAYS = 4
+ABORTS = 64 * WAYS
 WALK_WORDS = 24
 NTR = 12
+TR_TCR, TR_TTBR0, TR_TTBR1, TR_HCR = 1, 2, 3, 5     # faults._TR_NAMES
+HCR_VIRQS = X.HCR_VF | X.HCR_VI | 1 << 8   # VF, VI, VSE: no walk reads them (mmu.py), not in the key
 MODES = {"imm": 0, "post": 1, "reg": 2, "literal": 3}
 IDS = ([DIRECT[n] for n in ("PC", "PSTATE", "SP", "SP_EL0", "SP_EL1", "SP_EL2", "SP_EL3",
                             "ELR_EL1", "ELR_EL2", "ELR_EL3", "ESR_EL1", "ESR_EL2", "ESR_EL3",
@@ -55,7 +58,8 @@ class VzAbort(ctypes.Structure):
                 ("word", ctypes.c_uint32), ("valid", ctypes.c_int32), ("el", ctypes.c_int32),
                 ("mode", ctypes.c_int32), ("rn", ctypes.c_int32), ("rm", ctypes.c_int32),
                 ("extend", ctypes.c_int32), ("shift", ctypes.c_int32), ("nwords", ctypes.c_int32),
-                ("has_hpfar", ctypes.c_int32), ("tr", ctypes.c_uint64 * NTR),
+                ("has_hpfar", ctypes.c_int32), ("unused_tr", ctypes.c_int32), ("pad", ctypes.c_int32),
+                ("tr", ctypes.c_uint64 * NTR),
                 ("widx", ctypes.c_uint64 * WALK_WORDS), ("wval", ctypes.c_uint64 * WALK_WORDS),
                 ("esr", ctypes.c_uint64), ("hpfar", ctypes.c_uint64)]
 
@@ -80,6 +84,15 @@ _KIND = "sync"
 
 def _cp(cp, enc) -> None:
     cp.op0, cp.op1, cp.crn, cp.crm, cp.op2 = enc
+
+
+def _unused_ttbr(va: int, tcr: int) -> int:
+    """Which of TTBR0/TTBR1_EL1 (its index in the key) an EL1&0 stage-1 walk of
+    ``va`` never reads: the other half's (mmu.walk_stage1 selects by bit 55,
+    or 63 without top-byte ignore)."""
+    bit55 = va >> 55 & 1
+    top = 55 if tcr >> (38 if bit55 else 37) & 1 else 63
+    return TR_TTBR0 if va >> top & 1 else TR_TTBR1
 
 
 class FastTraps:
@@ -188,12 +201,24 @@ class FastTraps:
         f = self._fast
         if f is None or ls.mode not in MODES or len(words) > WALK_WORDS:
             return
-        a = f.aborts[accel.LIB.vz_abort_slot(pc, word)]
+        first = accel.LIB.vz_abort_slot(pc, word)
+        ways = [f.aborts[first + w] for w in range(WAYS)]
+        tr = list(tr)
+        tr[TR_HCR] &= ~HCR_VIRQS
+        unused = _unused_ttbr(va, tr[TR_TCR])
+        tr[unused] = 0        # a guest's processes (ASIDs) share its kernel's MMIO accesses
+        # the entry of the same access (now stale), or a free way, or the next in turn
+        a = next((e for e in ways if e.valid and (e.pc, e.word, e.el, e.va) == (pc, word, el, va)
+                  and list(e.tr) == tr), None) or next((e for e in ways if not e.valid), None)
+        if a is None:
+            turn = self._fast_turn = (getattr(self, "_fast_turn", 0) + 1) % WAYS
+            a = ways[turn]
         a.valid = 0
         a.pc, a.word, a.el, a.va = pc, word, el, va
         a.mode, a.rn, a.rm, a.imm = MODES[ls.mode], ls.rn, ls.rm, ls.imm
         a.extend, a.shift = ls.extend, ls.shift
         a.tr[:] = tr
+        a.unused_tr = unused
         a.nwords = len(words)
         a.widx[:len(words)] = words
         a.wval[:len(values)] = values
