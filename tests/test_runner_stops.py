@@ -72,3 +72,20 @@ def test_a_refused_condition_is_a_notice_and_sets_nothing():
     assert not [o for o in got if isinstance(o, R.StopsState) and o.stops]
     runner.send(R.Quit())
     thread.join(5)
+
+
+def test_the_stops_list_names_addresses_by_symbol_in_their_context():
+    board, runner, got, wait, thread = start("images/hyp/hyp.elf")
+    sched = board.contexts.resolve("schedule", 3)
+    exit8 = board.contexts.resolve("sched_exit", None, el2=True) + 8
+    lock = board.contexts.resolve("lock_word", None, el2=True)
+    runner.send(R.AddBreakpoint(sched, vmid=3))
+    runner.send(R.AddBreakpoint(exit8, el=2))
+    runner.send(R.AddWatchpoint(lock, "va", 4, False, True))     # EL2's MMU is off at reset: VA = PA
+    runner.send(R.AddBreakpoint(0x1000))                         # no symbol near: the bare address
+    wait(lambda o: isinstance(o, R.StopsState) and len(o.stops) == 4)
+    assert [s.text for s in stops_of(got)] == [
+        f"break at schedule ({sched:#x}) vmid=3", f"break at sched_exit+0x8 ({exit8:#x}) EL2",
+        f"watch write VA lock_word ({lock:#x}) (PA {lock:#x})+4", "break at 0x1000"]
+    runner.send(R.Quit())
+    thread.join(5)

@@ -174,5 +174,5 @@ async def test_a_vmid_breakpoint_set_at_reset_stops_in_that_vm_with_its_symbol()
         assert app.selected == stopped[0].index  # the panes follow the core that stopped
         await pilot.press("k")
         await pilot.pause(0.1)
-        assert "1 breakpoint yes 1 break 0xffff000000002ea4 vmid=3" in app.query_one("#stops").text()
+        assert "1 breakpoint yes 1 break at schedule (0xffff000000002ea4) vmid=3" in app.query_one("#stops").text()
         await pilot.press("q")

@@ -141,8 +141,9 @@ class Runner:
 
     def _publish_stops(self) -> None:
         conds = getattr(self.debugger, "stops", ())
-        state = StopsState(tuple(StopCondition(c.id, _KIND.get(type(c).__name__, "catch"), c.describe(),
-                                               c.enabled, c.hits) for c in conds))
+        state = StopsState(tuple(StopCondition(c.id, _KIND.get(type(c).__name__, "catch"),
+                                               stop_edits.describe(self.board, c), c.enabled, c.hits)
+                                 for c in conds))
         if state != self._stops_shown:
             self._stops_shown = state
             self.publish(state)

@@ -22,12 +22,16 @@ def where(board, address: int, vmid: int | None) -> str:
 
 
 def describe(board, cond) -> str:
-    """The engine's describe(), with a breakpoint's address named by its symbol."""
+    """The engine's describe(), with a breakpoint's address and a watchpoint's VA named
+    by their symbol (what the messages and the Stops tab show)."""
     text = cond.describe()
     address = getattr(cond, "address", None)
+    vmid = cond.filters.vmid if hasattr(cond, "filters") else None
     if address is not None and text.startswith(f"break {address:#x}"):
-        vmid = cond.filters.vmid if hasattr(cond, "filters") else None
         text = f"break at {where(board, address, vmid)}" + text[len(f"break {address:#x}"):]
+    va = getattr(cond, "va", None)
+    if va is not None and f"VA {va:#x} " in text:
+        text = text.replace(f"VA {va:#x} ", f"VA {where(board, va, vmid)} ", 1)
     return text
 
 
