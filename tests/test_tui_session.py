@@ -14,7 +14,7 @@ from test_tui_board import paused, wait_for
 from tui_fakes import sync
 
 import vizor.driver.runner as R
-from vizor.app.app import VizorApp
+from vizor.app.app import ReplayApp, VizorApp
 from vizor.driver.replay import ReplayRunner, timeline_info
 from vizor.machine.board.board import Board
 from vizor.machine.board.loader import load_image
@@ -131,7 +131,7 @@ def recorded(tmp_path_factory):
 def replay_app(path):
     session = load_session(path)
     runner = ReplayRunner(Replay(session), lambda _o: None, image="hyp.vzs")
-    app = VizorApp(runner, runner.board.contexts, image="hyp.vzs", timeline=timeline_info(session))
+    app = ReplayApp(runner, runner.board.contexts, image="hyp.vzs", timeline=timeline_info(session))
     return app, runner
 
 

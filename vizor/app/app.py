@@ -27,7 +27,7 @@ from vizor.app.messages import (
     WalkReady,
     message_for,
 )
-from vizor.app.session_keys import SessionControls
+from vizor.app.session_keys import REPLAY_FOOTER, SessionControls
 from vizor.app.stop_keys import StopControls
 from vizor.app.view_keys import ViewControls
 from vizor.machine.inspect.symbols import Symbols
@@ -177,7 +177,7 @@ class VizorApp(ViewControls, SessionControls, StopControls, App):
             self._stop_text = "▶ running (space pauses)"
             bar = self.query_one("#stop", Static)
             bar.set_class(False, "hit")
-            bar.update(self._stop_text, layout=False)
+            bar.update(self._stop_text)         # once per run: back to one line
         if new_stop and not snap.running and self._walk_text is not None:
             self._request_walk(self._walk_text, quiet=True)
 
@@ -303,10 +303,17 @@ class VizorApp(ViewControls, SessionControls, StopControls, App):
             self.query_one("#walk-input", Input).value = text
 
 
+class ReplayApp(VizorApp):
+    """``vizor replay``: the same screen, its footer showing the replay's keys (j S B V)."""
+
+    BINDINGS = REPLAY_FOOTER
+
+
 def run_app(runner, symbols, **kw) -> int:
-    """Run the TUI on ``runner`` (a Runner or remote.RemoteRunner) until it quits."""
+    """Run the TUI on ``runner`` (a Runner or remote.RemoteRunner) until it quits; a
+    ``timeline`` makes it the replay's."""
     try:
-        VizorApp(runner, symbols, **kw).run()
+        (VizorApp if kw.get("timeline") is None else ReplayApp)(runner, symbols, **kw).run()
     finally:
         close = getattr(runner, "close", None)
         if close is not None:

@@ -18,6 +18,7 @@ BINDINGS = [
     Binding("n", "step_more('over')", "Over"),
     Binding("o", "step_more('out')", "Out"),
     Binding("v", "step_more('vm')", "In VM"),
+    *SESSION_BINDINGS,         # shown in `vizor replay` only (app.ReplayApp); next to the steps there
     Binding("plus", "prompt('count')", "Run N", show=False),
     Binding("r", "prompt('vmid')", "Until VMID", show=False),
     Binding("1", "select(0)", "Core 1", show=False),
@@ -38,7 +39,7 @@ BINDINGS = [
     Binding("u", "switch_uart", "UART", show=False),
     Binding("question_mark", "help", "Help"),
     Binding("q", "quit_vizor", "Quit"),
-] + SESSION_BINDINGS
+]
 
 HELP = (("space", "run / pause the board (pauses within 100 ms)"),
         ("s", "step one instruction on the selected core"),

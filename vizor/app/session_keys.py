@@ -20,6 +20,19 @@ SESSION_BINDINGS = [
     Binding("B", "reverse_continue", "Rev cont", show=False),
     Binding("V", "reverse_step_vm", "Back in VM", show=False),
 ]
+# `vizor replay`'s footer: j S B V shown (after s Step), in place of live keys that
+# would not fit in 120 columns; every key still works, and ? lists them all
+REPLAY_FOOTER = [
+    Binding("j", "prompt('seek')", "Jump"),
+    Binding("S", "step_back", "Back", key_display="S"),
+    Binding("B", "reverse_continue", "Rev cont", key_display="B"),
+    Binding("V", "reverse_step_vm", "Back in VM", key_display="V"),
+    Binding("n", "step_more('over')", "Over", show=False),
+    Binding("o", "step_more('out')", "Out", show=False),
+    Binding("g", "prompt('goto')", "Go to", show=False),
+    Binding("w", "walk", "Walk", show=False),
+    Binding("c", "console", "Console", show=False),
+]
 SESSION_HELP = (
     ("R", "start / stop recording the session (asks for the file; REC in the status line)"),
     ("j", "replay: jump to an instruction count"),

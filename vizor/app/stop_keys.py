@@ -37,7 +37,7 @@ class StopControls:
         bar = self.query_one("#stop", Static)
         hit = r.kind not in ("pause", "stop", "max_insns", "step")
         bar.set_class(hit, "hit")
-        bar.update(Text(self._stop_text), layout=False)
+        bar.update(Text(self._stop_text))     # a layout: a long banner wraps to a second line
         if hit and r.core is not None and r.core != self.selected:
             self.action_select(r.core)  # show the core that stopped
 

@@ -38,7 +38,7 @@ def step_back(replay: "Replay", core: int, count: int = 1) -> StopReason:
             cc.mark_exit_arrival()
     else:
         replay.goto_core_count(core, target)
-    return StopReason("step", f"core {core} back to its instruction {target}", core=core)
+    return StopReason("step", f"core {core} back to instruction {target:,}", core=core)
 
 
 def reverse_continue(replay: "Replay", dbg: "Debugger", stop=None, progress=None) -> StopReason:

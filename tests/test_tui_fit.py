@@ -1,0 +1,72 @@
+"""The TUI fits 120 columns (and 160x48): the stop banner of a reverse step, the replay's
+footer with its own keys, the right-hand panes without sideways scrolling (issue 21)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.geometry import Region
+from textual.widgets import Footer
+from tui_fakes import SYMBOLS, FakeRunner, guest_board, sync
+
+import vizor.driver.runner as R
+from vizor.app.app import ReplayApp, VizorApp
+from vizor.driver.commands import TimelineInfo
+
+SIZES = [(120, 36), (160, 48)]
+TIMELINE = TimelineInfo(0, 20_000_000, ((150_000, "i"),), (0, 10_000_000))
+
+
+async def settle(pilot, n: int = 4) -> None:
+    for _ in range(n):
+        await pilot.pause(0.05)
+
+
+def lines_on_screen(widget) -> list[str]:
+    """What ``widget`` shows, line by line, as rendered in its region."""
+    w, h = widget.outer_size
+    return ["".join(seg.text for seg in strip) for strip in widget.render_lines(Region(0, 0, w, h))]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@sync
+async def test_a_reverse_step_banner_is_shown_whole(size):
+    app = ReplayApp(FakeRunner([guest_board()]), SYMBOLS, image="h.vzs", timeline=TIMELINE)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        for pc, text in ((0x4002A4, "core 0 back to instruction 2,600,062"),
+                         (0xFFFF000000002EA4, "core 0 back in vmid=3 at 0xffff000000002ea4"),
+                         (0x4002A4, "a much longer reason than any stop gives " * 3)):
+            app.runner.publish(R.StopReport(5, "step", text, 0, el=0, vmid=2, pc=pc, world="NS-EL0"))
+            await settle(pilot)
+            shown = "".join(lines_on_screen(app.query_one("#stop")))
+            assert "".join(text.split()) in "".join(shown.split()), shown      # wrapped, never cut
+        app.runner.publish(R.StopReport(6, "step", "short", 0, el=0, vmid=2, pc=0x4002A4, world="NS-EL0"))
+        await settle(pilot)
+        assert app.query_one("#stop").size.height == 1        # back to one line
+
+
+@pytest.mark.parametrize("size", SIZES)
+@sync
+async def test_the_replay_footer_shows_jump_and_the_reverse_keys_and_fits(size):
+    app = ReplayApp(FakeRunner([guest_board()]), SYMBOLS, image="h.vzs", timeline=TIMELINE)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        keys = {k.key_display: k for k in app.query_one(Footer).children}
+        for key, words in (("j", "Jump"), ("S", "Back"), ("B", "Rev cont"), ("V", "Back in VM"),
+                           ("space", "Run/Pause"), ("s", "Step"), ("q", "Quit")):
+            assert keys[key].description == words
+        assert max(k.region.right for k in keys.values()) <= size[0]
+        await pilot.press("S", "B", "2", "n", "o", "g")          # the keys the footer leaves out still work
+        await settle(pilot)
+    cmds = app.runner.commands
+    assert R.StepBack(0) in cmds and R.ReverseContinue() in cmds and R.StepMore(1, "over") in cmds
+    assert R.StepMore(1, "out") in cmds
+
+
+@sync
+async def test_a_live_footer_has_no_replay_keys():
+    app = VizorApp(FakeRunner([guest_board()]), SYMBOLS, image="fake.elf")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        keys = [k.key_display for k in app.query_one(Footer).children]
+        assert "j" not in keys and "S" not in keys and "n" in keys and "c" in keys
