@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from vizor.machine.devices.arm_local import ArmLocal
+from vizor.machine.devices.asb import Asb
 from vizor.machine.devices.cprman import Cprman
 from vizor.machine.devices.dma import DmaController
 from vizor.machine.devices.emmc import Emmc
@@ -53,6 +54,7 @@ class Sockets(Protocol):
 ADDRESS_MAP = (
     ("system_timer", 0x3F003000, 0x20),
     ("dma", 0x3F007000, 0x1000),
+    ("asb", 0x3F00A000, 0x24),
     ("interrupt_controller", 0x3F00B000, 0x400),
     ("videocore_mailbox", 0x3F00B880, 0x40),
     ("power_management", 0x3F100000, 0x114),
@@ -93,6 +95,7 @@ def wire_devices(board: "Sockets") -> dict[str, object]:
         "rng": Rng(clock),
         "cprman": Cprman(),
         "dma": DmaController(),
+        "asb": Asb(),
         "emmc": Emmc(None, intc.irq_input(IRQ_EMMC)),
     }
     for name, base, size in ADDRESS_MAP:

@@ -35,7 +35,8 @@ VIZOR_VERSION = "0.1.0"
 #      PMU (six counters), SPSRs unwritten since reset kept apart
 #   3: an interrupt taken between slices is logged at the core's present time
 #      (it was the end of the core's previous slice: after a restore, stale)
-BOARD_MODEL = 3
+#   4: the AXI bridges (ASB, 0x3F00A000): the "brdg" ID and stop acknowledges
+BOARD_MODEL = 4
 DEFAULT_INTERVAL = 25_000_000
 _DUE = "checkpoint due"      # the stop a Recorder's checkpoint_due makes; never seen outside run()
 KINDS = (b"HEAD", b"IMAG", b"SDCD", b"INPT", b"CKPT", b"BLCK", b"END ")
