@@ -89,3 +89,23 @@ def test_the_stops_list_names_addresses_by_symbol_in_their_context():
         f"watch write VA lock_word ({lock:#x}) (PA {lock:#x})+4", "break at 0x1000"]
     runner.send(R.Quit())
     thread.join(5)
+
+
+def test_t_with_nothing_typed_toggles_the_breakpoint_marked_at_the_pc_whatever_its_filters():
+    board, runner, got, wait, thread = start("images/hyp/hyp.elf")
+    pc = board.cores[0].pc
+    runner.send(R.AddBreakpoint(pc, core=1))                     # another core's: not marked on core 0
+    runner.send(R.AddBreakpoint(pc, el=2))                       # the one core 0's disassembly marks
+    wait(lambda o: isinstance(o, R.StopsState) and len(o.stops) == 2)
+    runner.send(R.EnableStop(2, False))
+    runner.send(R.ToggleBreakpoint(pc, pc_of=0))                 # disabled: enabled
+    wait(lambda o: isinstance(o, R.Notice) and "breakpoint 2" in o.text and "enabled" in o.text)
+    runner.send(R.ToggleBreakpoint(pc, pc_of=0))                 # enabled: removed, none added
+    wait(lambda o: isinstance(o, R.Notice) and "breakpoint 2" in o.text and "removed" in o.text)
+    assert [(b.id, b.core, b.el) for b in runner.debugger.breakpoints] == [(1, 1, None)]
+    runner.send(R.ToggleBreakpoint(pc, pc_of=0))                 # none marked there: one is set
+    wait(lambda o: isinstance(o, R.Notice) and "breakpoint 3 set" in o.text)
+    assert [(b.id, b.core, b.el, b.vmid) for b in runner.debugger.breakpoints] == \
+        [(1, 1, None, None), (3, None, None, None)]
+    runner.send(R.Quit())
+    thread.join(5)

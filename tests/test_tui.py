@@ -165,7 +165,7 @@ async def test_breakpoint_prompt_sends_a_toggle_with_its_filters():
         await settle(pilot)
     assert fake.commands_of(R.ToggleBreakpoint) == [
         R.ToggleBreakpoint(0x81004, vmid=5, el=1, check_core=None),
-        R.ToggleBreakpoint(0x81004, check_core=0),
+        R.ToggleBreakpoint(0x81004, check_core=0, pc_of=0),
         R.ToggleBreakpoint(0x81000, vmid=3, check_core=None)]
 
 

@@ -175,4 +175,8 @@ async def test_a_vmid_breakpoint_set_at_reset_stops_in_that_vm_with_its_symbol()
         await pilot.press("k")
         await pilot.pause(0.1)
         assert "1 breakpoint yes 1 break at schedule (0xffff000000002ea4) vmid=3" in app.query_one("#stops").text()
+        app.set_focus(None)
+        await pilot.press("t", "enter")             # nothing typed: the breakpoint at the PC goes
+        await wait_for(pilot, lambda: not app.snapshot.breakpoints)
+        assert app.query_one("#stops").text() == ""
         await pilot.press("q")

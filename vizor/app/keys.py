@@ -51,8 +51,8 @@ HELP = (("space", "run / pause the board (pauses within 100 ms)"),
         ("r", "run until a VMID is scheduled on a core (asks the VMID)"),
         ("1 2 3 4", "select core 0, 1, 2, 3 (cores, registers, disassembly follow it)"),
         ("b", "breakpoint dialog: address or symbol, VMID, EL, core, condition, ignore count"),
-        ("t", "toggle a breakpoint quickly: ADDR [@vmid=N] [@el=N] [@core=N] (empty: the PC); "
-              "on a disabled one, enables it"),
+        ("t", "toggle a breakpoint quickly: ADDR [@vmid=N] [@el=N] [@core=N] (empty: the one "
+              "marked at the PC, whatever its filters); on a disabled one, enables it"),
         ("p", "watchpoint dialog: PA or VA, read/write/access, length, VMID, EL, core"),
         ("e", "event stop dialog: exception, vm-exit, vm-entry, sysreg REG, mmio"),
         ("k", "the Stops tab: every stop condition with hits; Enter enables/disables, d deletes"),

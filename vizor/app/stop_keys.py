@@ -116,4 +116,5 @@ class StopControls:
             raise BadInput(unreachable(addr, el))
         # a guest VA is checked against the selected core's tables only when no VMID names the context
         return R.ToggleBreakpoint(addr, vmid=vmid, el=el, core=core, world=world,
-                                  check_core=self.selected if vmid is None else None)
+                                  check_core=self.selected if vmid is None else None,
+                                  pc_of=self.selected if not text.strip() else None)

@@ -25,7 +25,9 @@ class Step:
 
 @dataclass(frozen=True)
 class ToggleBreakpoint:
-    """Remove the breakpoint with these filters at ``address``, or add one."""
+    """Remove the breakpoint with these filters at ``address`` (enable it if disabled), or
+    add one.  ``pc_of`` (t with nothing typed: ``address`` is that core's PC): the
+    breakpoint that core's disassembly marks there, whatever its filters."""
 
     address: int
     vmid: Optional[int] = None
@@ -33,6 +35,7 @@ class ToggleBreakpoint:
     core: Optional[int] = None
     check_core: Optional[int] = 0   # the core whose translation must reach RAM at ``address`` (None: no check)
     world: Optional[str] = None     # "secure" | "ns" (stops.Filters)
+    pc_of: Optional[int] = None
 
 
 @dataclass(frozen=True)

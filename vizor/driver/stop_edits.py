@@ -57,12 +57,18 @@ def add_stop(runner, cmd) -> None:
 
 def toggle(runner, cmd: ToggleBreakpoint) -> None:
     """Remove the breakpoint with these filters at this address; enable it if it is
-    disabled; else add one."""
+    disabled; else add one.  With ``cmd.pc_of`` (the empty prompt at a core's PC), the
+    breakpoint that core's disassembly marks at the PC (the first set there that is
+    not for another core), whatever its filters."""
     dbg = runner.debugger
-    at = where(runner.board, cmd.address, cmd.vmid)
     for bp in dbg.breakpoints:
-        if (bp.address, bp.vmid, bp.el, bp.core, bp.filters.world) == \
-                (cmd.address, cmd.vmid, cmd.el, cmd.core, cmd.world):
+        if cmd.pc_of is not None:
+            mine = bp.address == cmd.address and bp.core in (None, cmd.pc_of)
+        else:
+            mine = (bp.address, bp.vmid, bp.el, bp.core, bp.filters.world) == \
+                (cmd.address, cmd.vmid, cmd.el, cmd.core, cmd.world)
+        if mine:
+            at = where(runner.board, bp.address, bp.vmid)
             if not bp.enabled:
                 dbg.set_enabled(bp.id, True)
                 runner.publish(Notice(f"breakpoint {bp.id} at {at} enabled (t again removes it)"))
