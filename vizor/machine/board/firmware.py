@@ -20,8 +20,11 @@ and for a card's config.txt, config.py):
 
 ``disable_commandline_tags=1`` leaves RAM below the kernel and the tree
 alone: no tree is loaded.  With an ``armstub`` the stub runs at 0 on every
-core at EL3 and the kernel sits at its address, the stub's words at 0xf8 and
-0xfc holding the tree's and the kernel's addresses.  Every problem is a ``BootError`` (one line).
+core at EL3 and the kernel sits at its address; if the stub holds the magic
+0x5afe570b at 0xf0, its words at 0xf8 and 0xfc get the tree's and the
+kernel's addresses and the magic and version words (0xf0-0xf7) are cleared,
+leaving 0xf0 as core 3's spin-table slot (the slots are 0xd8 + 8n).  Every
+problem is a ``BootError`` (one line).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ ARM_MEMORY_TOP = 0x3C000000   # the GPU's 64 MiB (gpu_mem's default) above; the 
 PAGE = 0x1000
 ARM64_MAGIC = b"ARM\x64"
 LINUX_BASE = 0x200000
-STUB_DTB_PTR = 0xF8   # an armstub's dtb_ptr32 and kernel_entry32 words (after its magic at 0xf0)
+STUB_MAGIC_AT = 0xF0  # an armstub's magic and version words, then dtb_ptr32 and kernel_entry32
+STUB_MAGIC = 0x5AFE570B
 
 
 class BootError(ImageError):
@@ -58,7 +62,7 @@ class BootPlan:
     patch_tree: bool = True
     notes: list[str] = field(default_factory=list)
     extra: list[tuple[int, bytes, str]] = field(default_factory=list)   # (pa, data, name): a kernel behind an armstub
-    stub_words: bool = False   # an armstub: the tree's address at 0xf8, the kernel's at 0xfc
+    stub_words: bool = False   # an armstub with the magic: the tree's address at 0xf8, the kernel's at 0xfc
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,11 @@ class Placement:
     x0: int
     dtb_at: int | None
     initrd_at: tuple[int, int] | None
+
+
+def stub_magic(stub: bytes) -> bool:
+    """Whether an armstub asks for the firmware's words (the magic at 0xf0)."""
+    return int.from_bytes(stub[STUB_MAGIC_AT:STUB_MAGIC_AT + 4], "little") == STUB_MAGIC
 
 
 def _up(n: int) -> int:
@@ -134,7 +143,8 @@ def place(plan: BootPlan) -> Placement:
         blobs.append((dtb_at, dtb))
     if plan.stub_words:
         kernel_at = plan.extra[0][0] if plan.extra else 0
-        blobs.append((STUB_DTB_PTR, (dtb_at or 0).to_bytes(4, "little") + kernel_at.to_bytes(4, "little")))
+        blobs.append((STUB_MAGIC_AT, bytes(8) + (dtb_at or 0).to_bytes(4, "little")
+                      + kernel_at.to_bytes(4, "little")))
     x0 = dtb_at if dtb_at is not None else 0x100
     return Placement(tuple(blobs), x0, dtb_at, initrd_at)
 
