@@ -98,6 +98,7 @@ def _load():
 LIB, STATUS = _load()
 HOOK = ctypes.cast(LIB.vz_hook_insn, ctypes.c_void_p).value if LIB is not None else None
 INTR_HOOK = ctypes.cast(LIB.vz_hook_intr, ctypes.c_void_p).value if LIB is not None else None
+TIMER_READ = ctypes.cast(LIB.vz_systimer_read, ctypes.c_void_p).value if LIB is not None else None
 
 
 class SysregFilter:

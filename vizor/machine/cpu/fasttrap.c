@@ -38,6 +38,8 @@
 /* HCR_EL2.VF, VI and VSE: pending virtual interrupts, which no walk reads
    (mmu.py) and a hypervisor flips often; left out of the key (fasttrap.py too) */
 #define VZ_HCR_VIRQS (7ull << 6)
+#define VZ_POLL_ASK 8
+#define VZ_POLL_BACKOFF 4096
 
 /* QEMU exception numbers (target/arm/cpu.h) */
 enum { EXCP_SWI = 2, EXCP_DATA_ABORT = 4, EXCP_HVC = 11 };
@@ -53,6 +55,7 @@ enum {
 };
 
 typedef void (*vz_intr)(void *uc, uint32_t intno, void *user_data);
+typedef uint64_t (*vz_mmio_read)(void *uc, uint64_t offset, unsigned size, void *user_data);
 
 /* One exception taken in C, for ExceptionRecord. */
 typedef struct {
@@ -90,6 +93,12 @@ typedef struct {
     /* Core._stuck_sig and _stuck_n (entry.py), kept here */
     uint64_t sig_elr, sig_esr, sig_vec;
     int32_t sig_set, stuck_n;
+    /* the system timer's page (see vz_systimer_read) */
+    uint64_t slice_start;             /* Core._slice_start of the running slice */
+    vz_mmio_read timer_python;        /* the page's other registers: Python (mmio_access.py) */
+    int32_t timer_to_python;          /* every read to Python (an abandoned load completed) */
+    int32_t poll_n;                   /* CLO reads in a row from poll_pc, poll_len apart */
+    uint64_t poll_pc, poll_at, poll_len;
     vz_exc ring[VZ_RING];
     vz_abort aborts[VZ_ABORTS];
 } vz_fast;
@@ -308,6 +317,39 @@ void vz_hook_intr(void *uc, uint32_t intno, void *user_data)
     }
     f->declined++;
     f->python(uc, intno, 0);
+}
+
+/* A read of the BCM2835 system timer's page (0x3F003000): its free-running
+   counter, CLO and CHI, answered here from virtual time as SystemTimer.read
+   answers it (micros_at(cycles), cycles = the slice's start + the instructions
+   run in it, Core._time_in_round), so that a kernel polling it to wait costs
+   no Python; every other register goes to Python. */
+uint64_t vz_systimer_read(void *uc, uint64_t offset, unsigned size, void *user_data)
+{
+    vz_fast *f = (vz_fast *)user_data;
+    if (size != 4 || (offset != 4 && offset != 8) || f->timer_to_python)
+        return f->timer_python(uc, offset, size, 0);
+    uint64_t n = *f->counter;
+    if (offset == 4 && f->enabled) {
+        /* A delay loop polling CLO: after VZ_POLL_ASK reads from one PC at one
+           distance, Python sees one (it may skip the loop, idle.py), then not
+           again for VZ_POLL_BACKOFF reads. */
+        uint64_t pc = 0;
+        f->core->reg_read(uc, f->ids[R_PC], &pc);
+        uint64_t len = n - f->poll_at;
+        if (pc == f->poll_pc && len == f->poll_len)
+            f->poll_n++;
+        else
+            f->poll_n = 0, f->poll_len = len;
+        f->poll_pc = pc;
+        f->poll_at = n;
+        if (f->poll_n == VZ_POLL_ASK && len <= 16) {
+            f->poll_n = -VZ_POLL_BACKOFF;
+            return f->timer_python(uc, offset, size, 0);
+        }
+    }
+    uint64_t micros = (f->slice_start + n) / 1200;   /* micros_at: CPU_HZ / 1 MHz */
+    return offset == 4 ? (micros & 0xffffffffu) : ((micros >> 32) & 0xffffffffu);
 }
 
 /* For tests: the layout Python must agree with. */

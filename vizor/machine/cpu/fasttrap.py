@@ -75,10 +75,17 @@ class VzFast(ctypes.Structure):
                 ("vttbr_cp", UcRegCP64),
                 ("sig_elr", ctypes.c_uint64), ("sig_esr", ctypes.c_uint64), ("sig_vec", ctypes.c_uint64),
                 ("sig_set", ctypes.c_int32), ("stuck_n", ctypes.c_int32),
+                ("slice_start", ctypes.c_uint64), ("timer_python", ctypes.c_void_p),
+                ("timer_to_python", ctypes.c_int32), ("poll_n", ctypes.c_int32),
+                ("poll_pc", ctypes.c_uint64), ("poll_at", ctypes.c_uint64), ("poll_len", ctypes.c_uint64),
                 ("ring", VzExc * RING), ("aborts", VzAbort * ABORTS)]
 
 
 _INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
+_MMIO_READ = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_void_p)
+_MMIO_WRITE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_uint64,
+                               ctypes.c_void_p)
+SYSTEM_TIMER_PAGE = 0x3F003000     # devices/system_timer.py
 _KIND = "sync"
 
 
@@ -138,6 +145,39 @@ class FastTraps:
         if self._fast is not None and base == 0:
             self._fast.ram, self._fast.ram_words = ptr, size // 8
 
+    def _map_system_timer(self, read, write) -> bool:
+        """Map the system timer's page with CLO/CHI read in C (``vz_systimer_read``)
+        and the rest through ``read``/``write`` (Python, the binding's MMIO callback
+        signatures); False without the accelerator."""
+        f = self._fast
+        if f is None:
+            return False
+        uc = self.uc
+
+        def guarded(fn, *args):
+            try:
+                return fn(uc, *args)
+            except BaseException as e:   # as the binding's callbacks do: stop, re-raise after
+                if uc._hook_exception is None:
+                    uc._hook_exception = e
+                uc.emu_stop()
+                return 0
+
+        py_read = _MMIO_READ(lambda _h, off, size, _ud: guarded(read, off, size, None))
+        py_write = _MMIO_WRITE(lambda _h, off, size, value, _ud: guarded(write, off, size, value, None))
+        self._timer_cbs = (py_read, py_write)
+        f.timer_python = ctypes.cast(py_read, ctypes.c_void_p).value
+        err = _lib.uc_mmio_map(uc._uch, ctypes.c_uint64(SYSTEM_TIMER_PAGE), ctypes.c_uint64(0x1000),
+                               ctypes.c_void_p(accel.TIMER_READ), ctypes.c_void_p(ctypes.addressof(f)),
+                               ctypes.cast(py_write, ctypes.c_void_p), ctypes.c_void_p(0))
+        if err:
+            raise RuntimeError(f"uc_mmio_map(system timer) failed: error {err}")
+        return True
+
+    def _timer_reads_in_python(self, on: bool) -> None:
+        if self._fast is not None:
+            self._fast.timer_to_python = int(on)
+
     # --- the stuck-loop signature (entry.py), in C when the path exists ----------
 
     @property
@@ -178,6 +218,8 @@ class FastTraps:
         f = self._fast
         if f is not None:
             f.enabled = int(self.fast_traps and not self.single_step and not self.board.exception_listeners)
+            f.slice_start = self._slice_start
+            f.poll_n = f.poll_pc = 0          # CLO poll runs are counted within a slice
 
     def _drain_fast(self) -> None:
         """Move the exceptions C took into ``exceptions`` and ``exception_counts``."""

@@ -44,25 +44,27 @@ from __future__ import annotations
 
 import vizor.machine.arch.exceptions as X
 from vizor.machine.arch.insn import WFE
-from vizor.machine.clock import counter_at
+from vizor.machine.clock import counter_at, micros_at
 from vizor.machine.cpu.faults import walk_for
 
 B_SELF = 0x14000000                                  # b .
 VIRTUAL = X.HCR_VI | X.HCR_VF | (1 << 8)             # HCR_EL2.VI, VF, VSE: taken by QEMU inside a slice
 MASK64 = (1 << 64) - 1
+MASK32 = (1 << 32) - 1
 SIGN = 1 << 63
 MONOTONE_CONDS = {2, 3, 8, 9, 10, 11, 12, 13}        # HS LO HI LS GE LT GT LE
 UNSIGNED_CONDS = {2, 3, 8, 9}
 NZCV_SHIFT = 28
 
 
-def subs_nzcv(a: int, b: int) -> int:
-    """NZCV (bits 31:28) of a 64-bit SUBS a, b."""
-    r = (a - b) & MASK64
-    n = r >> 63
+def subs_nzcv(a: int, b: int, width: int = 64) -> int:
+    """NZCV (bits 31:28) of a SUBS a, b of ``width`` bits (64 or 32)."""
+    top = width - 1
+    r = (a - b) & ((1 << width) - 1)
+    n = r >> top
     z = int(r == 0)
     c = int(a >= b)
-    v = int(((a ^ b) & (a ^ r)) >> 63 & 1)
+    v = int(((a ^ b) & (a ^ r)) >> top & 1)
     return (n << 3 | z << 2 | c << 1 | v) << NZCV_SHIFT
 
 
@@ -85,36 +87,41 @@ def cond_holds(cond: int, nzcv: int) -> bool:
 class PollLoop:
     """A decoded delay loop at ``pc`` (see the module docstring)."""
 
-    __slots__ = ("length", "rt", "rd", "add", "imm", "rm", "cmp_first", "cmp_imm", "cmp_rm", "cond")
+    __slots__ = ("length", "rt", "rd", "add", "imm", "rm", "cmp_first", "cmp_imm", "cmp_rm", "cond", "width")
 
-    def __init__(self, length, rt, rd, add, imm, rm, cmp_first, cmp_imm, cmp_rm, cond) -> None:
+    def __init__(self, length, rt, rd, add, imm, rm, cmp_first, cmp_imm, cmp_rm, cond, width=64) -> None:
         self.length, self.rt, self.rd, self.add, self.imm, self.rm = length, rt, rd, add, imm, rm
         self.cmp_first, self.cmp_imm, self.cmp_rm, self.cond = cmp_first, cmp_imm, cmp_rm, cond
+        self.width = width
 
     def derived(self, value: int, regs: list[int]) -> int:
         """The value the compare sees, from a counter read."""
         if self.rd is None:
             return value
-        other = self.imm if self.imm is not None else regs[self.rm]
-        return (value + other if self.add else value - other) & MASK64
+        mask = (1 << self.width) - 1
+        other = self.imm if self.imm is not None else regs[self.rm] & mask
+        return (value + other if self.add else value - other) & mask
 
     def flags(self, x: int, regs: list[int]) -> int:
-        k = self.cmp_imm if self.cmp_imm is not None else regs[self.cmp_rm]
-        return subs_nzcv(x, k) if self.cmp_first else subs_nzcv(k, x)
+        k = self.cmp_imm if self.cmp_imm is not None else regs[self.cmp_rm] & ((1 << self.width) - 1)
+        return subs_nzcv(x, k, self.width) if self.cmp_first else subs_nzcv(k, x, self.width)
 
 
-def decode_poll_loop(pc: int, rt: int, fetch) -> PollLoop | None:
-    """The delay loop whose MRS (destination ``rt``) is at ``pc``, or None.
-    ``fetch(va)`` returns the instruction word there (None if unreadable)."""
+def decode_poll_loop(pc: int, rt: int, fetch, width: int = 64) -> PollLoop | None:
+    """The delay loop whose counter read (an MRS, or with ``width`` 32 an LDR of
+    the system timer's CLO; destination ``rt``) is at ``pc``, or None: its
+    add/sub and compare are ``width``-bit.  ``fetch(va)`` returns the
+    instruction word there (None if unreadable)."""
+    sf = 0x80000000 if width == 64 else 0
     words = [fetch(pc + 4 * i) for i in range(1, 4)]
     i, rd, add, imm, rm = 0, None, None, None, None
     w = words[0]
     if w is None:
         return None
-    if (w & 0xBF800000) == 0x91000000 and (w >> 5) & 31 == rt:            # ADD/SUB Xd, Xt, #imm
+    if (w & 0xBF800000) == 0x11000000 | sf and (w >> 5) & 31 == rt:            # ADD/SUB Xd, Xt, #imm
         rd, add, imm = w & 31, not (w >> 30) & 1, ((w >> 10) & 0xFFF) << (12 if (w >> 22) & 1 else 0)
         i = 1
-    elif (w & 0xBF20FC00) == 0x8B000000 and (w >> 5) & 31 == rt:          # ADD/SUB Xd, Xt, Xm
+    elif (w & 0xBF20FC00) == 0x0B000000 | sf and (w >> 5) & 31 == rt:          # ADD/SUB Xd, Xt, Xm
         rd, add, rm = w & 31, not (w >> 30) & 1, (w >> 16) & 31
         i = 1
     if rd is not None and (rd == 31 or rm in (31, rt, rd)):
@@ -124,11 +131,11 @@ def decode_poll_loop(pc: int, rt: int, fetch) -> PollLoop | None:
     if w is None:
         return None
     cmp_imm = cmp_rm = None
-    if (w & 0xFF80001F) == 0xF100001F:                                      # CMP Xn, #imm
+    if (w & 0xFF80001F) == 0x7100001F | sf:                                      # CMP Xn, #imm
         if (w >> 5) & 31 != x:
             return None
         cmp_first, cmp_imm = True, ((w >> 10) & 0xFFF) << (12 if (w >> 22) & 1 else 0)
-    elif (w & 0xFF20FC1F) == 0xEB00001F:                                    # CMP Xn, Xm
+    elif (w & 0xFF20FC1F) == 0x6B00001F | sf:                                    # CMP Xn, Xm
         n, m = (w >> 5) & 31, (w >> 16) & 31
         if n == x and m not in (x, rt, 31):
             cmp_first, cmp_rm = True, m
@@ -146,7 +153,7 @@ def decode_poll_loop(pc: int, rt: int, fetch) -> PollLoop | None:
     cond = w & 15
     if target != pc or cond not in MONOTONE_CONDS or rt == 31:
         return None
-    return PollLoop(i + 3, rt, rd, add, imm, rm, cmp_first, cmp_imm, cmp_rm, cond)
+    return PollLoop(i + 3, rt, rd, add, imm, rm, cmp_first, cmp_imm, cmp_rm, cond, width)
 
 
 WFE_LOOP_B = 0x17FFFFFF                              # b .-4 (after a wfe)
@@ -246,26 +253,46 @@ class IdleSkip:
         if last != (pc, name) or self._budget is None:
             return
         loop = decode_poll_loop(pc, rt, self.read_insn)
-        if loop is None or not self._may_skip(pc, loop.length):
+        if loop is None:
+            return
+        now = self.board.clock.cycles          # the cycle of this read
+        off = value - counter_at(now)          # the virtual offset, constant over the loop
+        self._plan_poll_skip(pc, loop, value, lambda j: (counter_at(now + j * loop.length) + off) & MASK64)
+
+    def _clo_poll(self, value: int) -> None:
+        """Called (through fasttrap.c, which asks after a run of reads from one PC)
+        inside the read of the system timer's CLO that returned ``value``: plan a
+        skip of the rest of a delay loop polling it (see the docstring)."""
+        pc = self.regs.read("PC")
+        w = self.read_insn(pc)
+        if w is None or (w & 0xFFC00000) != 0xB9400000 and (w & 0xFFE00C00) != 0xB8400000:
+            return                             # not LDR Wt, [Xn, #imm] or LDUR
+        loop = decode_poll_loop(pc, w & 31, self.read_insn, 32)
+        if loop is None:
+            return
+        now = self.board.clock.cycles
+        self._plan_poll_skip(pc, loop, value, lambda j: micros_at(now + j * loop.length) & MASK32)
+
+    def _plan_poll_skip(self, pc: int, loop: PollLoop, value: int, read) -> None:
+        """Skip the iterations of ``loop`` at ``pc`` that stay in it, whose counter
+        read just returned ``value``; ``read(j)`` is what the j-th next iteration's
+        read returns."""
+        if self._budget is None or not self._may_skip(pc, loop.length):
             return
         L = loop.length
-        done = self._counter.value            # this slice's instructions, the MRS included
+        done = self._counter.value            # this slice's instructions, the read included
         jmax = (self._budget - done) // L
         if jmax < 2:
             return
         regs = self.regs.xregs.read() if loop.rm is not None or loop.cmp_rm is not None else ()
-        now = self.board.clock.cycles          # the cycle of this read
-        off = value - counter_at(now)          # the virtual offset, constant over the loop
-
-        def read(j: int) -> int:                # the counter the j-th next iteration reads
-            return (counter_at(now + j * L) + off) & MASK64
 
         def continues(v: int) -> bool:
             return cond_holds(loop.cond, loop.flags(loop.derived(v, regs), regs))
 
         x0, xmax = loop.derived(value, regs), loop.derived(read(jmax), regs)
+        sign = 1 << (loop.width - 1)
         signed = loop.cond not in UNSIGNED_CONDS
-        lo, hi = (x0 ^ SIGN, xmax ^ SIGN) if signed else (x0, xmax)
+        lo, hi = (x0 ^ sign, xmax ^ sign) if signed else (x0, xmax)
         if lo > hi:                             # the compared value wraps within reach: not monotone
             return
         if not continues(value):
@@ -283,7 +310,7 @@ class IdleSkip:
             j = b
         if j < 2:
             return
-        # Land right after the MRS of iteration j-1 with what it read; the rest of that
+        # Land right after the read of iteration j-1 with what it read; the rest of that
         # iteration (add/sub, cmp, b.cond) then runs natively, so registers and flags
         # come out of the CPU itself, in its own representation, as if never skipped.
         self._pending_skip = ((j - 1) * L, loop.rt, read(j - 1), L - 1)

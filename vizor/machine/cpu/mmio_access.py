@@ -15,9 +15,24 @@ from __future__ import annotations
 
 from unicorn import UcError
 
+SYSTEM_TIMER = 0x3F003000    # its page is mapped apart: fasttrap.c reads CLO/CHI
+CLO = SYSTEM_TIMER + 4
+
 
 class MmioAccess:
     def map_mmio(self, base: int, size: int) -> None:
+        if base <= SYSTEM_TIMER < base + size and self._fast is not None:
+            read, write = self._mmio_callbacks(SYSTEM_TIMER)
+            if self._map_system_timer(read, write):
+                end = SYSTEM_TIMER + 0x1000
+                self.uc.mmio_map(base, SYSTEM_TIMER - base, *self._mmio_callbacks(base, pair=True))
+                self.uc.mmio_map(end, base + size - end, *self._mmio_callbacks(end, pair=True))
+                return
+        self.uc.mmio_map(base, size, *self._mmio_callbacks(base, pair=True))
+
+    def _mmio_callbacks(self, base: int, pair: bool = False):
+        """The read and write callbacks of a window at ``base`` (``pair``: with the
+        binding's user-data slots, as ``Uc.mmio_map`` takes them)."""
         bus = self.board.bus
 
         def read(uc, offset, sz, _ud):
@@ -29,6 +44,8 @@ class MmioAccess:
             self._in_mmio = True
             try:
                 value = bus.read(addr, sz, self)
+                if addr == CLO and self._fast is not None:
+                    self._clo_poll(value)   # fasttrap.c asks: a run of reads from one PC
             finally:
                 self._in_mmio = False
             if self._stopped_in_mmio:
@@ -51,7 +68,7 @@ class MmioAccess:
                 self._stopped_in_mmio = False
                 self._restart = ("w", addr, sz, value)
 
-        self.uc.mmio_map(base, size, read, None, write, None)
+        return (read, None, write, None) if pair else (read, write)
 
     def _complete_restarted(self) -> None:
         """Unicorn abandons an instruction whose MMIO access stopped the run
@@ -60,9 +77,11 @@ class MmioAccess:
         access answered from the record (not repeated), so that it completes
         exactly once and the stop falls after it."""
         self._again, self._restart = self._restart, None
+        self._timer_reads_in_python(True)    # the record answers, also for CLO/CHI
         try:
             self.uc.emu_start(self.regs.read("PC"), 0xFFFFFFFFFFFFFFFF, 0, 1)
         except UcError as e:
             self._halt(f"unicorn error: {e}")
+        self._timer_reads_in_python(False)
         self._again = None
 

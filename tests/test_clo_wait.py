@@ -1,0 +1,124 @@
+"""Delay loops polling the system timer's CLO: read in C, skipped in one step, bit-identically.
+
+images/bench/clowait.elf waits twice (see clowait.S): `CLO - start < n` in a
+four-instruction loop, which vizor advances in one step (fasttrap.c counts the
+reads from one PC and asks idle.py, which decodes the loop), and a 64-bit
+CHI/CLO/CHI read in a called function, which it executes, its CLO/CHI reads
+answered in C.  Runs with skipping on and off, and with the native path on
+and off (VIZOR_NATIVE=0), must agree on the whole machine at every
+instruction count; QEMU prints the same lines.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from qemu_runner import qemu_available, run_qemu
+from test_determinism import machine_hash
+
+import vizor.machine.cpu.accel as accel
+from vizor.machine.board import Board, load_image
+from vizor.machine.session.checkpoint import cpu_bytes
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLOWAIT = os.path.join(HERE, "..", "images", "bench", "clowait.elf")
+needs_accel = pytest.mark.skipif(accel.TIMER_READ is None, reason=f"native accelerator {accel.STATUS}")
+
+
+def board_for(millis: int, skip: bool) -> Board:
+    board = Board()
+    board.load(load_image(CLOWAIT, 2), 2)
+    board.write_ram(board.symbols.by_name["millis"], millis.to_bytes(8, "little"))
+    for c in board.cores:
+        c.skip_idle = skip
+    return board
+
+
+@pytest.mark.parametrize("n", [5_000, 600_017, 1_200_060, 1_500_001, 2_400_100, 2_500_000])
+def test_a_clo_loop_skipped_is_the_loop_executed(n):
+    skipped, executed = board_for(1, True), board_for(1, False)
+    skipped.run(max_insns=n)
+    executed.run(max_insns=n)
+    assert machine_hash(skipped) == machine_hash(executed)
+    assert [cpu_bytes(c.save_context()) for c in skipped.cores] == \
+        [cpu_bytes(c.save_context()) for c in executed.cores]
+    assert executed.cores[0].skipped == 0
+    if n > 1_000_000 and accel.TIMER_READ is not None:
+        assert skipped.cores[0].skipped > n // 3
+
+
+@needs_accel
+def test_a_one_second_clo_wait_takes_a_few_slices():
+    board = board_for(1000, True)
+    out: list[str] = []
+    board.uart_listeners.append(lambda _u, b: out.append(chr(b)))
+    reason = board.run(max_insns=5_000_000_000, stop=lambda: "one" if "1\n" in "".join(out) else None)
+    assert reason.kind == "stop" and "".join(out) == "wait\n1\n"
+    core = board.cores[0]
+    assert core.skipped > 1_190_000_000      # a second of 1.2 GHz, nearly none executed
+    assert core.instructions - core.skipped < 2_000_000
+
+
+HASH_SCRIPT = r"""
+import sys
+sys.path[:0] = {paths!r}
+from test_clo_wait import board_for
+from test_determinism import machine_hash
+board = board_for(1, True)
+board.run(max_insns={n})
+print(board.instructions, machine_hash(board))
+"""
+
+
+@needs_accel
+@pytest.mark.parametrize("n", [1_300_000, 2_500_000])
+def test_the_native_clo_reads_are_the_python_ones(n):
+    code = HASH_SCRIPT.format(paths=[os.path.dirname(HERE), HERE], n=n)
+    outs = []
+    for native in ("1", "0"):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                           env=dict(os.environ, VIZOR_NATIVE=native))
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout.split())
+    assert outs[0] == outs[1]
+
+
+def test_a_breakpoint_inside_the_clo_loop_is_still_hit():
+    from vizor.machine.debug import Debugger
+    board = board_for(1000, True)
+    dbg = Debugger(board)
+    wait1 = board.symbols.by_name["wait1"]
+    dbg.add_breakpoint(wait1 + 8)                     # the cmp
+    assert dbg.run(max_insns=5_000_000_000).kind == "breakpoint"
+    first = board.cores[0].instructions
+    assert dbg.run(max_insns=5_000_000_000).kind == "breakpoint"
+    assert board.cores[0].instructions - first == 4   # the next iteration, not a skipped one
+
+
+@pytest.mark.skipif(not qemu_available(), reason="qemu-system-aarch64 not installed")
+def test_the_clo_waits_print_what_qemu_prints(tmp_path):
+    from elftools.elf.elffile import ELFFile
+    board = board_for(20, True)
+    data = bytearray(open(CLOWAIT, "rb").read())
+    with open(CLOWAIT, "rb") as f:
+        text = ELFFile(f).get_section_by_name(".text")
+        off = text["sh_offset"] + board.symbols.by_name["millis"] - text["sh_addr"]
+    data[off:off + 8] = (20).to_bytes(8, "little")
+    short = tmp_path / "clowait20.elf"
+    short.write_bytes(bytes(data))
+    out: list[str] = []
+    board.uart_listeners.append(lambda _u, b: out.append(chr(b)))
+    board.run(max_insns=1_000_000_000, stop=lambda: "done" if "DONE\n" in "".join(out) else None)
+    assert run_qemu(str(short), timeout=30) == "".join(out) == "wait\n1\n2\nDONE\n"
+
+
+def test_a_recording_through_a_skipped_clo_wait_replays_identically(tmp_path):
+    session = str(tmp_path / "clo.vzs")
+    r = subprocess.run([sys.executable, "-m", "vizor.cli", "run", CLOWAIT, "--max-insns", "30000000",
+                        "--record", session, "--quiet"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "vizor.cli", "replay", session, "--verify"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "identical" in r.stderr, r.stderr
