@@ -275,10 +275,12 @@ void hyp_main(u64 el)
     hyp_cores_up = 1;
     hyp_release = 1;
     __asm__ volatile("dc civac, %0\n dsb sy" : : "r"(&hyp_release) : "memory");
-    volatile u64 *spin = (volatile u64 *)0xd8UL;    /* firmware spin table */
-    __asm__("" : "+r"(spin));
-    for (int slot = 1; slot < NCORES; slot++)
-        spin[slot] = (u64)_start;
+    if (entry_el == 2) {        /* the firmware parked cores 1-3 on its spin table */
+        volatile u64 *spin = (volatile u64 *)0xd8UL;
+        __asm__("" : "+r"(spin));
+        for (int slot = 1; slot < NCORES; slot++)
+            spin[slot] = (u64)_start;
+    }   /* entered at EL3, every core is in _start already (and at 0, 0xd8 is our code) */
     __asm__ volatile("dsb sy\n sev" ::: "memory");
     for (int c = 1; c < NCORES; c++)                /* wake cores waiting in WFI */
         mmio_write(LOCAL_MBOX_SET(c, 0), 1);
