@@ -151,3 +151,18 @@ def test_an_interrupt_waking_a_restored_core_is_logged_at_its_time_as_in_the_str
     C.restore(b, cp.meta, cp.contexts, ram_of(cp))
     b.run(max_insns=3_000)
     assert list(b.cores[0].exceptions)[seen:] == woke
+
+
+def test_a_checkpoint_before_the_watchdog_restores_onto_a_board_it_powered_off_or_cycled():
+    """watchdog.elf restarts the board once (a power cycle) and then powers it off:
+    a checkpoint from before either restores onto a board standing after them and
+    runs on to the same end, with the same count of power cycles."""
+    path = image("watchdog.elf")
+    a = booted(path)
+    a.run(max_insns=1_000)
+    cp = C.capture(a, C.RamTracker(a))
+    assert a.run().kind == "poweroff" and a.power_cycles == 1
+    end = a.instructions
+    C.restore(a, cp.meta, cp.contexts, ram_of(cp))
+    assert (a.powered_off, a.power_cycles) == (False, 0)
+    assert a.run().kind == "poweroff" and a.instructions == end and a.power_cycles == 1

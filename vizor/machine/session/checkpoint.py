@@ -13,7 +13,9 @@ running to count N gives exactly the machine a straight run to N gives:
 * the clock and its event queue: time, sequence counter and each pending
   event's (time, sequence) by the device slot that holds it;
 * the board's place in its round-robin schedule (``_next_core``,
-  ``_round_done``, ``_round_end``) and its instruction count;
+  ``_round_done``, ``_round_end``) and its instruction count, and its power:
+  off (the watchdog's halt partition) and the power cycles behind it (``power``,
+  written only once the watchdog has acted: older files have none);
 * RAM, as the 64 KiB blocks that changed since the previous checkpoint
   (``RamTracker``), zlib-compressed.
 
@@ -219,6 +221,8 @@ def capture(board: Board, tracker: RamTracker | None) -> Checkpoint:
         "lines": [[line.name, line.level] for line in irq_lines(board)],
         "unmodelled": [to_plain(r) for r in board.bus.unmodelled],
     }
+    if board.powered_off or board.power_cycles:
+        meta["power"] = [board.powered_off, board.power_cycles]
     contexts = [c.save_context() for c in board.cores]
     cp = Checkpoint(board.instructions, meta, contexts)
     if tracker is not None:
@@ -270,7 +274,7 @@ def digest(board: Board, meta: dict, contexts: list[bytes], ram: str) -> dict:
         h.update(cpu_bytes(ctx))
         h.update(json.dumps(st, sort_keys=True).encode())
         cores.append(h.hexdigest())
-    rest = {k: meta[k] for k in ("position", "clock", "devices", "lines")}
+    rest = {k: meta[k] for k in ("position", "clock", "devices", "lines", "power") if k in meta}
     dev = hashlib.blake2b(json.dumps(rest, sort_keys=True).encode(), digest_size=16).hexdigest()
     return {"cores": cores, "devices": dev, "ram": ram}
 
@@ -312,6 +316,11 @@ def restore(board: Board, meta: dict, contexts: list[bytes], ram: dict[int, byte
     board._round_done = list(round_done)
     board._round_end = round_end
     board._idle_since = meta["idle_since"]
+    power = meta.get("power", [False, 0])
+    if not (isinstance(power, list) and len(power) == 2 and isinstance(power[0], bool)
+            and isinstance(power[1], int) and power[1] >= 0):
+        raise CheckpointError(f"the checkpoint's power state {power!r} is not [off, cycles]")
+    board.powered_off, board.power_cycles = power
     board.posted.clear()
     _restore_ram(board, ram)
     for c in board.cores:

@@ -379,9 +379,9 @@ def compare(saved: SavedCheckpoint, now: C.Checkpoint, uart: dict) -> Divergence
     for i, (a, b) in enumerate(zip(saved.contexts, now.contexts)):
         if C.cpu_bytes(a) != C.cpu_bytes(b):
             return Divergence(n, i, "CPU registers (the Unicorn context) differ")
-    for key in ("position", "clock", "lines"):
-        if was.get(key) != now.meta[key]:
-            return Divergence(n, None, f"{key}: {_short(now.meta[key])} (recorded {_short(was.get(key))})")
+    for key in ("position", "clock", "lines", "power"):
+        if was.get(key) != now.meta.get(key):
+            return Divergence(n, None, f"{key}: {_short(now.meta.get(key))} (recorded {_short(was.get(key))})")
     for name, st in now.meta["devices"].items():
         if was.get("devices", {}).get(name) != st:
             return Divergence(n, None, f"device {name} state differs")
