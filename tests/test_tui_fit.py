@@ -70,3 +70,50 @@ async def test_a_live_footer_has_no_replay_keys():
         await settle(pilot)
         keys = [k.key_display for k in app.query_one(Footer).children]
         assert "j" not in keys and "S" not in keys and "n" in keys and "c" in keys
+
+
+def busy_board():
+    """A guest board with 64-bit addresses in the events and ESR_ELx, the longest texts
+    the right-hand tabs show."""
+    from dataclasses import replace
+
+    from vizor.machine.arch.exceptions import ExceptionRecord
+    st = guest_board()
+    dabt = ExceptionRecord(1, "sync", 1, 2, 0x24, 0x93800046, 0xFFFF0000000031F0, 0xFFFF00003F215040,
+                           3, 5000, hpfar=0x3F2150)
+    c1 = replace(st.cores[1], sysregs={**st.cores[1].sysregs, "ESR_EL2": 0x93800046, "ELR_EL2": 0xFFFF0000000031F0,
+                                       "FAR_EL2": 0xFFFF00003F215040, "VBAR_EL1": 0xFFFF000000000800})
+    return replace(st, cores=(st.cores[0], c1) + st.cores[2:], events=st.events + (dabt,) * 30)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@sync
+async def test_the_right_hand_tabs_fit_the_column_without_sideways_scrolling(size):
+    from tui_fakes import table_walk
+
+    from vizor.app.keys import TABS
+    app = VizorApp(FakeRunner([busy_board()], walk=table_walk), SYMBOLS, image="fake.elf")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "t", *"0x81000 vmid=5", "enter")   # a long line in the Stops tab too
+        app.runner.publish(R.StopsState((R.StopCondition(1, "watchpoint", "watch access VA guest_main "
+                                                         "(0xffff000000081000) (PA 0x1081000)+8 vmid=5 core 1",
+                                                         True, 12345),)))
+        await pilot.press("g", *"0x200010", "enter")             # a walk in the Walk tab
+        await settle(pilot)
+        for tab, _ in TABS:
+            app.query_one("#tabs").active = tab
+            await settle(pilot)
+            pane = app.query_one(f"#{tab}")
+            for scroller in pane.query("ScrollableContainer, VerticalScroll, DataTable"):
+                assert scroller.max_scroll_x == 0, (tab, scroller)
+                assert not scroller.show_horizontal_scrollbar, (tab, scroller)
+            for widget in pane.query("SnapshotPane"):
+                assert widget._texts, tab
+                assert max(t.cell_len for t in widget._texts) <= widget.size.width, tab
+            if tab == "tab-walk":
+                view = app.query_one("#walk-view")
+                lines = view.content.renderables
+                assert len(lines) > 5 and max(t.cell_len for t in lines) <= view.size.width
+        disasm = app.query_one("#disasm")
+        assert max(t.cell_len for t in disasm._texts) <= disasm.size.width

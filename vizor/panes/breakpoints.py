@@ -42,38 +42,55 @@ class StopsTable(DataTable):
 
 
 class BreakpointsPane(Vertical):
+    """The table fits the pane: the condition (which starts with break, watch or catch,
+    so no kind column) wraps in the width left by id, on and hits."""
+
     DEFAULT_CSS = """
     BreakpointsPane { height: 1fr; }
-    BreakpointsPane StopsTable { height: 1fr; }
-    BreakpointsPane #stops-hint { height: 1; color: $text-muted; }
+    BreakpointsPane StopsTable { height: 1fr; overflow-x: hidden; }
+    BreakpointsPane #stops-hint { height: auto; color: $text-muted; }
     """
+    FIXED = (("id", 3), ("on", 3), ("hits", 7))   # columns and widths before the condition
+    SPARE = 2 + 2 * 4                             # the scrollbar, and a cell's padding each side
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self.stops = ()
         self.stop_by_key: dict[str, object] = {}
+        self._width = 0
 
     def compose(self):
         yield Static("b breakpoint  p watchpoint  e event stop  │  here: Enter enable/disable, d delete",
                      id="stops-hint")
-        table = StopsTable(id="stops-table", cursor_type="row", zebra_stripes=False)
-        table.add_columns("id", "kind", "on", "hits", "condition")
-        yield table
+        yield StopsTable(id="stops-table", cursor_type="row", zebra_stripes=False)
+
+    def on_resize(self, _event) -> None:
+        self.show(None)
 
     def show(self, state) -> None:
-        """Show a StopsState, keeping the cursor on the same row."""
-        self.stops = state.stops
+        """Show a StopsState (None: the same, at the pane's width now), keeping the
+        cursor on the same row."""
+        stops = self.stops if state is None else state.stops
+        width = max(16, self.size.width - sum(w for _, w in self.FIXED) - self.SPARE)
+        if state is None and width == self._width:
+            return
+        self.stops = stops
         table = self.query_one(StopsTable)
         row = table.cursor_row
-        table.clear()
+        table.clear(columns=width != self._width)
+        if width != self._width or not table.columns:
+            self._width = width
+            for name, w in self.FIXED:
+                table.add_column(name, width=w)
+            table.add_column("condition", width=width)
         self.stop_by_key = {}
-        for s in state.stops:
+        for s in stops:
             key = str(s.id)
             self.stop_by_key[key] = s
-            table.add_row(str(s.id), s.kind, Text("yes", style="bold green") if s.enabled else
-                          Text("no", style="dim"), str(s.hits), s.text, key=key)
-        if state.stops:
-            table.move_cursor(row=min(row, len(state.stops) - 1))
+            table.add_row(str(s.id), Text("yes", style="bold green") if s.enabled else Text("no", style="dim"),
+                          f"{s.hits:,}", Text(s.text), key=key, height=None)
+        if stops:
+            table.move_cursor(row=min(row, len(stops) - 1))
 
     def text(self) -> str:
         """The list as plain lines (what a reader of the pane sees)."""

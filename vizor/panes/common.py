@@ -13,6 +13,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from vizor.machine.inspect.symbols import Symbols
+from vizor.panes.fit import fit_line, fold_row, place
 
 MASK64 = (1 << 64) - 1
 CHANGED = "bold black on yellow"
@@ -27,7 +28,8 @@ class SnapshotPane(Widget):
     """A pane that renders ``snapshot`` (a frozen BoardState) when it is on screen.
 
     Subclasses implement ``render_snapshot(snapshot)`` returning a ``Group`` of
-    ``Text`` lines (``TextGrid`` lays out tables as such lines).  The pane keeps
+    ``Text`` lines (``TextGrid`` lays out tables as such lines), which are made to
+    fit the pane's width (``fit.py``: never a sideways scroll).  The pane keeps
     one Strip per line and, on a new snapshot, converts and repaints only the
     lines that changed: with the board running this is what keeps the UI
     thread (and so its hold on the GIL) short.  A pane hidden in an inactive
@@ -75,15 +77,23 @@ class SnapshotPane(Widget):
             return
         self._stale = False
         key = self.view_key(self.snapshot)
+        if key is not None:
+            key = (key, self.size.width)      # lines are fitted to the width
         if key is not None and key == self._key:
             return                     # what this pane shows did not change: skip the render
         self._key = key
         self.show_lines(self.render_snapshot(self.snapshot))
 
+    def on_resize(self, _event) -> None:
+        self._key = None
+        self._refresh_view()
+
     def show_lines(self, content) -> None:
-        """Show ``content`` (a Group of Text, a Text or a str), repainting changed lines only."""
+        """Show ``content`` (a Group of Text, a Text or a str) fitted to the pane's width,
+        repainting changed lines only."""
         self.content = content
-        texts = list(_flat(content))
+        width = self.size.width if self.is_attached else 0
+        texts = list(_flat(content, width or None))
         old_texts, old = self._texts, self._strips
         console = self.app.console if self.is_attached else _CONSOLE
         strips, dirty = [], []
@@ -133,16 +143,23 @@ class SnapshotPane(Widget):
 _CONSOLE = Console(width=200, file=io.StringIO())
 
 
-def _flat(content):
-    if isinstance(content, str):
-        yield from Text(content).split("\n")
-    elif isinstance(content, Text):
-        yield from content.split("\n") if "\n" in content.plain else (content,)
+def fit_lines(content, width: int | None) -> list[Text]:
+    """``content`` (a Group of Text and TextGrid, a Text or a str) as Text lines of at
+    most ``width`` cells (``fit.py``), for a widget that is not a SnapshotPane."""
+    return list(_flat(content, width))
+
+
+def _flat(content, width: int | None = None):
+    """The Text lines of ``content``, each at most ``width`` cells (None: as they are)."""
+    if isinstance(content, TextGrid):
+        yield from content.lines(width)
     elif isinstance(content, Group):
         for r in content.renderables:
-            yield from _flat(r)
-    elif isinstance(content, TextGrid):
-        yield from content.lines()
+            yield from _flat(r, width)
+    elif isinstance(content, (str, Text)):
+        text = Text(content) if isinstance(content, str) else content
+        for line in (text.split("\n") if "\n" in text.plain else (text,)):
+            yield from (line,) if width is None else fit_line(line, width)
     else:
         raise TypeError(f"a pane shows Text lines, not {type(content).__name__}")
 
@@ -150,18 +167,21 @@ def _flat(content):
 class TextGrid:
     """A table laid out as Text lines: columns as wide as their widest cell, one
     space apart (rich's Table costs ~10x more to render, which matters 10 times a
-    second).  ``add_column``/``add_row``/``caption`` as in ``rich.table.Table``."""
+    second).  ``add_column``/``add_row``/``caption`` as in ``rich.table.Table``; a
+    column with ``overflow="fold"`` is free text, wrapped when the row is too wide."""
 
     def __init__(self, title: str = "", *, header: bool = True, padding: int = 1,
                  title_style: str = "bold", header_style: str = "bold") -> None:
         self.title, self.show_header, self.pad = title, header, padding
         self.title_style, self.header_style = title_style, header_style
         self.columns: list[tuple[str, str]] = []
+        self.free: list[bool] = []
         self.rows: list[tuple[Text, ...]] = []
         self.caption = ""
 
-    def add_column(self, name: str = "", *, style: str = "", **_ignored) -> None:
+    def add_column(self, name: str = "", *, style: str = "", overflow: str = "", **_ignored) -> None:
         self.columns.append((name, style))
+        self.free.append(overflow == "fold")
 
     def add_row(self, *cells) -> None:
         out = []
@@ -171,7 +191,8 @@ class TextGrid:
             out.append(c)
         self.rows.append(tuple(out))
 
-    def lines(self) -> list[Text]:
+    def lines(self, width: int | None = None) -> list[Text]:
+        """The table as lines; rows wider than ``width`` folded (``fit.place``)."""
         rows = list(self.rows)
         if self.show_header and any(n for n, _ in self.columns):
             rows.insert(0, tuple(Text(n, style=self.header_style) for n, _ in self.columns))
@@ -181,6 +202,15 @@ class TextGrid:
                 widths[i] = max(widths[i], c.cell_len)
         gap = " " * self.pad
         out = [Text(self.title, style=self.title_style)] if self.title else []
+        if width is not None:
+            out = [line for t in out for line in fit_line(t, width)]
+        if width is not None and sum(widths) + self.pad * (len(widths) - 1) > width:
+            free = self.free + [False] * (len(widths) - len(self.free))
+            bands = place(widths, free, width, self.pad)
+            out += [line for r in rows for line in fold_row(r, bands)]
+            if self.caption:
+                out += fit_line(Text(self.caption, style="dim"), width)
+            return out
         for r in rows:
             t = Text(no_wrap=True)
             for i, c in enumerate(r):

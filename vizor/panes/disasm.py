@@ -1,6 +1,8 @@
 """Disassembly (capstone) around the selected core's PC, or around an address jumped to,
 with ELF symbols and breakpoint markers (● enabled, ○ disabled, ▶ the PC).  A pane
-narrower than 64 cells leaves out the instruction words to keep the instructions."""
+narrower than 64 cells (120 columns) leaves out the instruction words and shows offsets
+(``+0x44``) under the function's ``<name>:`` line (the title names the first one) to
+keep the instructions whole."""
 
 from __future__ import annotations
 
@@ -79,10 +81,15 @@ class DisassemblyPane(SnapshotPane):
         else:
             start = max(0, min(idx - rows // 3, len(words) - rows))
         self._first = addrs[start] if addrs else None
-        lines = [Text(title, style="dim")]
         narrow = 0 < self.size.width < 64
-        sym_width, addr_width = (20, 8) if narrow else (18, 10)
-        for addr, word in words[start:start + rows - 1]:
+        sym_width, addr_width = (7, 8) if narrow else (18, 10)
+        shown = words[start:start + rows - 1]
+        if narrow and shown:           # the offset column has no room for names: the title has it
+            hit = symbol_of(self.symbols, core, shown[0][0])
+            if hit is not None and 0 < hit[1] < 0x1000:
+                title += f", in <{hit[0]}>"
+        lines = [Text(title, style="dim")]
+        for addr, word in shown:
             hit = symbol_of(self.symbols, core, addr)
             if hit is not None and hit[1] == 0:
                 lines.append(Text(f"<{hit[0]}>:", style="cyan"))
@@ -91,7 +98,7 @@ class DisassemblyPane(SnapshotPane):
             t.append("●" if bp is not None and bp.enabled else ("○" if bp is not None else " "),
                      style="bold red")
             t.append("▶" if addr == core.pc else " ", style="bold green")
-            off = f"<{hit[0]}+{hit[1]:#x}>" if hit is not None and hit[1] < 0x1000 else ""
+            off = "" if hit is None or hit[1] >= 0x1000 else f"+{hit[1]:#x}" if narrow else f"<{hit[0]}+{hit[1]:#x}>"
             t.append(f"{addr:0{addr_width}x} {off:<{sym_width}.{sym_width}} ", style="bold" if addr == core.pc else "dim")
             if not narrow:
                 t.append(f"{word:08x}  " if word is not None else "--------  ", style="dim")

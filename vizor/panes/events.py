@@ -30,11 +30,12 @@ class EventsPane(SnapshotPane):
 
     def render_snapshot(self, snap):
         t = TextGrid()
+        # "what" before the addresses: in a narrow pane (fit.py) a row folds into
+        # time core VMID EL what / PC FAR HPFAR, and a line with no FAR is left out
         for col, kw in (("time", {"no_wrap": True}), ("core", {"no_wrap": True}),
                         ("VMID", {"no_wrap": True}), ("EL", {"no_wrap": True}),
-                        ("PC (ELR)", {"no_wrap": True}), ("FAR", {"no_wrap": True}),
-                        ("HPFAR", {"no_wrap": True}),
-                        ("what", {"overflow": "fold", "ratio": 1})):
+                        ("what", {"overflow": "fold"}), ("PC (ELR)", {"no_wrap": True}),
+                        ("FAR", {"no_wrap": True}), ("HPFAR", {"no_wrap": True})):
             t.add_column(col, **kw)
         rows = []
         last_vmid: dict[int, int] = {}
@@ -54,21 +55,20 @@ class EventsPane(SnapshotPane):
                 style = "bold yellow" if e.to_secure else "bold cyan"
                 name = sym(table_of(self.symbols, None), e.pc)
                 t.add_row(us, str(e.core), "-", f"{3 if e.from_el is None else e.from_el}→{e.to_el}",
-                          f"{e.pc:#x}" + (f" <{name}>" if name else ""), "", "",
                           Text(f"world switch: {e.path('→')} (now {'Secure' if e.to_secure else 'Non-secure'})",
-                               style=style))
+                               style=style), f"{e.pc:#x}" + (f" <{name}>" if name else ""))
                 continue
             if kind == "switch":
-                t.add_row(us, str(e.core), Text(f"{before}→{e.vmid}", style="bold magenta"), "", "", "", "",
+                t.add_row(us, str(e.core), Text(f"{before}→{e.vmid}", style="bold magenta"), "",
                           Text(f"VM switch: core {e.core} now runs VMID {e.vmid} (was {before})",
                                style="bold magenta"))
                 continue
             name = sym(table_of(self.symbols, e.vmid if e.from_el < 2 else None), e.elr)
             style = "yellow" if e.kind != "sync" else ""
-            t.add_row(us, str(e.core), "-" if e.vmid is None else str(e.vmid),
-                      f"{e.from_el}→{e.to_el}", f"{e.elr:#x}" + (f" <{name}>" if name else ""),
-                      "-" if e.far is None else f"{e.far:#x}",
-                      "-" if getattr(e, "hpfar", None) is None else f"{e.hpfar:#x}", Text(event_text(e), style=style))
+            t.add_row(us, str(e.core), "-" if e.vmid is None else str(e.vmid), f"{e.from_el}→{e.to_el}",
+                      Text(event_text(e), style=style), f"{e.elr:#x}" + (f" <{name}>" if name else ""),
+                      "" if e.far is None else f"{e.far:#x}",
+                      "" if getattr(e, "hpfar", None) is None else f"{e.hpfar:#x}")
         if not rows:
             return Text("no exceptions taken yet", style="dim")
         return t

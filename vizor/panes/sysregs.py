@@ -64,7 +64,7 @@ class SysregsPane(SnapshotPane):
         rows.add_row("TCR_EL1", f"{r['TCR_EL1']:#x}", D.decode_tcr_el1(r["TCR_EL1"]).summary)
         rows.add_row("TCR_EL2", f"{r['TCR_EL2']:#x}", D.decode_tcr_el2(r["TCR_EL2"]).summary)
         rows.add_row("VTCR_EL2", f"{r['VTCR_EL2']:#x}", D.decode_vtcr_el2(r["VTCR_EL2"]).summary)
-        rows.add_row("VBAR", f"EL1 {r['VBAR_EL1']:#x}", f"EL2 {r['VBAR_EL2']:#x}  EL3 {r['VBAR_EL3']:#x}")
+        rows.add_row("VBAR", "", f"EL1 {r['VBAR_EL1']:#x}  EL2 {r['VBAR_EL2']:#x}  EL3 {r['VBAR_EL3']:#x}")
         rows.add_row("MPIDR", f"{c.mpidr:#x}", D.decode_mpidr(c.mpidr).summary + ", EL2/3 see")
         vm = r["VMPIDR_EL2"]
         rows.add_row("VMPIDR_EL2", f"{vm:#x}", D.decode_mpidr(vm).summary + ", EL1 sees")
@@ -91,8 +91,8 @@ class SysregsPane(SnapshotPane):
         t.add_column("EL", no_wrap=True)
         t.add_column("ELR", no_wrap=True)
         t.add_column("SPSR", no_wrap=True)
-        t.add_column("ESR", overflow="fold")
         t.add_column("FAR", no_wrap=True)
+        t.add_column("ESR", overflow="fold")        # last: free text, wrapped in a narrow pane
         r = c.sysregs
         for el in (1, 2, 3):
             elr, spsr, esr, far = (r[f"{n}_EL{el}"] for n in ("ELR", "SPSR", "ESR", "FAR"))
@@ -100,7 +100,7 @@ class SysregsPane(SnapshotPane):
             name = sym(self.symbols, elr, c if el == 1 else None)
             esr_text = f"{esr:08x} {decode_esr(esr).summary}" if esr else "0"
             t.add_row(f"{mark}EL{el}", f"{elr:#x}" + (f" <{name}>" if name else ""),
-                      D.decode_cpsr(spsr).summary.split()[0] if spsr else "0", esr_text, f"{far:#x}")
+                      D.decode_cpsr(spsr).summary.split()[0] if spsr else "0", f"{far:#x}", esr_text)
         if last is not None:
             t.caption = (f"▶ last exception: {last.kind} EL{last.from_el}→EL{last.to_el}"
                          + (f" from VMID {last.vmid}" if last.vmid is not None else ""))

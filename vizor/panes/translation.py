@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
@@ -16,7 +15,7 @@ from textual.widgets import Input, Static
 
 import vizor.machine.arch.decode as D
 from vizor.machine.arch.mmu import stage2_enabled
-from vizor.panes.common import table_of
+from vizor.panes.common import TextGrid, fit_lines, table_of
 
 REGIMES = ("auto", "el10", "sel10", "el2", "el3", "s2")
 
@@ -30,13 +29,13 @@ def _rwx(p, priv: str) -> str:
     return p.text(priv)
 
 
-def steps_table(walk, title: str, space: str, ia: str, security=None) -> Table:
+def steps_table(walk, title: str, space: str, ia: str, security=None) -> TextGrid:
     """One row per descriptor; ``security`` (a stage-1 ``WalkSecurity``) adds the
-    world of each lookup in a Secure regime."""
-    t = Table(title=title, title_justify="left", title_style="bold", box=None, padding=(0, 1),
-              header_style="bold", show_edge=False)
+    world of each lookup in a Secure regime.  In a narrow pane the fields go to a
+    second line (``fit.py``)."""
+    t = TextGrid(title)
     for col in ("L", "table", f"index ({ia} bits)", "descriptor", "kind", "fields"):
-        t.add_column(col, overflow="fold", no_wrap=col != "fields")
+        t.add_column(col, overflow="fold" if col == "fields" else "")
     for i, st in enumerate(walk.steps):
         hi, lo = st.ia_bits
         desc = "(not read)" if st.desc is None else f"{st.desc:016x}"
@@ -132,7 +131,7 @@ class TranslationPane(Vertical):
     DEFAULT_CSS = """
     TranslationPane { height: 1fr; }
     TranslationPane Input { height: 3; }
-    TranslationPane #walk-scroll { height: 1fr; }
+    TranslationPane #walk-scroll { height: 1fr; overflow-x: hidden; }
     """
     walk = reactive(None, always_update=True, layout=False)
 
@@ -152,5 +151,16 @@ class TranslationPane(Vertical):
             self.post_message(WalkRequested(event.value))
 
     def watch_walk(self, w) -> None:
-        if w is not None:
-            self.query_one("#walk-view", Static).update(render_walk(w, self.symbols))
+        self._show()
+
+    def on_resize(self, _event) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        """The walk in lines that fit the pane (room kept for the scrollbar): no sideways scroll."""
+        if self.walk is None:
+            return
+        scroll = self.query_one("#walk-scroll")
+        width = scroll.size.width - scroll.styles.scrollbar_size_vertical
+        lines = fit_lines(render_walk(self.walk, self.symbols), width if width > 8 else None)
+        self.query_one("#walk-view", Static).update(Group(*lines))
