@@ -37,6 +37,7 @@ def card_plan(path: str, boot_el: int):
         el = 3 if cfg.kernel_old or cfg.armstub else boot_el
         where = f"{path}:{kernel_name}"
         kernel = _load_elf(where, data) if data[:4] == b"\x7fELF" else _load_raw(where, data, el)
+        kernel.source = data       # no file of its own: a recording embeds these bytes
         plan = BootPlan(kernel, boot_el=el, kernel_address=cfg.kernel_address, notes=notes)
         if not cfg.disable_commandline_tags:
             _tree(vol, cfg, plan, path)

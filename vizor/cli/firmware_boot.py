@@ -34,8 +34,6 @@ def firmware_boot(args):
         raise UsageError("--dtb, --initrd and --append need an IMAGE (or boot a card: --sd CARD)")
     if args.append is not None and not args.dtb:
         raise UsageError("--append goes into the device tree's /chosen/bootargs: give --dtb FILE too")
-    if getattr(args, "record", None):
-        raise UsageError("--record does not yet save --dtb/--initrd files; record without them")
     from vizor.machine.board.firmware import BootPlan
     from vizor.machine.board.loader import ImageError, load_image, read_file
     try:

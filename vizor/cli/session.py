@@ -20,8 +20,8 @@ def start_recording(board, args, path: str):
     if not getattr(args, "record", None):
         return None
     try:
-        with open(path, "rb") as f:
-            image = f.read()
+        from vizor.machine.session.boot import image_file
+        image = image_file(board, path)    # a card's kernel has no file of its own
         from vizor.driver.pacing import checkpoint_policy
         return Recorder(board, args.record, image, image_name=path.rsplit("/", 1)[-1], boot_el=args.boot_el,
                         **checkpoint_policy(None))

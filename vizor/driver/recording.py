@@ -25,9 +25,9 @@ def start_recording(runner, path: str) -> None:
         raise ValueError(runner.record_refusal)
     if not path.strip():
         raise ValueError("record: name the session file")
+    from vizor.machine.session.boot import image_file
     try:
-        with open(runner.image, "rb") as f:
-            image = f.read()
+        image = image_file(runner.board, runner.image)   # a card's kernel has no file of its own
     except OSError as e:
         raise ValueError(f"record: cannot read the image {runner.image}: {e.strerror}") from None
     try:

@@ -171,6 +171,12 @@ class Board(InterruptDelivery):
                 c.state = PARKED
         self.flush_code_caches()
 
+    @property
+    def boot(self) -> tuple | None:
+        """``load``'s arguments (image, boot_el, blobs, x0), None before it: what a
+        watchdog reset loads again, and what a session records to load the same."""
+        return self._boot
+
     def watchdog_reset(self, halt: bool) -> None:
         """The power manager's watchdog ran out (a clock event, between slices):
         power off for the firmware's halt partition, else restart as a power

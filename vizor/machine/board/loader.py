@@ -33,6 +33,7 @@ class Image:
     segments: list[tuple[int, bytes, int]]  # (pa, data, memsz)
     entry: int
     symbols: Symbols
+    source: bytes | None = None   # the file's bytes, kept when it has no path of its own (read from a card)
 
     @property
     def low(self) -> int:

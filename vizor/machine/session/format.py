@@ -25,7 +25,8 @@ import vizor.machine.session.checkpoint as C
 from vizor.machine.board.board import Board
 
 MAGIC = b"VIZORSES"
-FORMAT = 2                   # 2: compressed checkpoint JSON, SD card chunks, the RNG seed; 1 is read too
+FORMAT = 3                   # 2: compressed checkpoint JSON, SD card chunks, the RNG seed; 3: boot files
+                             # (written only when there are some; 1 and 2 are read too)
 VIZOR_VERSION = "0.1.0"
 # The board model a session was recorded on.  A replay re-runs the machine, so a
 # session recorded on another model may depart from its recording (and its
@@ -39,11 +40,12 @@ VIZOR_VERSION = "0.1.0"
 BOARD_MODEL = 4
 DEFAULT_INTERVAL = 25_000_000
 _DUE = "checkpoint due"      # the stop a Recorder's checkpoint_due makes; never seen outside run()
-KINDS = (b"HEAD", b"IMAG", b"SDCD", b"INPT", b"CKPT", b"BLCK", b"END ")
+KINDS = (b"HEAD", b"IMAG", b"BOOT", b"SDCD", b"INPT", b"CKPT", b"BLCK", b"END ")
 MAX_JSON = 64 << 20          # a JSON chunk (a checkpoint's state is ~100 KiB)
 MAX_IMAGE = C.RAM_MAPPED     # the image cannot be larger than RAM
 SD_PIECE = 1 << 20           # bytes of an SD card image in one SDCD chunk (sd.py)
-MAX_CHUNK = {b"IMAG": MAX_IMAGE + (1 << 20), b"BLCK": C.BLOCK + 1024, b"CKPT": MAX_JSON + (1 << 20),
+MAX_CHUNK = {b"IMAG": MAX_IMAGE + (1 << 20), b"BOOT": MAX_IMAGE + (1 << 20), b"BLCK": C.BLOCK + 1024,
+             b"CKPT": MAX_JSON + (1 << 20),
              b"SDCD": SD_PIECE + (1 << 16)}   # a piece's number and zlib's worst-case growth fit
 MAX_CONTEXT = 1 << 16        # one core's CPU context (12,640 bytes on Unicorn 2.1.4)
 _HDR = struct.Struct("<4sI")

@@ -7,10 +7,11 @@ import hashlib
 import json
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import vizor.machine.session.checkpoint as C
 from vizor.machine.board.loader import MAX_FILE, check_file, plausible_image, read_file
+from vizor.machine.session.boot import read_files
 from vizor.machine.session.format import (
     BOARD_MODEL,
     FORMAT,
@@ -71,6 +72,7 @@ class Session:
     checkpoints: list[SavedCheckpoint]
     end: dict
     card: object = None   # sd.SessionCard: the embedded SD card, if any
+    files: list = field(default_factory=list)   # the boot files (pa, bytes): boot.py
 
     @property
     def boot_el(self) -> int:
@@ -149,7 +151,8 @@ def load_session(path: str) -> Session:
     if chunks[-1][0] != b"END ":
         raise SessionError("truncated: the end record is missing (recording interrupted?)")
     check_boot(boot)
-    card, first = read_card(header, chunks[:-1], 2)   # the SDCD chunks, checked
+    files, after = read_files(header, chunks[:-1], 2)   # the BOOT chunks, checked
+    card, first = read_card(header, chunks[:-1], after)   # the SDCD chunks, checked
     inputs, cps = [], []
     for kind, payload, pos in chunks[first:-1]:
         if kind == b"INPT":
@@ -186,7 +189,7 @@ def load_session(path: str) -> Session:
     ats = [i["at"][0] for i in inputs]
     if ats != sorted(ats) or (ats and (ats[0] < counts[0] or ats[-1] > end["instructions"])):
         raise SessionError("corrupt: inputs are out of order")
-    return Session(header, image, inputs, cps, end, card)
+    return Session(header, image, inputs, cps, end, card, files)
 
 
 def _checkpoint(payload: bytes, pos: int, inputs_before: int, packed: bool) -> SavedCheckpoint:

@@ -45,8 +45,12 @@ class Recorder:
         if interval is not None and interval <= 0:
             raise ValueError("the checkpoint interval must be positive")
         import vizor.machine.session.sd as session_sd
+        from vizor.machine.session.boot import firmware_record, write_files
         card = session_sd.card_of(board)   # ValueError before the file is made
         seed = session_sd.rng_seed(board)
+        firmware, blobs = firmware_record(board)   # the boot files beside the image, if any
+        if board.boot is not None:
+            boot_el = board.boot[1]                # as the board was loaded (a card may say kernel_old=1)
         self.board = board
         self.interval = interval
         # Asked between slices (wrapped into every run's stop callback): True
@@ -66,15 +70,17 @@ class Recorder:
         self._f = open(path, "wb")
         self._f.write(MAGIC)
         write_chunk(self._f, b"HEAD", _json({
-            "format": FORMAT, "vizor": VIZOR_VERSION, "board_model": BOARD_MODEL,
+            "format": FORMAT if firmware else 2, "vizor": VIZOR_VERSION, "board_model": BOARD_MODEL,
             "from_boot": board.instructions == 0,
             "image": {"name": image_name, "sha256": hashlib.sha256(image).hexdigest(), "size": len(image)},
-            "boot": {"boot_el": boot_el, "quantum": board.quantum, **seed},
+            "boot": {"boot_el": boot_el, "quantum": board.quantum, **seed,
+                     **({"firmware": firmware} if firmware else {})},
             "checkpoint_interval": interval,
             "checkpoint_seconds": getattr(checkpoint_due, "seconds", None),
             **({"sd": card.header()} if card else {}),
             **({"symbols": tables} if tables else {})}))
         write_chunk(self._f, b"IMAG", zlib.compress(image, 6))
+        write_files(self._f, blobs, write_chunk)
         if card is not None:
             card.write(self._f, write_chunk)
         try:

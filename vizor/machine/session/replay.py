@@ -17,7 +17,8 @@ from typing import Callable
 
 import vizor.machine.session.checkpoint as C
 from vizor.machine.board.board import Board, StopReason
-from vizor.machine.board.loader import ImageError, _load_elf, _load_raw
+from vizor.machine.board.loader import ImageError
+from vizor.machine.session.boot import load_recorded
 from vizor.machine.session.format import SessionError, UartLog, inflate
 from vizor.machine.session.plain import CheckpointError
 from vizor.machine.session.reader import SavedCheckpoint, Session
@@ -27,12 +28,6 @@ from vizor.machine.session.symbols import attach_recorded
 
 END_OF_RECORDING = "end of the recorded session"
 _AT_GOAL = "\0at the recorded position"
-
-
-def image_from_bytes(name: str, data: bytes, boot_el: int):
-    if data[:4] == b"\x7fELF":
-        return _load_elf(name, data)
-    return _load_raw(name, data, boot_el)
 
 
 class VerifyCancelled(Exception):
@@ -59,8 +54,7 @@ class Replay:
         self.board = Board(quantum=q if isinstance(q, int) and q > 0 else quantum or 100_000)
         name = str(session.header["image"].get("name", "image"))
         try:
-            self.image = image_from_bytes(name, session.image, session.boot_el)
-            self.board.load(self.image, session.boot_el)
+            self.image = load_recorded(self.board, name, session)   # with the boot files, as recorded
         except (ImageError, ValueError) as e:
             raise SessionError(f"the embedded image does not load: {e}") from None
         prepare_board(self.board, session.header, session.card)   # --rng-seed and --sd as recorded
