@@ -117,3 +117,23 @@ async def test_the_right_hand_tabs_fit_the_column_without_sideways_scrolling(siz
                 assert len(lines) > 5 and max(t.cell_len for t in lines) <= view.size.width
         disasm = app.query_one("#disasm")
         assert max(t.cell_len for t in disasm._texts) <= disasm.size.width
+
+
+@sync
+async def test_a_narrow_disassembly_keeps_the_room_for_instructions():
+    from dataclasses import replace
+    st = guest_board()
+    high = replace(st.cores[0], pc=0xFFFF000000081004,
+                   code=tuple((0xFFFF000000000000 | a, w) for a, w in st.cores[0].code))
+    app = VizorApp(FakeRunner([replace(st, cores=(high,) + st.cores[1:])]), SYMBOLS, image="fake.elf")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        pane = app.query_one("#disasm")
+        lines = [t.plain for t in pane._texts]
+        assert any("▶ffff000000081004 nop" in x for x in lines), lines     # no offset column
+        assert max(len(x) for x in lines) <= pane.size.width
+    app = VizorApp(FakeRunner([guest_board()]), SYMBOLS, image="fake.elf")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        lines = [t.plain for t in app.query_one("#disasm")._texts]
+        assert any("▶00081004 +0x4    nop" in x for x in lines) and "<guest_main>:" in lines

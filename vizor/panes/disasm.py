@@ -1,8 +1,8 @@
 """Disassembly (capstone) around the selected core's PC, or around an address jumped to,
 with ELF symbols and breakpoint markers (● enabled, ○ disabled, ▶ the PC).  A pane
 narrower than 64 cells (120 columns) leaves out the instruction words and shows offsets
-(``+0x44``) under the function's ``<name>:`` line (the title names the first one) to
-keep the instructions whole."""
+(``+0x44``) under the function's ``<name>:`` line (the title names the first one), or
+with 64-bit addresses no offsets, to keep the instructions whole."""
 
 from __future__ import annotations
 
@@ -84,6 +84,8 @@ class DisassemblyPane(SnapshotPane):
         narrow = 0 < self.size.width < 64
         sym_width, addr_width = (7, 8) if narrow else (18, 10)
         shown = words[start:start + rows - 1]
+        if narrow and any(a >> 32 for a, _ in shown):
+            sym_width = 0              # 16-digit addresses: the instruction keeps the room
         if narrow and shown:           # the offset column has no room for names: the title has it
             hit = symbol_of(self.symbols, core, shown[0][0])
             if hit is not None and 0 < hit[1] < 0x1000:
@@ -99,7 +101,8 @@ class DisassemblyPane(SnapshotPane):
                      style="bold red")
             t.append("▶" if addr == core.pc else " ", style="bold green")
             off = "" if hit is None or hit[1] >= 0x1000 else f"+{hit[1]:#x}" if narrow else f"<{hit[0]}+{hit[1]:#x}>"
-            t.append(f"{addr:0{addr_width}x} {off:<{sym_width}.{sym_width}} ", style="bold" if addr == core.pc else "dim")
+            column = f"{off:<{sym_width}.{sym_width}} " if sym_width else ""
+            t.append(f"{addr:0{addr_width}x} {column}", style="bold" if addr == core.pc else "dim")
             if not narrow:
                 t.append(f"{word:08x}  " if word is not None else "--------  ", style="dim")
             t.append(disassemble(addr, word), style="bold" if addr == core.pc else "")
