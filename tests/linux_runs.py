@@ -47,9 +47,11 @@ def write_initramfs(m: Material, workdir: str) -> str:
     return path
 
 
-def make_card(m: Material, workdir: str, append: str = APPEND) -> str:
-    """A card made by `vizor mksd` holding what the firmware reads."""
-    files = {"config.txt": "arm_64bit=1\nenable_uart=1\n[pi3]\nkernel=kernel8.img\n"
+def make_card(m: Material, workdir: str, append: str = APPEND, armstub: bool = False) -> str:
+    """A card made by `vizor mksd` holding what the firmware reads (``armstub``:
+    and our images/armstub/armstub8.bin, named by config.txt)."""
+    stub = "armstub=armstub8.bin\n" if armstub else ""
+    files = {"config.txt": f"arm_64bit=1\nenable_uart=1\n{stub}[pi3]\nkernel=kernel8.img\n"
                            "initramfs rootfs.cpio followkernel\n[all]\n",
              "cmdline.txt": append + "\n"}
     card_dir = os.path.join(workdir, "card")
@@ -57,7 +59,10 @@ def make_card(m: Material, workdir: str, append: str = APPEND) -> str:
     for name, text in files.items():
         with open(os.path.join(card_dir, name), "w") as f:
             f.write(text)
-    for src, name in ((m.image, "kernel8.img"), (m.dtb, os.path.basename(m.dtb))):
+    boot_files = [(m.image, "kernel8.img"), (m.dtb, os.path.basename(m.dtb))]
+    if armstub:
+        boot_files.append((os.path.join(ROOT, "images", "armstub", "armstub8.bin"), "armstub8.bin"))
+    for src, name in boot_files:
         dst = os.path.join(card_dir, name)
         if not os.path.exists(dst):
             os.symlink(src, dst)

@@ -65,3 +65,18 @@ def test_a_file_that_is_no_card_is_one_line(tmp_path):
     bad.write_bytes(bytes(4096))
     with pytest.raises(BootFilesError, match="not a card image"):
         card_plan(str(bad), 2)
+
+
+def test_a_kernel_behind_an_armstub_keeps_its_bss_clear_of_the_initramfs(tmp_path):
+    # The firmware places a Linux Image as without a stub (0x200000 + text_offset)
+    # and the initramfs after its image_size (BSS included), not after its file:
+    # Linux clears its BSS before it unpacks the initramfs.
+    from vizor.machine.board.firmware import place
+    kernel = bytes(linux_image(size=0x3000, image_size=0x10000).segments[0][1])
+    stub = (0xD503205F).to_bytes(4, "little") * 0x3C + (0x5AFE570B).to_bytes(4, "little") + bytes(12)
+    img = card(tmp_path, {"kernel8.img": kernel, "armstub8.bin": stub, "rd.gz": b"\x1f\x8b" + bytes(100),
+                          "config.txt": b"armstub=armstub8.bin\ninitramfs rd.gz followkernel\n"})
+    plan = card_plan(img, 2)
+    placement = place(plan)
+    assert plan.boot_el == 3 and plan.extra[0][0] == 0x200000
+    assert placement.initrd_at[0] == 0x200000 + 0x10000

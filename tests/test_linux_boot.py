@@ -1,13 +1,13 @@
 """Debian's Linux 6.1 boots to a busybox shell on four cores, on vizor directly
-(--dtb/--initrd/--append) and from a card made by `vizor mksd`, and prints the
-kernel log QEMU raspi3b prints, apart from the departures listed in
-tests/linux_runs.py (issue 19).
+(--dtb/--initrd/--append), from a card made by `vizor mksd` (and through our
+armstub, images/armstub), and prints the kernel log QEMU raspi3b prints, apart
+from the departures listed in tests/linux_runs.py (issue 19).
 
 The kernel and busybox are Debian's, fetched by .ci/run into tests/.linux-cache
 (tests/linux_material.py); without them these tests skip and say so.  Each boot
 happens once per pytest run: its result is shared by the module's tests and,
 under pytest-xdist, between the workers through a file under a lock, so the
-three boots can run on three workers at once.
+four boots can run on four workers at once.
 """
 
 from __future__ import annotations
@@ -67,6 +67,11 @@ def card(linux, tmp_path_factory) -> Boot:
 
 
 @pytest.fixture(scope="module")
+def stub(linux, tmp_path_factory) -> Boot:
+    return shared(tmp_path_factory, "stub", lambda d: vizor_card(make_card(linux, d, armstub=True)))
+
+
+@pytest.fixture(scope="module")
 def qemu(linux, tmp_path_factory) -> Boot:
     if shutil.which(QEMU) is None:
         pytest.skip(f"{QEMU} not installed: no reference log")
@@ -117,6 +122,21 @@ def test_vizor_boots_linux_from_a_card_made_by_mksd(card):
     reached_the_shell_on_four_cpus(card, "vizor --sd")
     assert "card.img:kernel8.img at 0x200000" in card.err and "cmdline 'console=ttyAMA0'" in card.err
     nothing_is_unmodelled(card)
+
+
+def test_linux_booted_through_our_armstub_prints_the_firmware_paths_log(card, stub):
+    # images/armstub/armstub8.bin drops every core to EL2 and releases the
+    # secondaries through its spin table: the kernel sees what the firmware's
+    # direct path gives, so its log is the card boot's but for the timestamps
+    # (the stub's instructions come first).
+    reached_the_shell_on_four_cpus(stub, "vizor --sd (armstub)")
+    assert "armstub armstub8.bin at 0, kernel at 0x200000" in stub.err
+    nothing_is_unmodelled(stub)
+    assert unstamped(stub.out) == unstamped(card.out)
+
+
+def unstamped(out: str) -> list[str]:
+    return [re.sub(r"^\[\s*\d+\.\d+\] ", "", line) for line in out.split("\n") if not line.startswith("uptime:")]
 
 
 def test_qemu_boots_the_same_linux_to_the_shell_on_four_cpus(qemu):

@@ -84,11 +84,17 @@ def _up(n: int) -> int:
 
 def kernel_end(image: Image) -> int:
     """The first byte after the kernel: its segments, or an arm64 Image's image_size."""
-    end = image.high
     if image.kind == "raw":
-        data = image.segments[0][1]
-        if len(data) >= 64 and data[56:60] == ARM64_MAGIC:
-            end = max(end, image.low + int.from_bytes(data[16:24], "little"))
+        return blob_end(image.low, image.segments[0][1])
+    return image.high
+
+
+def blob_end(at: int, data: bytes) -> int:
+    """The first byte after raw ``data`` loaded at ``at``; for an arm64 Linux Image,
+    after the image_size its header declares (BSS included), if larger."""
+    end = at + len(data)
+    if len(data) >= 64 and data[56:60] == ARM64_MAGIC:
+        end = max(end, at + int.from_bytes(data[16:24], "little"))
     return end
 
 
@@ -119,9 +125,9 @@ def place(plan: BootPlan) -> Placement:
     locate_kernel(plan)
     blobs: list[tuple[int, bytes]] = []
     used = [(plan.kernel.low, kernel_end(plan.kernel), plan.kernel.path)]
-    for at, data, name in plan.extra:
-        _fits(name, at, len(data), used)
-        used.append((at, at + len(data), name))
+    for at, data, name in plan.extra:      # a kernel behind an armstub: its BSS is its too
+        _fits(name, at, blob_end(at, data) - at, used)
+        used.append((at, blob_end(at, data), name))
         blobs.append((at, data))
     initrd_at = None
     if plan.initrd is not None:
