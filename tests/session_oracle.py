@@ -10,7 +10,12 @@ history), every device's ``state()``, the interrupt lines, the clock and its
 pending event times, and RAM (the non-zero 4 KiB pages, found through
 /proc/self/pagemap: hashing 1 GiB takes seconds).
 
-``Straight(path)`` is a board booted from the image and run forward only, to an
+The cases (``CASES``) are the conformance kernels, the device kernels (SD card,
+RNG with a seed, watchdog, framebuffer) and the demo, each booted at EL2 as the
+firmware does (``"name"``) and at EL3 (``--boot-el 3``: ``"name@el3"``); the SD
+card kernel gets a card made by ``vizor mksd``, inserted read-only, as ``--sd``.
+
+``Straight(case)`` is a board booted as the case says and run forward only, to an
 instruction count (``at``) or to the first moment a core has executed m
 instructions (``at_core``: where a step or a breakpoint leaves it).
 """
@@ -19,19 +24,28 @@ from __future__ import annotations
 
 import array
 import ctypes
+import functools
 import hashlib
 import os
+import tempfile
 
 from conformance import INPUTS, KERNELS, UART_DEVICE, image
 
+from vizor.cli.mksd import make_sd_image
 from vizor.machine.arch.sysregs import BY_NAME
 from vizor.machine.board.board import Board
 from vizor.machine.board.loader import load_image
+from vizor.machine.board.wiring import insert_sd
 from vizor.machine.cpu.regs import DIRECT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HYP = os.path.join(ROOT, "images", "hyp", "hyp.elf")
-IMAGES = {**{k: image(k) for k in KERNELS}, "hyp.elf": HYP}
+DEVICE_KERNELS = ("sdcard.elf", "rng.elf", "watchdog.elf", "framebuffer.elf")
+IMAGES = {**{k: image(k) for k in KERNELS + DEVICE_KERNELS}, "hyp.elf": HYP}
+# Every image booted at EL2 (the firmware's way) and at EL3 (kernel_old=1, --boot-el 3).
+CASES = {**{k: (p, 2) for k, p in IMAGES.items()}, **{f"{k}@el3": (p, 3) for k, p in IMAGES.items()}}
+# --rng-seed of a case's board (the others keep the RNG's default seed).
+RNG_SEED = {"rng.elf": 7}
 # Console input typed while the machine runs: (instruction count, UART, bytes), given
 # where a run of exactly that many instructions stops (the kernels' INPUTS: at reset).
 TYPED: dict[str, tuple[tuple[int, str, bytes], ...]] = {"hyp.elf": ((150_000, "pl011", b"hello\r"),)}
@@ -50,11 +64,47 @@ SYSREGS = sorted((n, e) for n, e in BY_NAME.items()
 _PAGE = 4096
 
 
-def boot(path: str) -> Board:
-    """The board as ``vizor run`` boots it, with the kernel's console input typed at reset."""
+def kernel(case: str) -> str:
+    """The image's name of a case ("rng.elf@el3" -> "rng.elf")."""
+    return case.split("@")[0]
+
+
+def boot_el(case: str) -> int:
+    return CASES[case][1]
+
+
+@functools.lru_cache(maxsize=None)
+def sd_card() -> str:
+    """The card sdcard.elf reads (its files, as tests/test_board_devices.py makes it)."""
+    d = tempfile.mkdtemp(prefix="vizor-oracle-sd-")
+    files = {"hello.txt": b"Hello from the SD card\n", "A long file name.txt": b"long name body\n"}
+    for name, data in files.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    out = os.path.join(d, "card.img")
+    make_sd_image(out, [os.path.join(d, n) for n in files])
+    return out
+
+
+def loaded(case: str) -> Board:
+    """The board as ``vizor run IMAGE [--boot-el 3] [--sd CARD] [--rng-seed N]`` builds it."""
+    path, el = CASES[case]
+    name = kernel(case)
     board = Board()
-    board.load(load_image(path, 2), 2)
-    for uart, data in INPUTS.get(os.path.basename(path), {}).items():
+    board.load(load_image(path, el), el)
+    if name in RNG_SEED:
+        rng = board.devices["rng"]
+        rng.seed = RNG_SEED[name]
+        rng.reset()
+    if name == "sdcard.elf":
+        insert_sd(board, sd_card())
+    return board
+
+
+def boot(case: str) -> Board:
+    """The board as ``vizor run`` boots it, with the kernel's console input typed at reset."""
+    board = loaded(case)
+    for uart, data in INPUTS.get(kernel(case), {}).items():
         board.devices[UART_DEVICE[uart]].receive(data)
     return board
 
@@ -107,6 +157,7 @@ def state_parts(board: Board) -> dict[str, str]:
                          + [repr(c.timer.state()) for c in board.cores])
     parts["clock"] = h([board.instructions, clock.base, events])
     parts["lines"] = h([(c.irq_line.level, c.fiq_line.level) for c in board.cores])
+    parts["power"] = h([board.powered_off, board.power_cycles])
     parts["RAM"] = ram_hash(board)
     return parts
 
@@ -116,18 +167,18 @@ def state_hash(board: Board) -> str:
 
 
 class Straight:
-    """A board booted from ``path`` and run forward only (booted again to go back)."""
+    """A board booted as ``case`` says and run forward only (booted again to go back)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.typed = TYPED.get(os.path.basename(path), ())
-        self.board = boot(path)
+    def __init__(self, case: str, typed: tuple | None = None) -> None:
+        self.case = case
+        self.typed = TYPED.get(kernel(case), ()) if typed is None else typed   # (count, UART, bytes)
+        self.board = boot(case)
         self.given = 0            # inputs of ``typed`` given so far
         self.boots = 1
 
     def _back(self, behind: bool) -> None:
         if behind:
-            self.board = boot(self.path)
+            self.board = boot(self.case)
             self.given = 0
             self.boots += 1
 
@@ -189,7 +240,7 @@ class Straight:
         from vizor.machine.debug.engine import Debugger
         hits: list[tuple] = []
         for hashing in (False, True):
-            s = Straight(self.path)
+            s = Straight(self.case, self.typed)
             board = s.board
             dbg = Debugger(board)
             dbg.add_breakpoint(address, el=el)
@@ -211,7 +262,7 @@ class Straight:
         and ``hi``: (core, vmid, m_back, m_before) where at the first moment the
         core has executed m_back instructions it is back in the VM, and m_before is
         the last count before that at which it was in the VM, or None."""
-        s0 = Straight(self.path)
+        s0 = Straight(self.case, self.typed)
         board = s0.board
         s0._run(max_insns=lo)
         seen: dict[int, tuple[int, int, bool]] = {}   # core -> (vmid, count in it, left since)
@@ -232,7 +283,7 @@ class Straight:
         if window is None:
             return None
         core, vmid, a, b = window
-        s = Straight(self.path)
+        s = Straight(self.case, self.typed)
         inside, left = None, False
         for m in range(a, b + 1):      # the core one instruction at a time
             now = s.at_core(core, m).cores[core].vmid() == vmid

@@ -9,7 +9,7 @@ leaves it).  One case goes through the real TUI with Textual's Pilot."""
 from __future__ import annotations
 
 import pytest
-from session_oracle import IMAGES, Straight, state_hash
+from session_oracle import Straight, state_hash
 from test_session_exact import HOW, NAMES, breakpoint_of, same, session_of  # noqa: F401 - a fixture
 from test_tui import SIZE, shown
 from test_tui_board import paused, wait_for
@@ -40,7 +40,7 @@ def test_jump_and_step_back_land_where_the_straight_run_is(name, how, session_of
     start, end = cps[0].instructions, s.end["instructions"]
     far = min(cps[2].instructions + 3, end)             # just past a checkpoint: steps back cross it
     near = (start + far) // 2 + 1
-    straight = Straight(IMAGES[name])
+    straight = Straight(name)
     want = {n: state_hash(straight.at(n)) for n in (near, far)}
     counts = [c.instructions for c in straight.at(far).cores]
     for n in (far, near):                                # the second jump goes back
@@ -70,7 +70,7 @@ def test_reverse_continue_lands_on_the_straight_runs_previous_hits(name, how, se
     board = runner.board
     start, end = s.checkpoints[0].instructions, s.end["instructions"]
     address, el = breakpoint_of(board, name)
-    hits = Straight(IMAGES[name]).breakpoint_hits(address, el, end)
+    hits = Straight(name).breakpoint_hits(address, el, end)
     hits = [h for h in hits if h[0] >= start]     # R pressed at a hit: that one is in
     assert len(hits) >= 2, f"only {len(hits)} hits in the recording"
     runner.debugger.add_breakpoint(address, el=el)
@@ -92,7 +92,7 @@ VM_IMAGES = ("hyp.elf", "stage2.elf")
 def test_reverse_step_in_vm_lands_on_the_cores_previous_instruction_in_its_vm(name, how, session_of):  # noqa: F811
     s = session_of(name, how)
     start, end = s.checkpoints[0].instructions, s.end["instructions"]
-    straight = Straight(IMAGES[name])
+    straight = Straight(name)
     found = straight.vm_return(start, end)
     assert found is not None, "no core leaves a VM and comes back in the recording"
     core, vmid, back, before = found
@@ -123,7 +123,7 @@ def test_a_step_back_from_a_checkpoint_kept_in_memory_at_a_breakpoint_stop(name,
     runner, _ = replay_runner(s, name)
     replay, board = runner.replay, runner.board
     address, el = breakpoint_of(board, name)
-    straight = Straight(IMAGES[name])
+    straight = Straight(name)
     hits = straight.breakpoint_hits(address, el, s.end["instructions"], last=0)
     later = [h for h in hits if h[0] > s.checkpoints[1].instructions] or hits   # past a file checkpoint
     bp = runner.debugger.add_breakpoint(address, el=el)
@@ -149,7 +149,7 @@ async def test_in_the_tui_j_s_and_b_land_where_the_straight_run_is(session_of): 
     s = session_of(name, HOW[1])
     end = s.end["instructions"]
     far = s.checkpoints[2].instructions + 5
-    straight = Straight(IMAGES[name])
+    straight = Straight(name)
     at_far = straight.at(far)
     count = at_far.cores[1].instructions
     want_far = state_hash(at_far)

@@ -285,8 +285,8 @@ class Board(InterruptDelivery):
                     if core.wake_steps:
                         core.wake_steps -= 1
                         left = 1
-                    if core.single_step:
-                        left = 1
+                    if core.single_step and self.debug_check is not None:
+                        left = 1          # stepped for the stop check (none in a seek: no steps)
                     self.running = core
                     clock.offset = core._time_in_round
                     try:
