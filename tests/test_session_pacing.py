@@ -200,3 +200,38 @@ def test_a_recording_whose_first_checkpoint_is_too_large_is_refused_and_leaves_n
         with open(HYP, "rb") as f:
             Recorder(board, str(tmp_path / "no.vzs"), f.read(), image_name="hyp.elf", boot_el=2)
     assert not (tmp_path / "no.vzs").exists()
+
+
+PACED_INSNS = 26_000_000        # the demo idles through its first ~20 M (idle skips), then ~8 M/s here
+
+
+def test_vizor_run_record_paced_by_the_wall_clock_restores_every_checkpoint_exactly(tmp_path, monkeypatch,
+                                                                                    capsys):
+    """The real ``vizor run --record`` (main()), its checkpoints paced by the wall clock
+    (WallPacer, the period shortened to 0.1 s so that a short run gets many, wherever the
+    run is then): ``vizor replay --verify`` restores every one and says so, and each,
+    restored onto a board standing later, is the state a straight Board run has at its
+    place (tests/session_oracle.py, which hashes it without the session code)."""
+    from session_oracle import Straight, state_hash
+
+    import vizor.driver.pacing as pacing
+    from vizor.cli.main import main
+    monkeypatch.setattr(pacing, "CHECKPOINT_SECONDS", 0.1)
+    path = str(tmp_path / "paced.vzs")
+    assert main(["run", HYP, "--max-insns", str(PACED_INSNS), "--input", "hello\\r", "--record", path,
+                 "--quiet"]) == 0
+    s = load_session(path)
+    cps = s.checkpoints
+    assert s.header["checkpoint_seconds"] == 0.1 and s.header["checkpoint_interval"] is None
+    assert len(cps) >= 5, [cp.instructions for cp in cps]
+    capsys.readouterr()
+    assert main(["replay", path, "--verify"]) == 0
+    said = capsys.readouterr().err
+    assert f"identical: {len(cps)} checkpoints ({len(cps) - 1} restored and replayed to the next)" in said
+    straight = Straight("hyp.elf", typed=((0, "pl011", b"hello\r"),))     # --input: at instruction 0
+    want = [state_hash(straight.at_position(cp.position)) for cp in cps]
+    replay = Replay(s)
+    replay.run()                                       # the board stands at the end
+    for k in reversed(range(len(cps))):
+        replay._restore(k)
+        assert state_hash(replay.board) == want[k], f"checkpoint {k} of {len(cps)} at {cps[k].position}"
