@@ -48,12 +48,14 @@ class Bus:
         self._seen: set[tuple[int, bool]] = set()
         self.listeners: list[Callable[[UnmodelledRecord], None]] = []
         self._time = time
+        self._quiet: dict[int, bool] = {}
 
     def attach(self, base: int, size: int, device: Any, name: str) -> None:
         for m in self._maps:
             if base < m.base + m.size and m.base < base + size:
                 raise ValueError(f"{name} at {base:#x} overlaps {m.name} at {m.base:#x}")
         self._maps.append(Mapping(base, size, device, name))
+        self._quiet.clear()
         self._maps.sort(key=lambda m: m.base)
 
     def find(self, pa: int) -> Mapping | None:
@@ -65,6 +67,16 @@ class Bus:
     @property
     def mappings(self) -> tuple[Mapping, ...]:
         return tuple(self._maps)
+
+    def quiet(self, pa: int) -> bool:
+        """Whether reading ``pa`` has no side effect and gives a value that only a
+        device event or an access changes, never time alone (the device's
+        ``QUIET_READS``; cpu/quiet.py skips polls of such a register)."""
+        known = self._quiet.get(pa)
+        if known is None:
+            m = self.find(pa)
+            known = self._quiet[pa] = m is not None and pa - m.base in getattr(m.device, "QUIET_READS", ())
+        return known
 
     def read(self, pa: int, size: int, core=None) -> int:
         m = self.find(pa)

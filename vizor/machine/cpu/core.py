@@ -33,6 +33,7 @@ import vizor.machine.arch.exceptions as X
 import vizor.machine.cpu.accel as accel
 from vizor.machine.arch.insn import WFI
 from vizor.machine.cpu.carriers import Carriers
+from vizor.machine.cpu.context import CpuContext
 from vizor.machine.cpu.corestate import HALTED, PARKED, RUNNING, WFI_IDLE  # noqa: F401 (PARKED re-exported)
 from vizor.machine.cpu.entry import ExceptionEntry
 from vizor.machine.cpu.eret_watch import EretWatch
@@ -41,6 +42,7 @@ from vizor.machine.cpu.faults import _TR_ENCS
 from vizor.machine.cpu.idle import IdleSkip
 from vizor.machine.cpu.mmio_access import MmioAccess
 from vizor.machine.cpu.pmu import CycleCounter
+from vizor.machine.cpu.quiet import QuietPoll
 from vizor.machine.cpu.regs import (
     ENC,
     Regs,
@@ -68,7 +70,8 @@ IMPDEF_RESET = {
 _vmem_read = _uclib.uc_vmem_read
 
 
-class Core(accel.Mirrored, FastTraps, IdleSkip, ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions, MmioAccess):
+class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions,
+           MmioAccess, CpuContext):
     """One core of the board.  ``index`` is Aff0 of its MPIDR."""
 
     def __init__(self, index: int, board: "BoardServices") -> None:
@@ -298,6 +301,10 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, ExceptionEntry, SysregHooks, Ere
         if self._restart is not None:    # counted in done already, but not completed
             self._complete_restarted()
         self._budget = None
+        if self._pending_quiet is not None:   # a quiet status poll (quiet.py)
+            skipped, executed = self._quiet_skip(budget, done)
+            self.skipped += skipped
+            done += skipped + executed
         if self._pending_skip is not None:    # a delay loop, advanced in one step (idle.py)
             skipped, executed = self._apply_skip()
             self.skipped += skipped
@@ -370,30 +377,3 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, ExceptionEntry, SysregHooks, Ere
 
     def flush_tb(self) -> None:
         self.uc.ctl_flush_tb()
-
-    # --- checkpoints (vizor/machine/session/checkpoint.py) --------------------------------
-
-    def save_context(self) -> bytes:
-        """Unicorn's whole CPU state of this core (general and system registers,
-        PSTATE, FP/SIMD, exclusive monitor), as bytes."""
-        return bytes(self.uc.context_save())
-
-    def restore_context(self, data: bytes) -> None:
-        """Load a state from ``save_context``.  Only the CPU part of ``data`` is
-        used: the context header (pointers of the instance that saved it) is
-        this instance's own."""
-        ctx = self.uc.context_save()
-        local = bytes(ctx)
-        if len(data) != len(local):
-            raise ValueError(f"a CPU context is {len(local)} bytes, not {len(data)}")
-        head = len(local) - int.from_bytes(local[:8], "little")
-        ctypes.memmove(ctx.context, local[:head] + data[head:], len(local))
-        self.uc.context_restore(ctx)
-        # An HCR_EL2 write rebuilds QEMU's cached flags (any CP_REG write does) and,
-        # through its write function, the pending virtual IRQ/FIQ/SError, which
-        # live outside the context (cs->interrupt_request)
-        self.regs.write_enc(HCR, self.regs.read_enc(HCR))
-        self.flush_tlb()
-        self.flush_tb()
-        self.walk_cache.clear()
-        self.refresh_eret_watch()

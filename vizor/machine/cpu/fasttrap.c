@@ -99,6 +99,7 @@ typedef struct {
     int32_t timer_to_python;          /* every read to Python (an abandoned load completed) */
     int32_t poll_n;                   /* CLO reads in a row from poll_pc, poll_len apart */
     uint64_t poll_pc, poll_at, poll_len;
+    uint64_t timer_reads;             /* CLO/CHI reads answered here (cpu/quiet.py) */
     vz_exc ring[VZ_RING];
     vz_abort aborts[VZ_ABORTS];
 } vz_fast;
@@ -330,6 +331,7 @@ uint64_t vz_systimer_read(void *uc, uint64_t offset, unsigned size, void *user_d
     if (size != 4 || (offset != 4 && offset != 8) || f->timer_to_python)
         return f->timer_python(uc, offset, size, 0);
     uint64_t n = *f->counter;
+    f->timer_reads++;
     if (offset == 4 && f->enabled) {
         /* A delay loop polling CLO: after VZ_POLL_ASK reads from one PC at one
            distance, Python sees one (it may skip the loop, idle.py), then not

@@ -34,6 +34,7 @@ class MmioAccess:
         """The read and write callbacks of a window at ``base`` (``pair``: with the
         binding's user-data slots, as ``Uc.mmio_map`` takes them)."""
         bus = self.board.bus
+        quiet = bus.quiet
 
         def read(uc, offset, sz, _ud):
             addr = base + offset
@@ -42,10 +43,13 @@ class MmioAccess:
                 self._again = None
                 return again[3]        # the abandoned load's value: the device is not read twice
             self._in_mmio = True
+            self._mmio_count += 1
             try:
                 value = bus.read(addr, sz, self)
                 if addr == CLO and self._fast is not None:
                     self._clo_poll(value)   # fasttrap.c asks: a run of reads from one PC
+                elif quiet(addr):
+                    self._quiet_read(addr, value)   # a status poll (quiet.py)
             finally:
                 self._in_mmio = False
             if self._stopped_in_mmio:
@@ -60,6 +64,7 @@ class MmioAccess:
                 self._again = None
                 return                 # the abandoned store reached the device already
             self._in_mmio = True
+            self._mmio_count += 1
             try:
                 bus.write(addr, sz, value, self)
             finally:

@@ -94,6 +94,9 @@ class MiniUartState:
 class MiniUart:
     """The AUX block's mini UART; ``irq`` is GPU IRQ 29, ``tx`` the host sink."""
 
+    # read without side effects, from device state alone (cpu/quiet.py skips polls of them)
+    QUIET_READS = frozenset({AUX_IRQ, AUX_MU_LSR, AUX_MU_STAT})
+
     def __init__(self, irq: IrqLine, tx: Callable[[int], None]) -> None:
         self._irq = irq
         self._tx = tx

@@ -1,0 +1,105 @@
+"""A core polling a quiet status register is skipped to the end of its slice, bit-identically.
+
+images/bench/getc.elf waits for console input by polling the PL011's FR
+(see getc.S).  With no input the poll is a fixed point, and vizor counts the
+rest of each slice as executed (cpu/quiet.py).  Runs with skipping on and off
+must agree on the whole machine at every instruction count, with input typed
+at any moment; a loop that stores, or a breakpoint in it, is not skipped.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+from test_determinism import machine_hash
+
+from vizor.machine.board import Board, load_image
+from vizor.machine.cpu.quiet import quiet_instruction
+from vizor.machine.session.checkpoint import cpu_bytes
+
+GETC = os.path.join(os.path.dirname(__file__), "..", "images", "bench", "getc.elf")
+
+
+def board_for(skip: bool) -> Board:
+    board = Board()
+    board.load(load_image(GETC, 2), 2)
+    for c in board.cores:
+        c.skip_idle = skip
+    return board
+
+
+def run_typing(board: Board, plan) -> str:
+    """Run in pieces, typing into the PL011 between them; return its output."""
+    out: list[str] = []
+    board.uart_listeners.append(lambda _u, b: out.append(chr(b)))
+    for n, typed in plan:
+        board.run(max_insns=n)
+        if typed:
+            board.devices["pl011"].receive(typed)
+    return "".join(out)
+
+
+def same(a: Board, b: Board) -> bool:
+    return machine_hash(a) == machine_hash(b) and \
+        [cpu_bytes(c.save_context()) for c in a.cores] == [cpu_bytes(c.save_context()) for c in b.cores]
+
+
+@pytest.mark.parametrize("plan", [
+    [(5_000, None)],
+    [(2_000_003, None)],
+    [(700_001, b"a"), (900_000, None)],
+    [(1_000_000, b"hi"), (1, b"!"), (1_234_567, b"x"), (300_000, None)],
+], ids=["boot", "waiting", "typed", "typed-often"])
+def test_a_skipped_poll_is_the_poll_executed(plan):
+    skipped, executed = board_for(True), board_for(False)
+    out_s, out_e = run_typing(skipped, plan), run_typing(executed, plan)
+    assert out_s == out_e
+    assert same(skipped, executed)
+    assert executed.cores[0].skipped == 0
+    if sum(n for n, _ in plan) > 1_000_000:
+        assert skipped.cores[0].skipped > 500_000
+    typed = b"".join(t for _, t in plan if t).decode()
+    assert out_s == "ready\n" + typed
+
+
+def test_waiting_for_input_executes_next_to_nothing():
+    board = board_for(True)
+    board.run(max_insns=400_000_000)               # 1/3 s of board time
+    core = board.cores[0]
+    assert core.instructions - core.skipped < core.instructions // 200
+
+
+def test_a_breakpoint_in_the_poll_is_still_hit():
+    from vizor.machine.debug import Debugger
+    board = board_for(True)
+    dbg = Debugger(board)
+    getc = board.symbols.by_name["getc"]
+    dbg.add_breakpoint(getc + 4)                  # the tbnz
+    assert dbg.run(max_insns=10_000_000).kind == "breakpoint"
+    first = board.cores[0].instructions
+    assert dbg.run(max_insns=10_000_000).kind == "breakpoint"
+    assert board.cores[0].instructions - first == 2     # the next iteration, none skipped
+
+
+@pytest.mark.parametrize("word,ok", [
+    (0xB9401A81, True),     # ldr w1, [x20, #0x18]
+    (0x3727FFE1, True),     # tbnz w1, #4, .-4
+    (0x91000421, True),     # add x1, x1, #1
+    (0xEB02003F, True),     # cmp x1, x2
+    (0x54FFFFA3, True),     # b.lo
+    (0xD65F03C0, True),     # ret
+    (0xD503201F, True),     # nop
+    (0xB9000281, False),    # str w1, [x20]
+    (0x39000281, False),    # strb w1, [x20]
+    (0xA9BF7BFD, False),    # stp x29, x30, [sp, #-16]!
+    (0xB8210282, False),    # ldadd w1, w2, [x20]
+    (0x885F7E81, False),    # ldxr w1, [x20]
+    (0xBD401A80, False),    # ldr s0, [x20, #0x18]
+    (0x1E212800, False),    # fadd s0, s0, s1
+    (0xD53BE021, False),    # mrs x1, cntpct_el0
+    (0xD51B4201, False),    # msr nzcv, x1
+    (0xD503207F, False),    # wfi
+    (0xD4000001, False),    # svc #0
+])
+def test_only_instructions_that_write_registers_alone_qualify(word, ok):
+    assert quiet_instruction(word) is ok
