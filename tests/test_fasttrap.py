@@ -138,3 +138,22 @@ def test_a_debugger_listening_to_exceptions_sees_every_one():
     board.exception_listeners.append(lambda core, rec: seen.append(rec))
     board.run(max_insns=100_000)
     assert len(seen) == 501 and _taken(board) == 0
+
+
+@needs_accel
+def test_an_attached_debugger_with_no_catch_keeps_the_path_and_a_catch_sees_every_exception():
+    from vizor.machine.debug import Debugger
+    board = _bench("abort.elf", 2000)
+    dbg = Debugger(board)
+    dbg.add_breakpoint(0xDEAD0000)                 # a breakpoint that never hits: no exception needed
+    board.run(max_insns=20_000)
+    assert _taken(board) > 100
+    taken = _taken(board)
+    dbg.add_event_stop("exception", ec=0x24)       # data aborts from a lower EL: every one must stop
+    hits = 0
+    while dbg.run(max_insns=60_000).kind == "exception":
+        hits += 1
+        if hits == 50:
+            break
+    assert hits == 50 and _taken(board) == taken
+    assert [r.ec for r in list(board.cores[0].exceptions)[-50:]] == [0x24] * 50

@@ -69,6 +69,9 @@ class Board(InterruptDelivery):
         self.bus = Bus(lambda: self.clock.cycles)
         self.uart_listeners: list[Callable[[str, int], None]] = []
         self.exception_listeners: list[Callable[[Core, X.ExceptionRecord], None]] = []
+        # listener -> whether it needs every exception below EL3 now (absent: always);
+        # while none does, cores take SVC, HVC and known aborts in C (cpu/fasttrap.py)
+        self.exception_demand: dict[Callable, Callable[[], bool]] = {}
         self.halt_listeners: list[Callable[[Core], None]] = []   # a stuck core halted, the others run on
         self.symbols = Symbols()
         self.contexts = SymbolContexts()  # symbols per context: EL2 and each VMID

@@ -22,8 +22,9 @@
  * and before the Python path records one of its own, so the order holds).
  * Everything else, and anything a Python check would act on (the illegal
  * return watch, a core about to be declared stuck, a full ring), goes to
- * Python.  Python turns the path off (``enabled`` = 0) while a debugger
- * listens to exceptions or single-steps.  tests/test_fasttrap.py runs images
+ * Python, and so does every exception to EL3.  Python turns the path off
+ * (``enabled`` = 0) while a listener needs every exception or the debugger
+ * single-steps.  tests/test_fasttrap.py runs images
  * both ways and compares whole-machine hashes and the exception records.
  */
 #include "accel.h"
@@ -222,7 +223,7 @@ static int take_call(vz_fast *f, void *uc, uint32_t intno, uint64_t pc, uint64_t
         target = cur != 0 ? cur : ((c->hcr & (1ull << 27)) && (c->scr & 1)) ? 2 : 1;
         esr |= (uint64_t)0x15 << 26;
     }
-    if (stuck_candidate(f, pc, esr))
+    if (target == 3 || stuck_candidate(f, pc, esr))     /* EL3: the debugger sees world entries */
         return 0;
     enter(f, uc, cur, target, pc, pstate, sp, esr, 0, 0, 0, 0, vmid_of(f, uc, cur, 0));
     return 1;

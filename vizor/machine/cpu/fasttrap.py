@@ -4,8 +4,10 @@ With the accelerator built, a core's UC_HOOK_INTR callback is C's
 ``vz_hook_intr``: it takes SVC, HVC and already-classified stage-2 data aborts
 from EL0/EL1 itself and calls ``Core._on_intr`` for everything else.  Python:
 
-* allows the path for a slice (``_fast_allow``) unless a debugger listens to
-  exceptions or single-steps the core;
+* allows the path for a slice (``_fast_allow``) unless an exception listener
+  needs every exception (``Board.exception_demand``: the debugger only while
+  an exception catch or a step into a VM is armed) or the debugger
+  single-steps the core; exceptions to EL3 always go to Python;
 * writes each stage-2 data abort it classifies into C's table
   (``_remember_abort``), with the walk's descriptor words that validate it;
 * drains C's records into ``exceptions`` and ``exception_counts``
@@ -80,6 +82,10 @@ class VzFast(ctypes.Structure):
                 ("poll_pc", ctypes.c_uint64), ("poll_at", ctypes.c_uint64), ("poll_len", ctypes.c_uint64),
                 ("timer_reads", ctypes.c_uint64),
                 ("ring", VzExc * RING), ("aborts", VzAbort * ABORTS)]
+
+
+def _always() -> bool:
+    return True
 
 
 _INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
@@ -222,7 +228,10 @@ class FastTraps:
         """Allow the path for the next slice unless a debugger must see each exception."""
         f = self._fast
         if f is not None:
-            f.enabled = int(self.fast_traps and not self.single_step and not self.board.exception_listeners)
+            board = self.board
+            demand = board.exception_demand
+            f.enabled = int(self.fast_traps and not self.single_step
+                            and not any(demand.get(fn, _always)() for fn in board.exception_listeners))
             f.slice_start = self._slice_start
             f.poll_n = f.poll_pc = 0          # CLO poll runs are counted within a slice
 

@@ -73,6 +73,7 @@ class Debugger(Addresses, Stepping, WorldWatch):
         board.debug_check = self._check
         self._world_init()
         board.exception_listeners.append(self._on_exception)
+        board.exception_demand[self._on_exception] = lambda: bool(self._exc_stops or self._goals)
         board.bus.listeners.append(self._on_unmodelled)
 
     # --- the stop conditions ---------------------------------------------------
