@@ -97,6 +97,7 @@ def test_a_breakpoint_inside_the_clo_loop_is_still_hit():
     assert board.cores[0].instructions - first == 4   # the next iteration, not a skipped one
 
 
+@needs_accel      # in Python a CLO read costs ~7 µs: 48 M of them would take a minute
 @pytest.mark.skipif(not qemu_available(), reason="qemu-system-aarch64 not installed")
 def test_the_clo_waits_print_what_qemu_prints(tmp_path):
     from elftools.elf.elffile import ELFFile
@@ -114,6 +115,7 @@ def test_the_clo_waits_print_what_qemu_prints(tmp_path):
     assert run_qemu(str(short), timeout=30) == "".join(out) == "wait\n1\n2\nDONE\n"
 
 
+@needs_accel
 def test_a_recording_through_a_skipped_clo_wait_replays_identically(tmp_path):
     session = str(tmp_path / "clo.vzs")
     r = subprocess.run([sys.executable, "-m", "vizor.cli", "run", CLOWAIT, "--max-insns", "30000000",
