@@ -178,3 +178,36 @@ async def test_in_the_tui_j_s_and_b_land_where_the_straight_run_is(session_of): 
         assert "previous hit" in shown(app, "#stop")
         assert app.snapshot.instructions == hits[-1][0] and state_hash(runner.board) == hits[-1][3]
         await pilot.press("q")
+
+
+def world_catches(straight: Straight, end: int) -> list[int]:
+    """The instruction counts where ``--catch world`` stops a straight run."""
+    from vizor.machine.debug.engine import Debugger
+    from vizor.machine.debug.spec import add_catch
+    board = straight.board
+    dbg = Debugger(board)
+    add_catch(dbg, "world")
+    hits = []
+    while dbg.run(max_insns=end - board.instructions).kind == "world":
+        hits.append(board.instructions)
+    return hits
+
+
+def test_a_world_catch_after_a_jump_stops_where_the_straight_runs_does(session_of):  # noqa: F811
+    """The secure monitor kernel booted at EL3 switches worlds ten times.  A jump runs
+    with no stop check and a restore puts the board elsewhere: the debugger's idea of
+    each core's world was the one before, and the next run stopped at once on a switch
+    that never happened ('entered the Non-secure world' four instructions after a jump
+    past one).  From just past every switch, a run with the catch stops at the next."""
+    from vizor.machine.debug.spec import add_catch
+    name = "secmon.elf@el3"
+    s = session_of(name, HOW[0])
+    end = s.end["instructions"]
+    hits = world_catches(Straight(name), end)
+    assert len(hits) >= 4, hits
+    runner, _ = replay_runner(s, name)
+    add_catch(runner.debugger, "world")
+    for here, nxt in reversed(list(zip(hits, hits[1:]))):         # backwards: every jump restores
+        runner._handle(Seek(here + 3))
+        r = runner.replay.run(run=runner.debugger.run)
+        assert (r.kind, runner.board.instructions) == ("world", nxt), f"after j {here + 3}: {r.detail}"

@@ -95,6 +95,11 @@ class Board(InterruptDelivery):
         # a watched page, or a stop was posted: the StopReason to end the run
         # with, or None to go on (see debug/engine.py).
         self.debug_check: Callable[[Core], StopReason | None] | None = None
+        # The debugger's, called before a run with ``debug_check`` when the board ran
+        # without it (a seek) or was restored since: what it tracks per core (the
+        # world, armed cores) is read again from the machine (``unwatched``).
+        self.debug_sync: Callable[[], None] | None = None
+        self.unwatched = False
         self.posted: list[StopReason] = []
         self.idle_limit = IDLE_LIMIT
         self._idle_since: int | None = None
@@ -242,6 +247,12 @@ class Board(InterruptDelivery):
         """
         limit = None if max_insns is None else self.instructions + max_insns
         clock = self.clock
+        if self.debug_check is None:
+            self.unwatched = True
+        elif self.unwatched:
+            self.unwatched = False
+            if self.debug_sync is not None:
+                self.debug_sync()
         while True:
             if self.powered_off:
                 return StopReason("poweroff", "the guest powered the board off (watchdog, halt partition)")

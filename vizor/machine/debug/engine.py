@@ -71,6 +71,7 @@ class Debugger(Addresses, Stepping, WorldWatch):
         self._exc_stops: list[EventStop] = []
         self._sysregs: dict = {}
         board.debug_check = self._check
+        board.debug_sync = self._sync
         self._world_init()
         board.exception_listeners.append(self._on_exception)
         board.exception_demand[self._on_exception] = lambda: bool(self._exc_stops or self._goals)
@@ -347,6 +348,15 @@ class Debugger(Addresses, Stepping, WorldWatch):
                           core=core.index)
 
     # --- running and stepping --------------------------------------------------------------
+
+    def _sync(self) -> None:
+        """The board ran with no stop check (a seek) or was restored: the cores armed
+        are those the machine's state arms now (worlds.py, VM-entry goals)."""
+        for core in self.board.cores:
+            core.single_step = False
+        self._world_resync()
+        for core in self.board.cores:
+            self._arm_if_loaded(core)
 
     def run(self, max_insns: int | None = None, stop: Callable[[], str | None] | None = None) -> StopReason:
         """Run the board with every stop condition active (see ``Board.run``)."""

@@ -32,12 +32,32 @@ SWITCHES_KEPT = 64     # per core
 class WorldWatch:
     def _world_init(self) -> None:
         cores = self.board.cores
-        self._world = [is_secure(c.el, c.scr) for c in cores]   # the world each core was last in below EL3
+        # the world each core was last in below EL3 (None: not known, after a restore)
+        self._world: list[bool | None] = [is_secure(c.el, c.scr) for c in cores]
         self._world_from: list[int | None] = [None] * len(cores)  # the EL it entered EL3 from
         self._world_armed = [False] * len(cores)
         self._switches: list[deque[WorldSwitch]] = [deque(maxlen=SWITCHES_KEPT) for _ in cores]
         for c in cores:
             c.msr_watch = {**c.msr_watch, SCR: self._on_scr}
+
+    def _world_resync(self) -> None:
+        """After a seek or a restore: each core's world read from the machine.  Below
+        EL3 it is the core's world; at EL3 since reset, Secure; at EL3 after an
+        exception, the world it came from is not in the machine's state, so a switch
+        on its way out is not caught (none is reported that did not happen)."""
+        for c in self.board.cores:
+            i = c.index
+            came = [r for r in c.exceptions if r.to_el == 3 and r.from_el < 3]
+            if c.el < 3:
+                self._world[i] = is_secure(c.el, c.scr)
+            elif came or len(c.exceptions) == c.exceptions.maxlen:
+                self._world[i] = None
+            else:
+                self._world[i] = True
+            self._world_from[i] = came[-1].from_el if came and c.el == 3 else None
+            armed = self._world_armed[i] = self._arms(c, c.scr)
+            if armed:                  # between runs: the next slice is one instruction
+                c.single_step = True
 
     @property
     def world_switches(self) -> tuple[WorldSwitch, ...]:
@@ -61,9 +81,13 @@ class WorldWatch:
         if enc in self._sysregs:          # a sysreg:SCR_EL3 catch
             self._on_sysreg(core, enc, value)
 
+    def _arms(self, core: Core, scr: int) -> bool:
+        world = self._world[core.index]
+        return core.el == 3 and world is not None and (not scr & SCR_NS) != world
+
     def _world_arm(self, core: Core, scr: int) -> None:
         i = core.index
-        armed = core.el == 3 and (not scr & SCR_NS) != self._world[i]
+        armed = self._arms(core, scr)
         if armed == self._world_armed[i]:
             return
         self._world_armed[i] = armed

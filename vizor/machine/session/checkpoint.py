@@ -322,6 +322,7 @@ def restore(board: Board, meta: dict, contexts: list[bytes], ram: dict[int, byte
         raise CheckpointError(f"the checkpoint's power state {power!r} is not [off, cycles]")
     board.powered_off, board.power_cycles = power
     board.posted.clear()
+    board.unwatched = True          # a debugger reads its per-core state again
     _restore_ram(board, ram)
     for c in board.cores:
         c.flush_tb()
