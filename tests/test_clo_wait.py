@@ -3,8 +3,8 @@
 images/bench/clowait.elf waits twice (see clowait.S): `CLO - start < n` in a
 four-instruction loop, which vizor advances in one step (fasttrap.c counts the
 reads from one PC and asks idle.py, which decodes the loop), and a 64-bit
-CHI/CLO/CHI read in a called function, which it executes, its CLO/CHI reads
-answered in C.  Runs with skipping on and off, and with the native path on
+CHI/CLO/CHI read in a called function, which quiet.py checks reads nothing
+but the timer and fasttrap.c then advances within each microsecond.  Runs with skipping on and off, and with the native path on
 and off (VIZOR_NATIVE=0), must agree on the whole machine at every
 instruction count; QEMU prints the same lines.
 """
@@ -47,6 +47,8 @@ def test_a_clo_loop_skipped_is_the_loop_executed(n):
     assert executed.cores[0].skipped == 0
     if n > 1_000_000 and accel.TIMER_READ is not None:
         assert skipped.cores[0].skipped > n // 3
+    if n > 2_400_000 and accel.TIMER_READ is not None:   # the second wait is advanced too
+        assert skipped.cores[0].skipped > 2_000_000
 
 
 @needs_accel
@@ -59,6 +61,20 @@ def test_a_one_second_clo_wait_takes_a_few_slices():
     core = board.cores[0]
     assert core.skipped > 1_190_000_000      # a second of 1.2 GHz, nearly none executed
     assert core.instructions - core.skipped < 2_000_000
+
+
+@needs_accel
+def test_the_called_function_wait_is_advanced_within_each_microsecond():
+    """The second wait (CHI, CLO, CHI in a called function) is not decoded, but
+    reads nothing but the timer: C advances it within each microsecond."""
+    board = board_for(100, True)
+    out: list[str] = []
+    board.uart_listeners.append(lambda _u, b: out.append(chr(b)))
+    board.run(max_insns=1_000_000_000, stop=lambda: "done" if "DONE\n" in "".join(out) else None)
+    assert "".join(out) == "wait\n1\n2\nDONE\n"
+    core = board.cores[0]
+    assert core.instructions > 240_000_000                       # two waits of 0.1 s at 1.2 GHz
+    assert core.instructions - core.skipped < core.instructions // 10
 
 
 HASH_SCRIPT = r"""

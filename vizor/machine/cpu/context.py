@@ -32,4 +32,5 @@ class CpuContext:
         self.flush_tlb()
         self.flush_tb()
         self.walk_cache.clear()
+        self._warp_off()
         self.refresh_eret_watch()

@@ -288,6 +288,7 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
             if carriers.fault is None:
                 self._halt(self._bad_access or f"unicorn error: {e}")
         self._drain_fast()
+        self._take_warped()
         if resume:
             carriers.resumed(pc)
         if carriers.fault is not None:  # a watched page: the access has not happened yet

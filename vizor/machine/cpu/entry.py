@@ -31,6 +31,7 @@ class ExceptionEntry:
         move in a few batched C calls (see ``regs.py``).
         """
         self._drain_fast()   # the native path's records first (fasttrap.py)
+        self._warp_off()
         r = self.regs
         reads = self._exc_reads[target_el]
         _pc, pstate, sp, vbar, target_sp = reads.read()

@@ -39,6 +39,7 @@
 /* HCR_EL2.VF, VI and VSE: pending virtual interrupts, which no walk reads
    (mmu.py) and a hypervisor flips often; left out of the key (fasttrap.py too) */
 #define VZ_HCR_VIRQS (7ull << 6)
+#define VZ_WARP_REGS 33               /* X0-X30, SP, PSTATE (NZCV with it) */
 #define VZ_POLL_ASK 8
 #define VZ_POLL_BACKOFF 4096
 
@@ -83,7 +84,7 @@ typedef struct {
     int32_t enabled;                  /* set by Python for each slice */
     int32_t nring;
     uint64_t taken, declined;
-    const uint64_t *counter;          /* Unicorn's instruction counter (Core._counter) */
+    uint64_t *counter;                /* Unicorn's instruction counter (Core._counter) */
     const uint64_t *ram;              /* guest RAM from PA 0, as 64-bit words */
     uint64_t ram_words;
     vz_reg_batch read_batch, write_batch;
@@ -101,6 +102,12 @@ typedef struct {
     int32_t poll_n;                   /* CLO reads in a row from poll_pc, poll_len apart */
     uint64_t poll_pc, poll_at, poll_len;
     uint64_t timer_reads;             /* CLO/CHI reads answered here (cpu/quiet.py) */
+    /* a loop that reads only the system timer, advanced within each microsecond (see warp) */
+    uint64_t budget;                  /* the slice's instruction budget */
+    uint64_t warp_pc, warp_len, warp_at, warped;
+    uint32_t warp_word;
+    int32_t warp_have;
+    uint64_t warp_state[VZ_WARP_REGS];
     vz_exc ring[VZ_RING];
     vz_abort aborts[VZ_ABORTS];
 } vz_fast;
@@ -200,6 +207,7 @@ static void enter(vz_fast *f, void *uc, int cur, int target, uint64_t elr, uint6
     r->has_far = has_far;
     r->has_hpfar = has_hpfar;
     r->vmid = vmid;
+    f->warp_pc = 0;                    /* a timer loop is armed only until the next exception */
     f->stuck_n = 0;
     f->sig_elr = elr;
     f->sig_esr = esr;
@@ -321,6 +329,49 @@ void vz_hook_intr(void *uc, uint32_t intno, void *user_data)
     f->python(uc, intno, 0);
 }
 
+/* A loop whose only input is the system timer, checked by Python one
+   iteration at a time (quiet.py: no store, no other device access, every
+   register back as it was), reads the same CLO and CHI in every iteration
+   within one microsecond of virtual time, so there its iterations are all
+   the same: at a CLO read from its PC that finds every register as at the
+   previous one, one iteration earlier, the iterations whose reads all fall
+   before the next microsecond are counted as executed (Unicorn's counter
+   advanced) instead of run.  ``*n`` is the counter, updated. */
+static void warp(vz_fast *f, void *uc, uint64_t pc, uint64_t *n)
+{
+    if (pc != f->warp_pc)
+        return;
+    uint64_t st[VZ_WARP_REGS];
+    int ids[VZ_WARP_REGS];
+    void *ptrs[VZ_WARP_REGS];
+    for (int i = 0; i < VZ_WARP_REGS; i++) {
+        ids[i] = f->ids[i < 31 ? R_X0 + i : i == 31 ? R_SP : R_PSTATE];
+        st[i] = 0;
+        ptrs[i] = &st[i];
+    }
+    if (f->read_batch(uc, ids, ptrs, VZ_WARP_REGS))
+        return;
+    int same = f->warp_have && *n - f->warp_at == f->warp_len;
+    for (int i = 0; same && i < VZ_WARP_REGS; i++)
+        same = st[i] == f->warp_state[i];
+    for (int i = 0; i < VZ_WARP_REGS; i++)
+        f->warp_state[i] = st[i];
+    f->warp_have = 1;
+    uint64_t len = f->warp_len, cyc = f->slice_start + *n;
+    uint64_t k = ((cyc / 1200 + 1) * 1200 - cyc) / len;    /* this microsecond's iterations */
+    k = k ? k - 1 : 0;                                      /* ... each wholly inside it */
+    uint64_t room = f->budget > *n + len ? (f->budget - *n - len) / len : 0;
+    if (k > room)
+        k = room;
+    uint32_t word = 0;
+    if (same && k && !f->vmem_read(uc, pc, PROT_EXEC, &word, 4) && word == f->warp_word) {
+        *n += k * len;
+        *f->counter = *n;
+        f->warped += k * len;
+    }
+    f->warp_at = *n;
+}
+
 /* A read of the BCM2835 system timer's page (0x3F003000): its free-running
    counter, CLO and CHI, answered here from virtual time as SystemTimer.read
    answers it (micros_at(cycles), cycles = the slice's start + the instructions
@@ -346,10 +397,12 @@ uint64_t vz_systimer_read(void *uc, uint64_t offset, unsigned size, void *user_d
             f->poll_n = 0, f->poll_len = len;
         f->poll_pc = pc;
         f->poll_at = n;
-        if (f->poll_n == VZ_POLL_ASK && len <= 16) {
+        if (f->poll_n == VZ_POLL_ASK && len <= 32) {
             f->poll_n = -VZ_POLL_BACKOFF;
             return f->timer_python(uc, offset, size, 0);
         }
+        if (f->warp_pc)
+            warp(f, uc, pc, &n);
     }
     uint64_t micros = (f->slice_start + n) / 1200;   /* micros_at: CPU_HZ / 1 MHz */
     return offset == 4 ? (micros & 0xffffffffu) : ((micros >> 32) & 0xffffffffu);

@@ -81,6 +81,9 @@ class VzFast(ctypes.Structure):
                 ("timer_to_python", ctypes.c_int32), ("poll_n", ctypes.c_int32),
                 ("poll_pc", ctypes.c_uint64), ("poll_at", ctypes.c_uint64), ("poll_len", ctypes.c_uint64),
                 ("timer_reads", ctypes.c_uint64),
+                ("budget", ctypes.c_uint64), ("warp_pc", ctypes.c_uint64), ("warp_len", ctypes.c_uint64),
+                ("warp_at", ctypes.c_uint64), ("warped", ctypes.c_uint64), ("warp_word", ctypes.c_uint32),
+                ("warp_have", ctypes.c_int32), ("warp_state", ctypes.c_uint64 * 33),
                 ("ring", VzExc * RING), ("aborts", VzAbort * ABORTS)]
 
 
@@ -113,6 +116,7 @@ class FastTraps:
     """Python's side of fasttrap.c, for a ``Core`` (``_fast`` is None without it)."""
 
     _fast = None
+    _warp_pcs: frozenset = frozenset()
     _sig_py = None
     _stuck_n_py = 0
 
@@ -181,6 +185,26 @@ class FastTraps:
             raise RuntimeError(f"uc_mmio_map(system timer) failed: error {err}")
         return True
 
+    def _arm_warp(self, pc: int, length: int, pcs) -> None:
+        """Let C advance the timer loop whose CLO read is at ``pc`` (quiet.py checked it)."""
+        f = self._fast
+        f.warp_pc, f.warp_len, f.warp_word, f.warp_have = pc, length, self.read_insn(pc) or 0, 0
+        self._warp_pcs = frozenset(pcs)
+
+    def _warp_off(self) -> None:
+        if self._fast is not None:
+            self._fast.warp_pc = 0
+
+    def _take_warped(self) -> None:
+        """After the slice's emu_start: count what C advanced in timer loops as
+        skipped, and advance nothing in the single steps that may follow."""
+        f = self._fast
+        if f is not None:
+            f.budget = 0
+            if f.warped:
+                self.skipped += f.warped
+                f.warped = 0
+
     def _timer_reads(self) -> int:
         """System timer counter reads answered in C so far (quiet.py)."""
         return self._fast.timer_reads if self._fast is not None else 0
@@ -233,7 +257,10 @@ class FastTraps:
             f.enabled = int(self.fast_traps and not self.single_step
                             and not any(demand.get(fn, _always)() for fn in board.exception_listeners))
             f.slice_start = self._slice_start
+            f.budget = self._budget or 0
             f.poll_n = f.poll_pc = 0          # CLO poll runs are counted within a slice
+            if f.warp_pc and (not self.skip_idle or self.single_step or self.carriers.exits & self._warp_pcs):
+                f.warp_pc = 0
 
     def _drain_fast(self) -> None:
         """Move the exceptions C took into ``exceptions`` and ``exception_counts``."""

@@ -268,7 +268,8 @@ class IdleSkip:
         if w is None or (w & 0xFFC00000) != 0xB9400000 and (w & 0xFFE00C00) != 0xB8400000:
             return                             # not LDR Wt, [Xn, #imm] or LDUR
         loop = decode_poll_loop(pc, w & 31, self.read_insn, 32)
-        if loop is None:
+        if loop is None:            # another shape: advanced within each microsecond, if it qualifies
+            self._timer_loop(pc, self._fast.poll_len)
             return
         now = self.board.clock.cycles
         self._plan_poll_skip(pc, loop, value, lambda j: micros_at(now + j * loop.length) & MASK32)

@@ -64,7 +64,7 @@ class QuietPoll:
 
     _quiet_last = None       # (pc, pa, value, instruction count, MMIO accesses) of the last quiet read
     _quiet_n = 0
-    _pending_quiet = None    # (pc, iteration length): check after the slice
+    _pending_quiet = None    # (pc, iteration length, timer loop): check after the slice
     _mmio_count = 0          # MMIO accesses through Python (mmio_access.py)
 
     def _quiet_read(self, pa: int, value: int) -> None:
@@ -84,27 +84,42 @@ class QuietPoll:
             self._quiet_n = BACKOFF        # until the check says otherwise (_quiet_skip)
             if self._budget is not None and self._budget - n > 4 * (n - last[3]) and self.skip_idle \
                     and not self.single_step:
-                self._pending_quiet = (pc, n - last[3])
+                self._pending_quiet = (pc, n - last[3], False)
                 self._stop()
+
+    def _timer_loop(self, pc: int, length: int) -> None:
+        """A loop reading the system timer's CLO at ``pc`` every ``length``
+        instructions that idle.py cannot decode: check it after the slice and,
+        if it reads nothing but the timer, let fasttrap.c advance it within
+        each microsecond (``warp`` there)."""
+        if self._budget is not None and self.skip_idle and not self.single_step and length <= 4 * MAX_LEN:
+            self._pending_quiet = (pc, length, True)
+            self._stop()
 
     def _quiet_skip(self, budget: int, done: int) -> tuple[int, int]:
         """Check one iteration (see the docstring) and skip the rest of the slice
         (``budget`` instructions, ``done`` of them run) in whole iterations:
         (skipped, executed)."""
-        pc, length = self._pending_quiet
+        pc, length, timer = self._pending_quiet
         self._pending_quiet = None
         left = budget - done
-        skipped, executed = self._quiet_check(pc, length, left, done)
+        pcs: set[int] = set()
+        skipped, executed = self._quiet_check(pc, length, left, done, timer, pcs)
+        if timer:
+            if skipped:               # the check passed: C advances the loop from now on
+                self._arm_warp(pc, length, pcs)
+            return 0, executed
         if skipped:
             self._quiet_n, self._quiet_last = 0, None     # ask again at once in the next slice
         return skipped, executed
 
-    def _quiet_check(self, pc: int, length: int, left: int, done: int) -> tuple[int, int]:
+    def _quiet_check(self, pc: int, length: int, left: int, done: int, timer: bool = False,
+                     pcs: set | None = None) -> tuple[int, int]:
         if left < 3 * length or self._eret_watch or self._deferred_write is not None \
                 or not self._may_skip(pc, 1) or self.regs.read("PC") != pc + 4:
             return 0, 0
         state = self._quiet_state()
-        mmio, timer = self._mmio_count, self._timer_reads()
+        mmio, reads = self._mmio_count, self._timer_reads()
         exits = self.carriers.exits
         start, stop_count = self._slice_start, self._stop_count
         self._stop_count = None
@@ -114,6 +129,8 @@ class QuietPoll:
                 at = self.regs.read("PC")
                 if at in exits or not quiet_instruction(self.read_insn(at)):
                     return 0, executed
+                if pcs is not None:
+                    pcs.add(at)
                 self._slice_start = start + done + executed    # virtual time stays exact
                 n = self._step_one(at)
                 executed += n
@@ -122,7 +139,11 @@ class QuietPoll:
                     return 0, executed
         finally:
             self._slice_start, self._stop_count = start, stop_count
-        if self._mmio_count != mmio + 1 or self._timer_reads() != timer or self._quiet_state() != state:
+        if timer:          # only the system timer, read in C (a CLO poll: never through Python)
+            if self._mmio_count != mmio or self._timer_reads() == reads or self._quiet_state() != state:
+                return 0, executed
+            return 1, executed
+        if self._mmio_count != mmio + 1 or self._timer_reads() != reads or self._quiet_state() != state:
             return 0, executed
         whole = (left - executed) // length * length
         return whole, executed
