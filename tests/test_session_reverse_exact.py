@@ -211,3 +211,15 @@ def test_a_world_catch_after_a_jump_stops_where_the_straight_runs_does(session_o
         runner._handle(Seek(here + 3))
         r = runner.replay.run(run=runner.debugger.run)
         assert (r.kind, runner.board.instructions) == ("world", nxt), f"after j {here + 3}: {r.detail}"
+    # Into a monitor on its way to a switch (at EL3, SCR_EL3.NS written): the seek's run
+    # saw the core's exception into EL3, so the world it came from is known and the
+    # switch is caught where the straight run catches it.
+    inside = 0
+    for hit in reversed(hits[1:]):
+        runner._handle(Seek(hit - 2))
+        if not any(c.el == 3 and c.state == "running" for c in runner.board.cores):
+            continue
+        inside += 1
+        r = runner.replay.run(run=runner.debugger.run)
+        assert (r.kind, runner.board.instructions) == ("world", hit), f"after j {hit - 2}: {r.detail}"
+    assert inside >= 3

@@ -27,6 +27,7 @@ from vizor.machine.debug.stops import EventStop
 
 SCR = ENC["SCR_EL3"]
 SWITCHES_KEPT = 64     # per core
+ENTRIES_KEPT = 1024    # per core: exceptions into EL3 whose world a restore may need again
 
 
 class WorldWatch:
@@ -36,6 +37,8 @@ class WorldWatch:
         self._world: list[bool | None] = [is_secure(c.el, c.scr) for c in cores]
         self._world_from: list[int | None] = [None] * len(cores)  # the EL it entered EL3 from
         self._world_armed = [False] * len(cores)
+        # per core: the exceptions into EL3 seen (their time) -> the world each came from
+        self._entered: list[dict[int, bool]] = [{} for _ in cores]
         self._switches: list[deque[WorldSwitch]] = [deque(maxlen=SWITCHES_KEPT) for _ in cores]
         for c in cores:
             c.msr_watch = {**c.msr_watch, SCR: self._on_scr}
@@ -43,15 +46,16 @@ class WorldWatch:
     def _world_resync(self) -> None:
         """After a seek or a restore: each core's world read from the machine.  Below
         EL3 it is the core's world; at EL3 since reset, Secure; at EL3 after an
-        exception, the world it came from is not in the machine's state, so a switch
-        on its way out is not caught (none is reported that did not happen)."""
+        exception, the world it came from if this debugger saw that exception (in a
+        seek's run too: the exception listener hears it), else not known, and a
+        switch on its way out is not caught (none is reported that did not happen)."""
         for c in self.board.cores:
             i = c.index
             came = [r for r in c.exceptions if r.to_el == 3 and r.from_el < 3]
             if c.el < 3:
                 self._world[i] = is_secure(c.el, c.scr)
             elif came or len(c.exceptions) == c.exceptions.maxlen:
-                self._world[i] = None
+                self._world[i] = self._entered[i].get(came[-1].cycles) if came else None
             else:
                 self._world[i] = True
             self._world_from[i] = came[-1].from_el if came and c.el == 3 else None
@@ -73,6 +77,10 @@ class WorldWatch:
         i = core.index
         self._world[i] = is_secure(rec.from_el, core.scr)
         self._world_from[i] = rec.from_el
+        seen = self._entered[i]
+        seen[rec.cycles] = self._world[i]
+        if len(seen) > ENTRIES_KEPT:
+            del seen[next(iter(seen))]
         self._world_arm(core, core.scr)
 
     def _on_scr(self, core: Core, enc, value: int) -> None:
