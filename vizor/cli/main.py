@@ -45,8 +45,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def _version() -> str:
+    from importlib import metadata
+    try:
+        return metadata.version("vizor")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="vizor", description=__doc__.splitlines()[0])
+    p = _Parser(prog="vizor", description="A debugger and inspector for hypervisors and bare-metal kernels "
+                                          "on an emulated Raspberry Pi 3 Model B.")
+    p.add_argument("--version", action="version", version=f"vizor {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     for name, text in (("run", "run an image headless, streaming its UART output"),
                        ("boot", "boot an image (the bundled one when none is named)")):
@@ -85,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--initrd", metavar="FILE", help="initramfs, placed after the kernel")
         s.add_argument("--append", metavar="ARGS", help="kernel command line (/chosen/bootargs; needs --dtb)")
         s.add_argument("--no-skip-idle", action="store_true",
-                       help="execute every instruction of cores spinning in `b .` or polling the timer "
+                       help="execute every instruction of cores spinning in `b .`, waiting or polling the timer or an idle UART "
                             "(by default they are advanced in one step, with the same result)")
         s.add_argument("--rng-seed", type=_int, default=None, metavar="N",
                        help="seed of the hardware RNG's deterministic generator")

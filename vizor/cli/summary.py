@@ -25,7 +25,7 @@ def summary(board, reason) -> str:
     skipped = sum(c.skipped for c in board.cores)
     if skipped:
         lines.append(f"   skipped: {skipped:,} of those instructions were counted, not executed "
-                     f"(cores spinning in `b .` or polling the timer; --no-skip-idle runs them)")
+                     f"(cores spinning, waiting, or polling the timer or an idle UART; --no-skip-idle runs them)")
     total: Counter[str] = Counter()
     for c in board.cores:
         total.update(c.exception_counts)

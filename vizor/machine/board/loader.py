@@ -115,7 +115,7 @@ def _load_elf(path: str, data: bytes) -> Image:
         if tab is not None:
             for s in tab.iter_symbols():
                 if s.name and s["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE") \
-                        and s["st_shndx"] != "SHN_UNDEF" and not s.name.startswith("$"):
+                        and s["st_shndx"] not in ("SHN_UNDEF", "SHN_ABS") and not s.name.startswith("$"):
                     syms.append((s["st_value"], s["st_size"], s.name))
         return Image(path, "elf", segments, entry_pa, Symbols.from_list(syms))
     except ImageError:
