@@ -18,6 +18,7 @@ from __future__ import annotations
 import pytest
 from session_oracle import (
     CASES,
+    DEVICE_KERNELS,
     INPUTS,
     TYPED,
     Straight,
@@ -237,3 +238,21 @@ def test_a_seek_past_a_world_switch_with_a_debugger_attached_lands_where_the_str
     n = replay.session.checkpoints[1].instructions // 2 + 1234
     replay.seek(n)
     same(replay.board, Straight(name).at(n), f"seek to {n}")
+
+
+@pytest.mark.parametrize("name", DEVICE_KERNELS)
+def test_device_kernels_restore_exactly_from_a_checkpoint_every_hundredth_of_their_run(name, tmp_path):
+    """The SD card kernel's transfers, the RNG's words, the framebuffer's mailbox calls
+    and the watchdog's reset: ~100 checkpoints, so that many fall inside a command or
+    a transfer; ``verify`` restores each and runs to the next."""
+    path = str(tmp_path / "dense.vzs")
+    total = length(name)
+    board = loaded(name)
+    rec = Recorder(board, path, image_bytes(name), image_name=name, boot_el=2, interval=total // 97 + 1)
+    rec.run(max_insns=total)
+    rec.close()
+    s = load_session(path)
+    replay = Replay(s)
+    bad = replay.verify()
+    assert bad is None, str(bad)
+    assert replay.restored == len(s.checkpoints) - 1 >= 90
