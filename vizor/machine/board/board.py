@@ -72,6 +72,7 @@ class Board(InterruptDelivery):
         # listener -> whether it needs every exception below EL3 now (absent: always);
         # while none does, cores take SVC, HVC and known aborts in C (cpu/fasttrap.py)
         self.exception_demand: dict[Callable, Callable[[], bool]] = {}
+        self.slices_run = 0
         self.halt_listeners: list[Callable[[Core], None]] = []   # a stuck core halted, the others run on
         self.symbols = Symbols()
         self.contexts = SymbolContexts()  # symbols per context: EL2 and each VMID
@@ -309,6 +310,9 @@ class Board(InterruptDelivery):
                         clock.offset = None
                         self.running = None
                     self._round_done[i] += n
+                    if n:
+                        self.slices_run += 1     # Core.flush_tb: whose code may be stale
+                        core._own_slices += 1
                     self.instructions += n
                     nd = clock.next_deadline()
                     if nd is not None and nd < self._round_end:

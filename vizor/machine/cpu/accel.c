@@ -140,13 +140,22 @@ static int watched(const vz_core *c, uint32_t enc)
 }
 
 /* Accesses Python handles whatever the EL. */
-static int always_python(const vz_core *c, int kind, const vz_cp *cp, uint32_t enc)
+static int always_python(vz_core *c, int kind, const vz_cp *cp, uint32_t enc)
 {
     if (kind == VZ_SYS) {
         if (cp->crn == 8 && (cp->crm == 3 || (cp->op1 == 4 && cp->crm == 0)))  /* TLBI ...IS */
             return 1;
-        if (cp->crn == 7 && (cp->crm == 1 || cp->crm == 5) && cp->op2 <= 1)   /* IC IALLU(IS), IVAU */
-            return 1;
+        if (cp->crn == 7 && (cp->crm == 1 || cp->crm == 5) && cp->op2 <= 1) {  /* IC IALLU(IS), IVAU */
+            /* This core's own code writes already dropped its stale translations
+               (QEMU tracks them); only another core's writes could leave some,
+               and none ran since this core last dropped all of its code
+               (Core._code_changed): nothing to do here but tell the others. */
+            if (!c->ic_local)
+                return 1;
+            if (cp->crm == 1 || cp->op2 == 1)
+                c->ic_others = 1;
+            return 0;
+        }
         return 0;
     }
     if (cp->op0 == 3 && cp->crn == 14)                /* the generic timers (but see vz_needs_python) */

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VZ_ABI 3
+#define VZ_ABI 4
 
 /* uc_arm64_cp_reg of unicorn/arm64.h */
 typedef struct {
@@ -37,6 +37,8 @@ typedef struct {
     int32_t eret_watch;               /* Core._eret_watch, mirrored by Python */
     int32_t cp_reg_id;                /* UC_ARM64_REG_CP_REG */
     vz_reg_write reg_write;           /* Unicorn's uc_reg_write */
+    int32_t ic_local;                 /* no other core ran since this one's code was all dropped */
+    int32_t ic_others;                /* set by an IC ...IS kept in C: the others drop theirs */
 } vz_core;
 
 #endif

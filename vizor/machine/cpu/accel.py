@@ -18,7 +18,7 @@ import importlib.machinery
 import os
 from importlib import metadata
 
-ABI = 3
+ABI = 4
 SOURCES = ("accel.h", "accel.c", "fasttrap.c")   # setup.py hashes the same files
 MAX_WATCH = 8
 WATCH_ALL = 0xFFFFFFFF
@@ -31,7 +31,7 @@ class VzCore(ctypes.Structure):
                 ("reg_read", ctypes.c_void_p), ("pstate_id", ctypes.c_int32),
                 ("nwatch", ctypes.c_uint32), ("watch", ctypes.c_uint32 * MAX_WATCH),
                 ("spsr", ctypes.c_uint64 * 4), ("eret_watch", ctypes.c_int32), ("cp_reg_id", ctypes.c_int32),
-                ("reg_write", ctypes.c_void_p)]
+                ("reg_write", ctypes.c_void_p), ("ic_local", ctypes.c_int32), ("ic_others", ctypes.c_int32)]
 
 
 class VzHook(ctypes.Structure):

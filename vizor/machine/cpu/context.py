@@ -1,9 +1,12 @@
-"""A core's whole CPU state as bytes, for checkpoints (a mixin of ``Core``;
-vizor/machine/session/checkpoint.py uses it)."""
+"""A core's whole CPU state as bytes, for checkpoints (vizor/machine/session/
+checkpoint.py uses it), and its translated code after IC maintenance (a mixin
+of ``Core``)."""
 
 from __future__ import annotations
 
 import ctypes
+
+from unicorn import UcError
 
 from vizor.machine.cpu.sysreg_hooks import HCR
 
@@ -34,3 +37,24 @@ class CpuContext:
         self.walk_cache.clear()
         self._warp_off()
         self.refresh_eret_watch()
+
+    def _code_changed(self, crm: int, op2: int, xt: int) -> None:
+        """IC IVAU (CRm 5, op2 1), IALLU (5, 0) or IALLUIS (1, 0) just executed.
+        This core drops the translated code of the 64-byte line, or all of it;
+        the other cores (IVAU and IALLUIS reach the Inner Shareable domain) drop
+        all of theirs before they next run, once however many came meanwhile."""
+        line = xt & ~63
+        try:
+            if op2 == 1:
+                self.uc.ctl_remove_cache(line, line + 64)
+            else:
+                self.flush_tb()
+        except UcError:                  # the VA does not translate: drop everything
+            self.flush_tb()
+        if crm == 1 or op2 == 1:
+            self._others_stale()
+
+    def _others_stale(self) -> None:
+        for c in self.board.cores:
+            if c is not self:
+                c._tb_stale = True

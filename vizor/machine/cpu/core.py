@@ -97,7 +97,9 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self._slice_start = 0
         self._stop_count: int | None = None
         self._pending_sync: tuple[int, int, int, int | None] | None = None
-        self._flush_tb = False
+        self._flush_tb = None     # an IC instruction to apply after the slice: (CRm, op2, Xt)
+        self._tb_stale = False    # another core's IC ...IS: drop translated code before running
+        self._own_slices = self._flush_mark = 0   # slices run, others' slices at the last flush
         self._bad_access: str | None = None
         # An MMIO access that stopped the run (see _complete_restarted).
         self._in_mmio = False
@@ -262,6 +264,9 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         """
         self._slice_start = slice_start
         self._stop_count = None
+        if self._tb_stale:
+            self._tb_stale = False
+            self.flush_tb()
         if self._eret_watch:
             budget = self._watch_eret(budget)
         deferred = self._deferred_write      # the write lands after the next instruction
@@ -312,9 +317,9 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
             done += skipped + executed
         self.instructions += done
         self._ran_whole_slice = done == budget
-        if self._flush_tb:
-            self._flush_tb = False
-            self.board.flush_code_caches()
+        if self._flush_tb is not None:
+            self._code_changed(*self._flush_tb)
+            self._flush_tb = None
         if self._pending_sync is not None:
             target, esr, elr, far = self._pending_sync
             self._pending_sync = None
@@ -378,3 +383,4 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
 
     def flush_tb(self) -> None:
         self.uc.ctl_flush_tb()
+        self._flush_mark = self.board.slices_run - self._own_slices   # see accel.c, IC

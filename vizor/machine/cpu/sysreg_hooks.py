@@ -198,7 +198,7 @@ class SysregHooks:
                 if cp.crm == 3 or (cp.op1 == 4 and cp.crm == 0):
                     self.board.broadcast_tlb_flush(self)
             elif cp.crn == 7 and cp.crm in (1, 5) and cp.op2 in (0, 1):  # IC IALLUIS, IALLU, IVAU
-                self._flush_tb = True
+                self._flush_tb = (cp.crm, cp.op2, self.regs.x(_RT.get(reg, 31)))   # Core._code_changed
                 self._stop()
             return False
         except Exception as e:
