@@ -166,3 +166,19 @@ def test_a_checkpoint_before_the_watchdog_restores_onto_a_board_it_powered_off_o
     C.restore(a, cp.meta, cp.contexts, ram_of(cp))
     assert (a.powered_off, a.power_cycles) == (False, 0)
     assert a.run().kind == "poweroff" and a.instructions == end and a.power_cycles == 1
+
+
+def test_a_board_checkpointed_and_dropped_is_freed():
+    """Nothing of the session code keeps a board alive: a test run that records and
+    replays hundreds of boards once held every one (a forgotten cache on devices_of),
+    ~30 MB each, and was killed for want of memory."""
+    import gc
+    import weakref
+    b = booted(SPINLOCK)
+    b.run(max_insns=1_000)
+    cp = C.capture(b, C.RamTracker(b))
+    C.restore(b, cp.meta, cp.contexts, ram_of(cp))
+    gone = weakref.ref(b)
+    del b
+    gc.collect()
+    assert gone() is None

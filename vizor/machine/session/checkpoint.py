@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import array
 import ctypes
-import functools
 import hashlib
 import heapq
 import zlib
@@ -144,11 +143,6 @@ def ram_digest(digests: dict[int, bytes]) -> str:
     return h.hexdigest()
 
 
-# --- plain data ---------------------------------------------------------------------------
-
-
-
-@functools.lru_cache(maxsize=None)
 # --- what belongs to the board ----------------------------------------------------------------
 
 def devices_of(board: Board) -> list[tuple[str, object]]:
