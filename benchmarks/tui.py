@@ -7,7 +7,7 @@ Two images:
 - images/bench/loop.elf: a compute loop on core 0 (iteration count patched to
   "for ever"), N instructions from reset;
 - images/hyp/hyp.elf: the demo hypervisor, trap-heavy (every guest MMIO access
-  is a stage-2 abort decoded in Python, WFI traps, timer IRQs, VM switches);
+  is a stage-2 abort, taken in C once classified; WFI traps, timer IRQs, VM switches);
   warmed up headless past the boot (HYP_WARMUP instructions, not timed), then
   N instructions of its steady state with the guests running.
 
