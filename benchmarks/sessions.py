@@ -24,9 +24,9 @@ second of wall time, vizor/driver/pacing.py):
 
 Nothing is asserted; the figures are printed.  A reverse step that fails
 (vizor raises) is printed as FAILED with vizor's message instead of ending
-the run: restoring an in-memory checkpoint is not yet exact (the run after
-it can depend on what the board did before the restore), so
-``goto_core_count`` may not find the count it is after.
+the run.  Restores are exact (tests/test_session_exact.py and
+test_session_reverse_exact.py check every checkpoint against a straight run),
+so a failure here is a bug to report.
 
 --short (for CI): 3 M instructions, one run instead of the best of three.
 """
