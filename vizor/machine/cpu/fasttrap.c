@@ -167,7 +167,7 @@ static int vmid_of(vz_fast *f, void *uc, int cur, const uint64_t *vttbr)
 /* Whether Python's _check_stuck would count this exception (then Python takes it). */
 static int stuck_candidate(const vz_fast *f, uint64_t elr, uint64_t esr)
 {
-    return f->sig_set && f->sig_esr == esr && f->sig_vec <= elr && elr < f->sig_vec + 0x80;
+    return f->sig_set && f->sig_esr == esr && f->sig_vec <= elr && elr - f->sig_vec < 0x80;   /* no wrap at 2^64 */
 }
 
 /* ExceptionEntry.take_exception for a synchronous exception, register for register. */
