@@ -8,7 +8,7 @@ import hashlib
 from setuptools import Extension, setup
 
 HERE = "vizor/machine/cpu/"
-SOURCES = ("accel.h", "accel.c", "fasttrap.c")   # accel.SOURCES
+SOURCES = ("accel.h", "fasttrap.h", "accel.c", "fasttrap.c", "systimer.c")   # accel.SOURCES
 # The library carries the hash of its sources: accel.py loads no library built from other code.
 _h = hashlib.sha256()
 for name in SOURCES:
@@ -16,5 +16,6 @@ for name in SOURCES:
         _h.update(f.read())
 DIGEST = _h.hexdigest()[:16]
 
-setup(ext_modules=[Extension("vizor.machine.cpu._accel", sources=[HERE + "accel.c", HERE + "fasttrap.c"], depends=[HERE + "accel.h"], extra_compile_args=["-O2"],
+setup(ext_modules=[Extension("vizor.machine.cpu._accel", sources=[HERE + n for n in ("accel.c", "fasttrap.c", "systimer.c")],
+                             depends=[HERE + "accel.h", HERE + "fasttrap.h"], extra_compile_args=["-O2"],
                              define_macros=[("VZ_SOURCE", f'"{DIGEST}"')], optional=True)])

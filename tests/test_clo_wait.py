@@ -1,10 +1,10 @@
 """Delay loops polling the system timer's CLO: read in C, skipped in one step, bit-identically.
 
 images/bench/clowait.elf waits twice (see clowait.S): `CLO - start < n` in a
-four-instruction loop, which vizor advances in one step (fasttrap.c counts the
+four-instruction loop, which vizor advances in one step (systimer.c counts the
 reads from one PC and asks idle.py, which decodes the loop), and a 64-bit
 CHI/CLO/CHI read in a called function, which quiet.py checks reads nothing
-but the timer and fasttrap.c then advances within each microsecond.  Runs with skipping on and off, and with the native path on
+but the timer and systimer.c then advances within each microsecond.  Runs with skipping on and off, and with the native path on
 and off (VIZOR_NATIVE=0), must agree on the whole machine at every
 instruction count; QEMU prints the same lines.
 """

@@ -1,5 +1,5 @@
 """The native accelerator (accel.c: the MRS/MSR/SYS hooks; fasttrap.c: SVC, HVC and
-stage-2 aborts), loaded with ctypes.
+stage-2 aborts; systimer.c: the system timer's counter), loaded with ctypes.
 
 ``pip install .`` builds it where a C compiler exists (setup.py).  Without it,
 or with ``VIZOR_NATIVE=0`` in the environment, every system-register access
@@ -19,7 +19,7 @@ import os
 from importlib import metadata
 
 ABI = 4
-SOURCES = ("accel.h", "accel.c", "fasttrap.c")   # setup.py hashes the same files
+SOURCES = ("accel.h", "fasttrap.h", "accel.c", "fasttrap.c", "systimer.c")   # setup.py hashes the same files
 MAX_WATCH = 8
 WATCH_ALL = 0xFFFFFFFF
 KINDS = {"mrs": 0, "msr": 1, "sys": 2}

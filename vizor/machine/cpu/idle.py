@@ -260,7 +260,7 @@ class IdleSkip:
         self._plan_poll_skip(pc, loop, value, lambda j: (counter_at(now + j * loop.length) + off) & MASK64)
 
     def _clo_poll(self, value: int) -> None:
-        """Called (through fasttrap.c, which asks after a run of reads from one PC)
+        """Called (through systimer.c, which asks after a run of reads from one PC)
         inside the read of the system timer's CLO that returned ``value``: plan a
         skip of the rest of a delay loop polling it (see the docstring)."""
         pc = self.regs.read("PC")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from unicorn import UcError
 
-SYSTEM_TIMER = 0x3F003000    # its page is mapped apart: fasttrap.c reads CLO/CHI
+SYSTEM_TIMER = 0x3F003000    # its page is mapped apart: systimer.c reads CLO/CHI
 CLO = SYSTEM_TIMER + 4
 
 
@@ -47,7 +47,7 @@ class MmioAccess:
             try:
                 value = bus.read(addr, sz, self)
                 if addr == CLO and self._fast is not None:
-                    self._clo_poll(value)   # fasttrap.c asks: a run of reads from one PC
+                    self._clo_poll(value)   # systimer.c asks: a run of reads from one PC
                 elif quiet(addr):
                     self._quiet_read(addr, value)   # a status poll (quiet.py)
             finally:

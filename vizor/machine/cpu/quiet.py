@@ -17,7 +17,7 @@ executes it instruction by instruction, and skips only if
   NOP/YIELD, or a plain load (no store, atomic, exclusive, FP/SIMD, system
   register access, exception-generating or WFx instruction);
 * the iteration made exactly one MMIO access (the quiet read) and read no
-  time (the system timer, which fasttrap.c answers, counts its reads);
+  time (the system timer, which systimer.c answers, counts its reads);
 * afterwards every general register, SP, PC and PSTATE (NZCV among it) is as
   before, and no breakpoint, watchpoint, exception or stop intervened.
 
@@ -90,7 +90,7 @@ class QuietPoll:
     def _timer_loop(self, pc: int, length: int) -> None:
         """A loop reading the system timer's CLO at ``pc`` every ``length``
         instructions that idle.py cannot decode: check it after the slice and,
-        if it reads nothing but the timer, let fasttrap.c advance it within
+        if it reads nothing but the timer, let systimer.c advance it within
         each microsecond (``warp`` there)."""
         if self._budget is not None and self.skip_idle and not self.single_step and length <= 4 * MAX_LEN:
             self._pending_quiet = (pc, length, True)
