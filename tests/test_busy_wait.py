@@ -12,21 +12,19 @@ import os
 
 import pytest
 from qemu_runner import qemu_available, run_qemu
-from test_determinism import machine_hash
+from skip_checks import (
+    assert_breakpoint_hit_each_iteration,
+    assert_same_machine,
+    bench_board,
+)
 
-from vizor.machine.board import Board, load_image
-from vizor.machine.session.checkpoint import cpu_bytes
+from vizor.machine.board import Board
 
 DELAY = os.path.join(os.path.dirname(__file__), "..", "images", "bench", "delay.elf")
 
 
 def board_for(millis: int, skip: bool) -> Board:
-    board = Board()
-    board.load(load_image(DELAY, 2), 2)
-    board.write_ram(board.symbols.by_name["millis"], millis.to_bytes(8, "little"))
-    for c in board.cores:
-        c.skip_idle = skip
-    return board
+    return bench_board("delay.elf", skip, millis)
 
 
 @pytest.mark.parametrize("n", [5_000, 1_000_003, 1_200_030, 2_400_101, 3_000_000, 3_600_200])
@@ -34,10 +32,7 @@ def test_a_polling_loop_skipped_is_the_loop_executed(n):
     skipped, executed = board_for(1, True), board_for(1, False)
     skipped.run(max_insns=n)
     executed.run(max_insns=n)
-    assert machine_hash(skipped) == machine_hash(executed)
-    # the CPU's whole context, byte for byte: flags in QEMU's own representation too
-    assert [cpu_bytes(c.save_context()) for c in skipped.cores] == \
-        [cpu_bytes(c.save_context()) for c in executed.cores]
+    assert_same_machine(skipped, executed)
     assert executed.cores[0].skipped == 0
     if n > 1_000_000:
         assert skipped.cores[0].skipped > n // 2
@@ -55,15 +50,9 @@ def test_a_one_second_wait_takes_a_few_slices():
 
 
 def test_a_breakpoint_inside_the_loop_is_still_hit():
-    from vizor.machine.debug import Debugger
     board = board_for(1000, True)
-    dbg = Debugger(board)
-    wait2 = board.symbols.by_name["wait2"]
-    dbg.add_breakpoint(wait2 + 8)                     # the cmp of the second loop
-    assert dbg.run(max_insns=5_000_000_000).kind == "breakpoint"
-    first = board.cores[0].instructions
-    assert dbg.run(max_insns=5_000_000_000).kind == "breakpoint"
-    assert board.cores[0].instructions - first == 4   # the next iteration, not a skipped one
+    # the cmp of the second loop: the next iteration, not a skipped one
+    assert_breakpoint_hit_each_iteration(board, board.symbols.by_name["wait2"] + 8, 4, 5_000_000_000)
 
 
 @pytest.mark.skipif(not qemu_available(), reason="qemu-system-aarch64 not installed")

@@ -16,11 +16,14 @@ import sys
 
 import pytest
 from qemu_runner import qemu_available, run_qemu
-from test_determinism import machine_hash
+from skip_checks import (
+    assert_breakpoint_hit_each_iteration,
+    assert_same_machine,
+    bench_board,
+)
 
 import vizor.machine.cpu.accel as accel
-from vizor.machine.board import Board, load_image
-from vizor.machine.session.checkpoint import cpu_bytes
+from vizor.machine.board import Board
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLOWAIT = os.path.join(HERE, "..", "images", "bench", "clowait.elf")
@@ -28,12 +31,7 @@ needs_accel = pytest.mark.skipif(accel.TIMER_READ is None, reason=f"native accel
 
 
 def board_for(millis: int, skip: bool) -> Board:
-    board = Board()
-    board.load(load_image(CLOWAIT, 2), 2)
-    board.write_ram(board.symbols.by_name["millis"], millis.to_bytes(8, "little"))
-    for c in board.cores:
-        c.skip_idle = skip
-    return board
+    return bench_board("clowait.elf", skip, millis)
 
 
 @pytest.mark.parametrize("n", [5_000, 600_017, 1_200_060, 1_500_001, 2_400_100, 2_500_000])
@@ -41,9 +39,7 @@ def test_a_clo_loop_skipped_is_the_loop_executed(n):
     skipped, executed = board_for(1, True), board_for(1, False)
     skipped.run(max_insns=n)
     executed.run(max_insns=n)
-    assert machine_hash(skipped) == machine_hash(executed)
-    assert [cpu_bytes(c.save_context()) for c in skipped.cores] == \
-        [cpu_bytes(c.save_context()) for c in executed.cores]
+    assert_same_machine(skipped, executed)
     assert executed.cores[0].skipped == 0
     if n > 1_000_000 and accel.TIMER_READ is not None:
         assert skipped.cores[0].skipped > n // 3
@@ -102,15 +98,9 @@ def test_the_native_clo_reads_are_the_python_ones(n):
 
 
 def test_a_breakpoint_inside_the_clo_loop_is_still_hit():
-    from vizor.machine.debug import Debugger
     board = board_for(1000, True)
-    dbg = Debugger(board)
-    wait1 = board.symbols.by_name["wait1"]
-    dbg.add_breakpoint(wait1 + 8)                     # the cmp
-    assert dbg.run(max_insns=5_000_000_000).kind == "breakpoint"
-    first = board.cores[0].instructions
-    assert dbg.run(max_insns=5_000_000_000).kind == "breakpoint"
-    assert board.cores[0].instructions - first == 4   # the next iteration, not a skipped one
+    # the cmp: the next iteration, not a skipped one
+    assert_breakpoint_hit_each_iteration(board, board.symbols.by_name["wait1"] + 8, 4, 5_000_000_000)
 
 
 @needs_accel      # in Python a CLO read costs ~7 µs: 48 M of them would take a minute

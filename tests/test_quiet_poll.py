@@ -8,24 +8,19 @@ at any moment; a loop that stores, or a breakpoint in it, is not skipped.
 """
 from __future__ import annotations
 
-import os
-
 import pytest
-from test_determinism import machine_hash
+from skip_checks import (
+    assert_breakpoint_hit_each_iteration,
+    assert_same_machine,
+    bench_board,
+)
 
-from vizor.machine.board import Board, load_image
+from vizor.machine.board import Board
 from vizor.machine.cpu.quiet import quiet_instruction
-from vizor.machine.session.checkpoint import cpu_bytes
-
-GETC = os.path.join(os.path.dirname(__file__), "..", "images", "bench", "getc.elf")
 
 
 def board_for(skip: bool) -> Board:
-    board = Board()
-    board.load(load_image(GETC, 2), 2)
-    for c in board.cores:
-        c.skip_idle = skip
-    return board
+    return bench_board("getc.elf", skip)
 
 
 def run_typing(board: Board, plan) -> str:
@@ -39,11 +34,6 @@ def run_typing(board: Board, plan) -> str:
     return "".join(out)
 
 
-def same(a: Board, b: Board) -> bool:
-    return machine_hash(a) == machine_hash(b) and \
-        [cpu_bytes(c.save_context()) for c in a.cores] == [cpu_bytes(c.save_context()) for c in b.cores]
-
-
 @pytest.mark.parametrize("plan", [
     [(5_000, None)],
     [(2_000_003, None)],
@@ -54,7 +44,7 @@ def test_a_skipped_poll_is_the_poll_executed(plan):
     skipped, executed = board_for(True), board_for(False)
     out_s, out_e = run_typing(skipped, plan), run_typing(executed, plan)
     assert out_s == out_e
-    assert same(skipped, executed)
+    assert_same_machine(skipped, executed)
     assert executed.cores[0].skipped == 0
     if sum(n for n, _ in plan) > 1_000_000:
         assert skipped.cores[0].skipped > 500_000
@@ -70,15 +60,9 @@ def test_waiting_for_input_executes_next_to_nothing():
 
 
 def test_a_breakpoint_in_the_poll_is_still_hit():
-    from vizor.machine.debug import Debugger
     board = board_for(True)
-    dbg = Debugger(board)
-    getc = board.symbols.by_name["getc"]
-    dbg.add_breakpoint(getc + 4)                  # the tbnz
-    assert dbg.run(max_insns=10_000_000).kind == "breakpoint"
-    first = board.cores[0].instructions
-    assert dbg.run(max_insns=10_000_000).kind == "breakpoint"
-    assert board.cores[0].instructions - first == 2     # the next iteration, none skipped
+    # the tbnz: the next iteration, none skipped
+    assert_breakpoint_hit_each_iteration(board, board.symbols.by_name["getc"] + 4, 2, 10_000_000)
 
 
 @pytest.mark.parametrize("word,ok", [
