@@ -8,12 +8,8 @@ tree, the stub's words: board/firmware.py) at the same addresses with
 from __future__ import annotations
 
 import os
-import select
-import signal
-import subprocess
-import time
 
-from qemu_runner import QEMU
+from qemu_runner import QEMU, output_until
 
 from vizor.cli.card import card_plan
 from vizor.machine.board.firmware import place
@@ -50,22 +46,5 @@ def qemu_as_firmware(card: str, workdir: str, until: str, timeout: float = 60.0)
     with open(card, "rb") as src, open(copy, "wb") as dst:
         dst.write(src.read())
     cmd += ["-drive", f"file={copy},if=sd,format=raw"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    out, want, t0 = b"", until.encode(), time.monotonic()
-    try:
-        fd = proc.stdout.fileno()
-        while want not in out and time.monotonic() - t0 < timeout:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            chunk = os.read(fd, 65536) if ready else b""
-            if ready and not chunk:
-                break
-            out += chunk
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-        proc.stdout.close()
+    out, _reached, _wall = output_until(cmd, until.encode(), timeout)
     return out.decode("latin-1").replace("\r\n", "\n")

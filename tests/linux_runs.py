@@ -14,8 +14,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import select
-import signal
 import subprocess
 import sys
 import time
@@ -23,9 +21,9 @@ from dataclasses import dataclass
 
 from initramfs import END_MARKER, initramfs
 from linux_material import Material
+from qemu_runner import QEMU, output_until
 
 APPEND = "console=ttyAMA0"
-QEMU = "qemu-system-aarch64"
 MAX_INSNS = 3_000_000_000          # the boot takes ~1.0e9: past this vizor has gone astray
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -100,28 +98,8 @@ def qemu_boot(m: Material, initrd: str, append: str = APPEND, marker: str = END_
     cmd = [QEMU, "-M", "raspi3b", "-kernel", m.image, "-dtb", m.dtb, "-initrd", initrd,
            "-append", append, "-display", "none", "-monitor", "none", "-nodefaults",
            "-serial", "stdio", "-serial", "null", "-no-reboot"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    buf, status, want = b"", 1, marker.encode()
-    try:
-        fd = proc.stdout.fileno()
-        while want not in buf and time.perf_counter() - t0 < timeout:
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            chunk = os.read(fd, 65536) if ready else b""
-            if ready and not chunk:
-                break                                      # QEMU ended before the marker
-            buf += chunk
-        status = 0 if want in buf else 1
-        wall = time.perf_counter() - t0
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-        proc.stdout.close()
-    return Boot(wall, _text(buf), status=status)
+    buf, reached, wall = output_until(cmd, marker.encode(), timeout)
+    return Boot(wall, _text(buf), status=0 if reached else 1)
 
 
 # Where the Pi 3 (and so vizor) and QEMU 7.2's raspi3b print different kernel

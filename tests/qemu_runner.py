@@ -176,6 +176,33 @@ def run_qemu_uarts(elf_path, timeout: float = 30.0, until: str | None = "DONE",
     return {"pl011": _text(out), "mini": _text(mini_out)}
 
 
+def output_until(cmd: list[str], marker: bytes, timeout: float) -> tuple[bytes, bool, float]:
+    """Start QEMU ``cmd`` (in its own session, output on stdout), read until
+    ``marker`` shows, QEMU exits or ``timeout`` passes, then kill it:
+    (output, whether the marker showed, seconds from the start to then)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    out = b""
+    try:
+        fd = proc.stdout.fileno()
+        while marker not in out and time.perf_counter() - t0 < timeout:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            chunk = os.read(fd, 65536) if ready else b""
+            if ready and not chunk:
+                break                      # QEMU ended before the marker
+            out += chunk
+        wall = time.perf_counter() - t0
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        proc.stdout.close()
+    return out, marker in out, wall
+
+
 def _drain_quiet(sock: socket.socket, into: bytearray, deadline: float,
                  quiet: float = 0.5) -> None:
     """Read `sock` into `into` until it stays silent for `quiet` seconds."""
