@@ -11,21 +11,13 @@
  * masked.  The system timer counts in microseconds on vizor and on QEMU.
  */
     .file   "clowait.S"
-    .equ    PL011_DR, 0x3F201000
+    .include "console.inc"
     .equ    SYSTIMER, 0x3F003000
 
     .section .text.boot, "ax"
     .globl _start
 _start:
-    msr     daifset, #15
-    mrs     x9, mpidr_el1
-    and     x9, x9, #0xff
-    cbz     x9, main
-park:
-    b       .
-main:
-    mov     x20, #PL011_DR & 0xffff
-    movk    x20, #PL011_DR >> 16, lsl #16
+    core0_with_console
     mov     x19, #SYSTIMER & 0xffff
     movk    x19, #SYSTIMER >> 16, lsl #16
     adr     x0, s_wait
@@ -74,18 +66,7 @@ now64:                              /* x0 = CHI:CLO, read consistently */
 1:  orr     x0, x5, x4, lsl #32
     ret
 
-putline:                            /* w0, then a newline */
-    strb    w0, [x20]
-    mov     w0, #'\n'
-    strb    w0, [x20]
-    ret
-
-puts:                               /* the NUL-terminated string at x0 */
-    ldrb    w1, [x0], #1
-    cbz     w1, 1f
-    strb    w1, [x20]
-    b       puts
-1:  ret
+    console_routines
 
     .balign 8
     .globl  millis

@@ -12,20 +12,12 @@
  * Other cores park in `b .` with interrupts masked.
  */
     .file   "delay.S"
-    .equ    PL011_DR, 0x3F201000
+    .include "console.inc"
 
     .section .text.boot, "ax"
     .globl _start
 _start:
-    msr     daifset, #15
-    mrs     x9, mpidr_el1
-    and     x9, x9, #0xff
-    cbz     x9, main
-park:
-    b       .
-main:
-    mov     x20, #PL011_DR & 0xffff
-    movk    x20, #PL011_DR >> 16, lsl #16
+    core0_with_console
     adr     x0, s_wait
     bl      puts
     mrs     x6, cntfrq_el0
@@ -71,18 +63,7 @@ done:
     wfi
     b       done
 
-putline:                            /* w0, then a newline */
-    strb    w0, [x20]
-    mov     w0, #'\n'
-    strb    w0, [x20]
-    ret
-
-puts:                               /* the NUL-terminated string at x0 */
-    ldrb    w1, [x0], #1
-    cbz     w1, 1f
-    strb    w1, [x20]
-    b       puts
-1:  ret
+    console_routines
 
     .balign 8
     .globl  millis

@@ -5,28 +5,16 @@
  * with no input for a long while: vizor skips the poll (cpu/quiet.py).
  */
     .file   "getc.S"
-    .equ    PL011_DR, 0x3F201000
+    .include "console.inc"
     .equ    FR, 0x18
     .equ    FR_RXFE, 4
 
     .section .text.boot, "ax"
     .globl _start
 _start:
-    msr     daifset, #15
-    mrs     x9, mpidr_el1
-    and     x9, x9, #0xff
-    cbz     x9, main
-park:
-    b       .
-main:
-    mov     x20, #PL011_DR & 0xffff
-    movk    x20, #PL011_DR >> 16, lsl #16
+    core0_with_console
     adr     x0, s_ready
-1:  ldrb    w1, [x0], #1
-    cbz     w1, 2f
-    strb    w1, [x20]
-    b       1b
-2:
+    bl      puts
     .globl  getc
 getc:
     ldr     w1, [x20, #FR]
@@ -34,5 +22,7 @@ getc:
     ldr     w0, [x20]
     strb    w0, [x20]
     b       getc
+
+    console_routines
 
 s_ready: .asciz  "ready\n"
