@@ -39,6 +39,17 @@ SHORT_APPEND = APPEND + " earlycon=pl011,0x3f201000"
 SHORT_MARKER = "smp: Brought up 1 node, 4 CPUs"
 
 
+def median_wall(boot, n: int, who: str, marker: str) -> float:
+    """The median wall time of ``n`` runs of ``boot()``, each of which must reach ``marker``."""
+    runs = []
+    for _ in range(n):
+        b = boot()
+        if b.status != 0:
+            raise SystemExit(f"{who} did not reach {marker!r} (status {b.status}):\n{(b.err or b.out)[-1500:]}")
+        runs.append(b.wall)
+    return statistics.median(runs)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--short", action="store_true",
@@ -55,24 +66,12 @@ def main():
     print(f"{m.version}; append {append!r}; to {marker!r} ({what})")
     with tempfile.TemporaryDirectory() as tmp:
         initrd = write_initramfs(m, tmp)
-        runs = []
-        for _ in range(n):
-            boot = vizor_direct(m, initrd, append, marker)
-            if boot.status != 0:
-                raise SystemExit(f"vizor did not reach {marker!r} (status {boot.status}):\n{boot.err[-1500:]}")
-            runs.append(boot.wall)
-        vizor = statistics.median(runs)
+        vizor = median_wall(lambda: vizor_direct(m, initrd, append, marker), n, "vizor", marker)
         print(f"vizor: {vizor:.2f} s wall")
         if qemu_version() is None:
             print("QEMU: skipped (qemu-system-aarch64 not installed)")
             return
-        runs = []
-        for _ in range(n):
-            boot = qemu_boot(m, initrd, append, marker)
-            if boot.status != 0:
-                raise SystemExit(f"QEMU did not reach {marker!r}:\n{boot.out[-1500:]}")
-            runs.append(boot.wall)
-    qemu = statistics.median(runs)
+        qemu = median_wall(lambda: qemu_boot(m, initrd, append, marker), n, "QEMU", marker)
     print(f"QEMU:  {qemu:.2f} s wall ({qemu_version()})")
     goal = "" if args.short else " (goal <= 3x)"      # the goal is the whole boot's
     print(f"vizor / QEMU: {vizor / qemu:.1f}x{goal}")
