@@ -204,7 +204,7 @@ class FastTraps:
             if f.warped:
                 self.skipped += f.warped
                 f.warped = 0
-            core = f.core.contents
+            core = self._filter.core
             if core.ic_others:            # an IC ...IS kept in C: the others drop their code
                 core.ic_others = 0
                 self._others_stale()
@@ -263,7 +263,7 @@ class FastTraps:
             f.slice_start = self._slice_start
             f.budget = self._budget or 0
             # IC maintenance stays in C while no other core ran since this one dropped its code
-            f.core.contents.ic_local = int(self.board.slices_run - self._own_slices == self._flush_mark)
+            self._filter.core.ic_local = int(self.board.slices_run - self._own_slices == self._flush_mark)
             f.poll_n = f.poll_pc = 0          # CLO poll runs are counted within a slice
             if f.warp_pc and (not self.skip_idle or self.single_step or self.carriers.exits & self._warp_pcs):
                 f.warp_pc = 0
