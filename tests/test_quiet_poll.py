@@ -8,7 +8,10 @@ at any moment; a loop that stores, or a breakpoint in it, is not skipped.
 """
 from __future__ import annotations
 
+import os
+
 import pytest
+from qemu_runner import qemu_available, run_qemu
 from skip_checks import (
     assert_breakpoint_hit_each_iteration,
     assert_same_machine,
@@ -17,6 +20,8 @@ from skip_checks import (
 
 from vizor.machine.board import Board
 from vizor.machine.cpu.quiet import quiet_instruction
+
+GETC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "images", "bench", "getc.elf")
 
 
 def board_for(skip: bool) -> Board:
@@ -87,3 +92,10 @@ def test_a_breakpoint_in_the_poll_is_still_hit():
 ])
 def test_only_instructions_that_write_registers_alone_qualify(word, ok):
     assert quiet_instruction(word) is ok
+
+
+@pytest.mark.skipif(not qemu_available(), reason="qemu-system-aarch64 not installed")
+def test_the_echo_prints_what_qemu_prints():
+    board = board_for(True)
+    out = run_typing(board, [(2_000_000, b"hi!\n"), (2_000_000, None)])
+    assert run_qemu(GETC, timeout=30, until="hi!", input_bytes=b"hi!\n") == out == "ready\nhi!\n"
