@@ -123,6 +123,36 @@ def test_vizor_run_boots_the_hypervisor_through_the_stub_with_no_flags(tmp_path)
     assert stubbed.stdout == direct.stdout
 
 
+def test_vizor_run_image_with_armstub_boots_as_the_card_does(tmp_path):
+    """`vizor run IMAGE --dtb FILE --armstub FILE` places what a card with
+    `armstub=` places: the same one-line choice, the same output, and a
+    recording of it replays identical.  The card is in the slot for both, so
+    the hypervisor finds the same (no) guests on it."""
+    (tmp_path / "hyp.img").write_bytes(flat_binary(HYP))
+    (tmp_path / "tree.dtb").write_bytes(tree())
+    until = ["--until-uart", "cores up", "--max-insns", "60000000", "--quiet"]
+    sd = make_card(tmp_path, stub=True)
+    card = subprocess.run([sys.executable, "-m", "vizor", "run", "--sd", sd, *until],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    rec = str(tmp_path / "direct.vzs")
+    direct = subprocess.run([sys.executable, "-m", "vizor", "run", str(tmp_path / "hyp.img"), "--dtb",
+                             str(tmp_path / "tree.dtb"), "--armstub", STUB, "--sd", sd, *until, "--record", rec],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert direct.returncode == 0, direct.stderr
+    assert "armstub8.bin at 0, kernel at 0x80000" in direct.stderr
+    assert "hyp: 4 cores up" in direct.stdout and direct.stdout == card.stdout
+    verify = subprocess.run([sys.executable, "-m", "vizor", "replay", rec, "--verify"],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert verify.returncode == 0 and "identical" in verify.stderr, verify.stdout + verify.stderr
+
+
+def test_armstub_refuses_an_elf_kernel_in_one_line(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "vizor", "run", HYP, "--armstub", STUB],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "needs a raw kernel image" in r.stderr, r.stderr
+
+
 @pytest.mark.skipif(not qemu_available(), reason="qemu-system-aarch64 is not installed")
 def test_qemu_started_at_el3_on_the_same_placement_prints_the_same(tmp_path):
     """QEMU raspi3b has no card firmware: started with no -kernel (every core

@@ -79,24 +79,29 @@ def _tree(vol: FatVolume, cfg: BootConfig, plan, path: str) -> None:
 
 
 def _armstub(vol: FatVolume, cfg: BootConfig, plan, path: str) -> None:
-    """The stub runs at 0 on every core at EL3; the kernel goes where it would
-    go without one (``kernel_address``, a Linux Image at 0x200000 + text_offset,
-    else 0x80000), and a stub with the magic at 0xf0 finds it and the tree in
-    its words at 0xfc/0xf8 (firmware.py)."""
-    from vizor.machine.board.firmware import LINUX_BASE, arm64_text_offset, stub_magic
-    from vizor.machine.board.loader import _load_raw
     stub = vol.read_file(cfg.armstub, 1 << 20)
     if stub is None:
         raise BootFilesError(f"{path}: config.txt names armstub={cfg.armstub}, not on the card")
+    put_armstub(plan, stub, cfg.armstub, f"{path}:{cfg.armstub}", cfg.kernel_address)
+
+
+def put_armstub(plan, stub: bytes, name: str, where: str, kernel_address: int | None) -> None:
+    """The stub runs at 0 on every core at EL3; the kernel goes where it would
+    go without one (``kernel_address``, a Linux Image at 0x200000 + text_offset,
+    else 0x80000), and a stub with the magic at 0xf0 finds it and the tree in
+    its words at 0xfc/0xf8 (firmware.py).  ``where`` names the stub in errors."""
+    from vizor.machine.board.firmware import LINUX_BASE, arm64_text_offset, stub_magic
+    from vizor.machine.board.loader import _load_raw
     kernel = plan.kernel
     if kernel.kind != "raw":
-        raise BootFilesError(f"{path}: an armstub needs a raw kernel image, not an ELF")
+        raise BootFilesError(f"{where}: an armstub needs a raw kernel image, not an ELF")
     offset = arm64_text_offset(kernel)
-    at = (cfg.kernel_address if cfg.kernel_address is not None
+    at = (kernel_address if kernel_address is not None
           else LINUX_BASE + offset if offset is not None else 0x80000)
     plan.extra.append((at, kernel.segments[0][1], kernel.path))
-    plan.kernel = _load_raw(f"{path}:{cfg.armstub}", stub, 3)
+    plan.kernel = _load_raw(where, stub, 3)
     plan.kernel_address = 0
+    plan.boot_el = 3
     plan.stub_words = stub_magic(stub)
     words = "" if plan.stub_words else " (no magic at 0xf0: its words left alone)"
-    plan.notes.append(f"armstub {cfg.armstub} at 0{words}, kernel at {at:#x}")
+    plan.notes.append(f"armstub {name} at 0{words}, kernel at {at:#x}")

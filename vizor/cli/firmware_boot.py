@@ -1,4 +1,4 @@
-"""Booting as the Pi firmware does: `IMAGE --dtb --initrd --append`, or a card's
+"""Booting as the Pi firmware does: `IMAGE --dtb --initrd --append --armstub`, or a card's
 config.txt with no IMAGE (`--sd card.img`).
 
 The placement is the machine's (``vizor/machine/board/firmware.py``); this
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from vizor.cli.card import MAX_DTB, MAX_INITRD, BootFilesError, card_plan
+from vizor.cli.card import MAX_DTB, MAX_INITRD, BootFilesError, card_plan, put_armstub
 
 UsageError = BootFilesError
 
@@ -19,10 +19,10 @@ UsageError = BootFilesError
 def firmware_boot(args):
     """(board, image path) booted from the boot files the options name, or
     None when they name none (a plain IMAGE: ``build_board`` loads it)."""
-    direct = any(getattr(args, k, None) for k in ("dtb", "initrd", "append"))
+    direct = any(getattr(args, k, None) for k in ("dtb", "initrd", "append", "armstub"))
     if args.image is None and getattr(args, "sd", None):
         if direct:
-            raise UsageError("--dtb, --initrd and --append go with an IMAGE; "
+            raise UsageError("--dtb, --initrd, --append and --armstub go with an IMAGE; "
                              "a card's are named by its config.txt")
         plan = card_plan(args.sd, args.boot_el)
         return _boot(plan, "card")
@@ -31,7 +31,7 @@ def firmware_boot(args):
     if not direct:
         return None
     if args.image is None:
-        raise UsageError("--dtb, --initrd and --append need an IMAGE (or boot a card: --sd CARD)")
+        raise UsageError("--dtb, --initrd, --append and --armstub need an IMAGE (or boot a card: --sd CARD)")
     if args.append is not None and not args.dtb:
         raise UsageError("--append goes into the device tree's /chosen/bootargs: give --dtb FILE too")
     from vizor.machine.board.firmware import BootPlan
@@ -42,6 +42,8 @@ def firmware_boot(args):
             plan.dtb, plan.dtb_name = read_file(args.dtb, MAX_DTB, "a device tree"), args.dtb
         if args.initrd:
             plan.initrd, plan.initrd_name = read_file(args.initrd, MAX_INITRD, "an initramfs"), args.initrd
+        if getattr(args, "armstub", None):
+            put_armstub(plan, read_file(args.armstub, 1 << 20, "an armstub"), args.armstub, args.armstub, None)
     except ImageError as e:
         raise UsageError(str(e)) from None
     return _boot(plan, "boot")

@@ -94,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
                                                      "(x0 = its address)")
         s.add_argument("--initrd", metavar="FILE", help="initramfs, placed after the kernel")
         s.add_argument("--append", metavar="ARGS", help="kernel command line (/chosen/bootargs; needs --dtb)")
+        s.add_argument("--armstub", metavar="FILE", help="raw stub run at 0 on every core at EL3 before the kernel, "
+                                                         "as config.txt's armstub= (images/armstub/armstub8.bin)")
         s.add_argument("--no-skip-idle", action="store_true",
                        help="execute every instruction of cores spinning in `b .`, waiting or polling the timer or an idle UART "
                             "(by default they are advanced in one step, with the same result)")
