@@ -10,7 +10,8 @@ Scheduling: the cores run round-robin in rounds of ``quantum`` cycles of
 virtual time; in a round each running core executes up to ``quantum``
 instructions in one or a few count-limited Unicorn slices.  A round ends early
 at the next clock event (a timer firing), so timer interrupts are raised at their exact
-virtual time.  A pending, unmasked interrupt is taken at the start of the core's next slice.
+virtual time.  A pending, unmasked interrupt is taken at the start of the core's next slice
+(interrupts.py); a run cut inside a slice goes on with it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ SPIN_STUB = (0xD53800A5, 0x924004A5, 0xD2801B06, 0x8B050CC6, 0xD503205F, 0xF9400
              0xB4FFFFC4, 0xD2800000, 0xD2800001, 0xD2800002, 0xD2800003, 0xD61F0080)
 QUANTUM = 100_000
 IDLE_LIMIT = 60 * 1_200_000_000  # a board asleep for 60 virtual seconds stops the run
-MASKED_SLICE = 2_000  # slice length while an interrupt waits on PSTATE.I/F
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Board(InterruptDelivery):
     def __init__(self, *, quantum: int = QUANTUM) -> None:
         self.quantum = quantum
         self.clock = Clock()
-        self.clock.on_earlier = self.request_stop  # see run(): the round is shortened
+        self.clock.on_earlier = self._earlier_deadline  # see run(): the round is shortened
         self.emu_counter_offset = emu_counter_offset()
         self._mem = mmap.mmap(-1, RAM_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # see test_memory.py
         self._ram_buf = (ctypes.c_char * RAM_SIZE).from_buffer(self._mem)
@@ -225,8 +225,15 @@ class Board(InterruptDelivery):
         self.request_stop()
 
     def request_stop(self) -> None:
-        """End the running core's slice after its current instruction (for listeners:
-        ``run``'s ``stop()`` is otherwise asked only between slices)."""
+        """End the run after the running core's current instruction (for listeners:
+        ``run``'s ``stop()`` is otherwise asked only between slices).  The core's
+        slice is not ended: the next run goes on with it."""
+        if self.running is not None:
+            self.running._stop(cut=False)
+
+    def _earlier_deadline(self) -> None:
+        """An event was scheduled before the round's end: the running core's
+        slice ends after this instruction, and ``run`` shortens the round."""
         if self.running is not None:
             self.running._stop()
 
@@ -280,26 +287,22 @@ class Board(InterruptDelivery):
             for i in range(self._next_core, 4):
                 core = self.cores[i]
                 self._next_core = i
-                while core.state == RUNNING and self._round_done[i] < budget:
-                    left = budget - self._round_done[i]
-                    if limit is not None:
-                        left = min(left, limit - self.instructions)
-                        if left <= 0:
-                            return StopReason("max_insns", f"{max_insns:,} instructions")
+                while core.state == RUNNING and (core.slice_left > 0 or self._round_done[i] < budget):
+                    room = None if limit is None else limit - self.instructions
+                    if room is not None and room <= 0:
+                        return StopReason("max_insns", f"{max_insns:,} instructions")
                     if core_limit is not None and core_limit[0] == i:
-                        left = min(left, core_limit[1] - core.instructions)
-                        if left <= 0:
+                        mine = core_limit[1] - core.instructions
+                        if mine <= 0:
                             return self._step_done(core)
-                    self._deliver(core)
-                    if self.posted and self.debug_check is not None:  # e.g. an exception stop
-                        hit = self.debug_check(core)
-                        if hit is not None:
-                            return hit
-                    if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level):
-                        left = min(left, MASKED_SLICE)
-                    if core.wake_steps:
-                        core.wake_steps -= 1
-                        left = 1
+                        room = mine if room is None else min(room, mine)
+                    if core.slice_left <= 0:
+                        core.slice_left = self._new_slice(core, budget - self._round_done[i])
+                        if self.posted and self.debug_check is not None:  # e.g. an exception stop
+                            hit = self.debug_check(core)
+                            if hit is not None:
+                                return hit
+                    left = core.slice_left if room is None else min(core.slice_left, room)
                     if core.single_step and self.debug_check is not None:
                         left = 1          # stepped for the stop check (none in a seek: no steps)
                     self.running = core
@@ -310,6 +313,7 @@ class Board(InterruptDelivery):
                         clock.offset = None
                         self.running = None
                     self._round_done[i] += n
+                    core.slice_left = 0 if core.slice_cut or core.state != RUNNING else max(core.slice_left - n, 0)
                     if n:
                         self.slices_run += 1     # Core.flush_tb: whose code may be stale
                         core._own_slices += 1
@@ -337,6 +341,7 @@ class Board(InterruptDelivery):
                         if why:
                             return StopReason("stop", why)
                     if n == 0 and core.state == RUNNING and core._stop_count is None and not core.at_exit:
+                        core.slice_left = 0
                         break
                 if core.state == WFI_IDLE and self._wakes(core):
                     self._wake(core)

@@ -16,6 +16,7 @@ import vizor.machine.arch.exceptions as X
 from vizor.machine.cpu.core import HALTED, PARKED, RUNNING, WFI_IDLE, Core
 
 WAKE_STEPS = 64
+MASKED_SLICE = 2_000  # slice length while an interrupt waits on PSTATE.I/F
 
 
 class InterruptDelivery:
@@ -35,6 +36,21 @@ class InterruptDelivery:
                 if X.interrupt_taken(cur, pstate, target, fiq):
                     return fiq, target
         return None
+
+    def _new_slice(self, core: Core, left: int) -> int:
+        """Start a slice of at most ``left`` instructions: take a pending
+        interrupt the core can take now (the only place one is taken) and
+        return the slice's length.  The board plans it whole, so a run cut
+        inside it (max_insns, a step, a stop) goes on with it and where runs
+        are cut never changes what the machine does (tests/test_slice_plan.py);
+        only the core ends it early (``Core._stop``: a line, a trap, a deadline)."""
+        self._deliver(core)
+        if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level):
+            left = min(left, MASKED_SLICE)
+        if core.wake_steps:
+            core.wake_steps -= 1
+            left = 1
+        return left
 
     def _deliver(self, core: Core) -> None:
         hit = self._takeable(core)

@@ -123,8 +123,10 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self.carriers = Carriers(self)
         self.single_step = False  # the debugger wants every instruction of this core
         self.cycle_counter = CycleCounter()  # PMCCNTR_EL0 in virtual time (pmu.py)
-        self.wake_steps = 0
-        self.wake_window_spent = False  # the masked-wake window was used for the pending interrupt  # instructions left to run one by one after a masked wake (board.py)
+        self.wake_steps = 0       # instructions left to run one by one after a masked wake (board.py)
+        self.slice_left = 0       # the rest of the slice the board planned (board.run)
+        self.slice_cut = False    # the last run ended its slice (Core._stop)
+        self.wake_window_spent = False  # the masked-wake window was used for the pending interrupt
         self._exit_trap = False  # the last stop was an exit that Unicorn reported as a WFI trap
         self.walk_cache: dict = {}  # faults.walk_for: validated walks of faulting accesses
         # Debugger watch on system register writes: encoding -> callback(core, enc, value)
@@ -184,6 +186,7 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         r.write_enc(ENC["VBAR_EL1"], 0)  # any CP_REG write makes the new EL take effect
         r.write("PC", pc)
         self.state = RUNNING
+        self.slice_left = 0
         for n in (1, 2, 3):   # UNKNOWN at reset (QEMU: 0): an SPSR never written is never taken
             self._spsr[n] = (n << 2) | 1   # for an illegal return (eret_watch.py), so ELnh here
         self._update_eret_watch()
@@ -264,6 +267,7 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         """
         self._slice_start = slice_start
         self._stop_count = None
+        self.slice_cut = False
         if self._tb_stale:
             self._tb_stale = False
             self.flush_tb()
@@ -273,6 +277,7 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         if deferred is not None:
             self._deferred_write = None
             budget = 1
+            self.slice_cut = True
         pc = self.regs.read("PC")
         carriers = self.carriers
         carriers.hit = None
@@ -356,8 +361,13 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         """Make ``run`` stop when PC reaches any of ``addresses`` (breakpoints)."""
         self.carriers.set_exits(addresses)
 
-    def _stop(self) -> None:
-        """Stop emulation after the current instruction (from inside a hook)."""
+    def _stop(self, cut: bool = True) -> None:
+        """Stop emulation after the current instruction (from inside a hook).
+        ``cut``: the board must look at the core (an interrupt line, a trap, a
+        deadline) and the slice ends here; else (a debugger's stop, a skip
+        being checked) the board's next run goes on with the same slice."""
+        if cut:
+            self.slice_cut = True
         if self._stop_count is None:
             self._stop_count = self._counter.value
         if self._in_mmio:

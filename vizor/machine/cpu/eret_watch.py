@@ -45,6 +45,7 @@ class EretWatch:
             pstate = self.regs.read("PSTATE")
             cur = (pstate >> 2) & 3
         if cur and X.eret_may_be_illegal(self._spsr[cur], cur, self.hcr, self.scr):
+            self.slice_cut = True        # one instruction per slice, IL checked before each
             return min(budget, 1)
         return budget
 

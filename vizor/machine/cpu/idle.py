@@ -315,7 +315,7 @@ class IdleSkip:
         # iteration (add/sub, cmp, b.cond) then runs natively, so registers and flags
         # come out of the CPU itself, in its own representation, as if never skipped.
         self._pending_skip = ((j - 1) * L, loop.rt, read(j - 1), L - 1)
-        self._stop()
+        self._stop(cut=False)
 
     def _apply_skip(self) -> tuple[int, int]:
         """Land after the MRS of the last skipped iteration and run the rest of that

@@ -85,7 +85,7 @@ class QuietPoll:
             if self._budget is not None and self._budget - n > 4 * (n - last[3]) and self.skip_idle \
                     and not self.single_step:
                 self._pending_quiet = (pc, n - last[3], False)
-                self._stop()
+                self._stop(cut=False)
 
     def _timer_loop(self, pc: int, length: int) -> None:
         """A loop reading the system timer's CLO at ``pc`` every ``length``
@@ -94,7 +94,7 @@ class QuietPoll:
         each microsecond (``warp`` there)."""
         if self._budget is not None and self.skip_idle and not self.single_step and length <= 4 * MAX_LEN:
             self._pending_quiet = (pc, length, True)
-            self._stop()
+            self._stop(cut=False)
 
     def _quiet_skip(self, budget: int, done: int) -> tuple[int, int]:
         """Check one iteration (see the docstring) and skip the rest of the slice

@@ -241,6 +241,7 @@ def _core_state(c) -> dict:
         "exception_counts": sorted([k, v] for k, v in c.exception_counts.items()),
         "cycle_counter": to_plain(c.cycle_counter.state()),
         "wake_steps": c.wake_steps, "wake_window_spent": c.wake_window_spent,
+        "slice_left": c.slice_left,
     }
     shadow = [c._spsr[n] for n in (1, 2, 3)]
     if shadow != [c.regs.read_enc(SPSR_ENC[n]) for n in (1, 2, 3)]:   # SPSRs never written (Core.reset)
@@ -353,6 +354,7 @@ def _restore_core(c, st: dict) -> None:
     c.exception_counts = Counter({k: v for k, v in st["exception_counts"]})
     c.cycle_counter.restore(_state_of(CycleCounterState, st["cycle_counter"]))
     c.wake_steps = st["wake_steps"]
+    c.slice_left = st.get("slice_left", 0)      # board model 5
     c.wake_window_spent = st["wake_window_spent"]
     dw = st.get("deferred_write")
     c._deferred_write = (tuple(dw[0]), dw[1]) if dw is not None else None

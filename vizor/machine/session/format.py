@@ -37,7 +37,9 @@ VIZOR_VERSION = "0.1.0"
 #   3: an interrupt taken between slices is logged at the core's present time
 #      (it was the end of the core's previous slice: after a restore, stale)
 #   4: the AXI bridges (ASB, 0x3F00A000): the "brdg" ID and stop acknowledges
-BOARD_MODEL = 4
+#   5: a slice is planned whole: a run cut inside it (a checkpoint, an input, a
+#      step, a breakpoint) goes on with it, taking no interrupt at the cut
+BOARD_MODEL = 5
 DEFAULT_INTERVAL = 25_000_000
 _DUE = "checkpoint due"      # the stop a Recorder's checkpoint_due makes; never seen outside run()
 KINDS = (b"HEAD", b"IMAG", b"BOOT", b"SDCD", b"INPT", b"CKPT", b"BLCK", b"END ")
