@@ -23,23 +23,24 @@ import pytest
 from conformance import image
 from test_determinism import machine_hash
 
-from vizor.machine.board.board import Board
+from vizor.machine.board.board import QUANTUM, Board
 from vizor.machine.board.loader import load_image
 
 HYP = os.path.join(os.path.dirname(image("x")), "..", "hyp", "hyp.elf")
-CASES = [("irq_timers.elf", 2, 3_000_000), ("irq_timers.elf", 3, 3_000_000),
-         ("smp_mailbox.elf", 2, 3_000_000), ("systimer.elf", 2, 3_000_000), ("hyp", 2, 6_000_000)]
+# (image, boot EL, instructions): the kernels' whole runs (each ends idle), the demo's first 6 M
+CASES = [("irq_timers.elf", 2, 32_464), ("irq_timers.elf", 3, 32_512), ("smp_mailbox.elf", 2, 236_083),
+         ("smp_mailbox.elf", 3, 136_107), ("systimer.elf", 2, 18_728), ("hyp", 2, 6_000_000)]
 
 
-def boot(name: str, el: int) -> Board:
-    board = Board()
+def boot(name: str, el: int, quantum: int = QUANTUM) -> Board:
+    board = Board(quantum=quantum)
     path = HYP if name == "hyp" else image(name)
     board.load(load_image(path, el), el)
     return board
 
 
-def straight(name: str, el: int, n: int) -> tuple[str, int]:
-    board = boot(name, el)
+def straight(name: str, el: int, n: int, quantum: int = QUANTUM) -> tuple[str, int]:
+    board = boot(name, el, quantum)
     board.run(max_insns=n)     # or until the kernel is done and the board idle
     return machine_hash(board), board.instructions
 
@@ -106,3 +107,36 @@ def test_stepping_takes_an_interrupt_only_where_the_unstepped_run_does():
     assert irqs and irqs[0].to_el == 1
     assert [r for r in stepped.cores[0].exceptions if r.kind == "irq"] == irqs
     assert machine_hash(stepped) == machine_hash(free)
+
+
+@pytest.mark.parametrize("name,n", [("irq_timers.elf", 32_464), ("smp_mailbox.elf", 236_083), ("hyp", 3_000_000)])
+def test_a_recording_made_while_cores_are_stepped_verifies_and_is_the_straight_run(name, n, tmp_path):
+    """Recorded with checkpoints while the debugger single-steps one core after
+    another: ``replay --verify`` restores every checkpoint and finds each
+    identical, and the recording's end is the uncut, unstepped run's.  Short
+    rounds, so that the checkpoints between slices are many."""
+    from test_session_exact import SlicePacer
+
+    from vizor.machine.session.reader import load_session
+    from vizor.machine.session.recorder import Recorder
+    from vizor.machine.session.replay import Replay
+    quantum = 5_000
+    board = boot(name, 2, quantum)
+    board.debug_check = lambda core: None
+    path = str(tmp_path / "stepped.vzs")
+    with open(HYP if name == "hyp" else image(name), "rb") as f:
+        data = f.read()
+    rec = Recorder(board, path, data, image_name=name, boot_el=2, interval=n // 4 + 1,
+                   checkpoint_due=SlicePacer(board, n // 12))
+    for core in board.cores:
+        rec.run(max_insns=n // 8 - board.instructions % (n // 8) + 1)
+        core.single_step = True
+        rec.run(max_insns=n // 40)
+        core.single_step = False
+    rec.run(max_insns=n - board.instructions)
+    rec.close()
+    assert (machine_hash(board), board.instructions) == straight(name, 2, n, quantum)
+    replay = Replay(load_session(path))
+    assert len(replay.session.checkpoints) >= 3
+    assert replay.verify() is None
+    assert replay.restored == len(replay.session.checkpoints) - 1
