@@ -27,6 +27,7 @@ from vizor.machine.board.bus import Bus
 from vizor.machine.board.contexts import SymbolContexts
 from vizor.machine.board.interrupts import WAKE_STEPS, InterruptDelivery  # noqa: F401 (WAKE_STEPS re-exported)
 from vizor.machine.board.loader import Image
+from vizor.machine.board.rounds import SPIN_TABLE, RoundSchedule
 from vizor.machine.board.wiring import wire_devices
 from vizor.machine.clock import Clock
 from vizor.machine.cpu.calibrate import emu_counter_offset
@@ -38,7 +39,6 @@ RAM_SIZE = 0x40000000
 RAM_MAPPED = 0x3F000000
 PERIPH_BASE, PERIPH_SIZE = 0x3F000000, 0x01000000
 LOCAL_BASE, LOCAL_SIZE = 0x40000000, 0x40000
-SPIN_TABLE = (0xD8, 0xE0, 0xE8, 0xF0)
 SPIN_STUB_ADDR = 0x300
 # mrs x5, mpidr_el1; and x5, x5, #3; mov x6, #0xd8; add x6, x6, x5, lsl #3
 # 1: wfe; ldr x4, [x6]; cbz x4, 1b; mov x0..x3, #0; br x4
@@ -56,7 +56,7 @@ class StopReason:
     breakpoint: int | None = None  # the breakpoint's id
 
 
-class Board(InterruptDelivery):
+class Board(InterruptDelivery, RoundSchedule):
     def __init__(self, *, quantum: int = QUANTUM) -> None:
         self.quantum = quantum
         self.clock = Clock()
@@ -233,9 +233,13 @@ class Board(InterruptDelivery):
 
     def _earlier_deadline(self) -> None:
         """An event was scheduled before the round's end: the running core's
-        slice ends after this instruction, and ``run`` shortens the round."""
+        slice ends after this instruction (between runs, by an edit: the slice
+        in progress ends now), and ``run`` shortens the round."""
         if self.running is not None:
             self.running._stop()
+        else:
+            for c in self.cores:
+                c.slice_left = 0
 
     # --- running --------------------------------------------------------------------------
 
@@ -297,6 +301,9 @@ class Board(InterruptDelivery):
                             return self._step_done(core)
                         room = mine if room is None else min(room, mine)
                     if core.slice_left <= 0:
+                        budget = self._round_budget()      # an edit may have scheduled an event
+                        if self._round_done[i] >= budget:
+                            break
                         core.slice_left = self._new_slice(core, budget - self._round_done[i])
                         if self.posted and self.debug_check is not None:  # e.g. an exception stop
                             hit = self.debug_check(core)
@@ -318,13 +325,7 @@ class Board(InterruptDelivery):
                         self.slices_run += 1     # Core.flush_tb: whose code may be stale
                         core._own_slices += 1
                     self.instructions += n
-                    nd = clock.next_deadline()
-                    if nd is not None and nd < self._round_end:
-                        # an event scheduled during the round (a timer the running
-                        # core just programmed): the round ends there instead
-                        self._round_end = max(nd, clock.base + 1)
-                        clock.round_end = self._round_end
-                        budget = self._round_end - clock.base
+                    budget = self._round_budget()
                     if core.state == HALTED:
                         self._round_done[i] = budget
                         if not self._halted_alone(core):
@@ -357,36 +358,6 @@ class Board(InterruptDelivery):
             if hit is not None:
                 return hit
         return StopReason("step", f"core {core.index}", core=core.index)
-
-    def _released(self, core: Core) -> bool:
-        """A parked core's spin-table slot holds an address: it runs from the next round."""
-        slot = SPIN_TABLE[core.index]
-        return bool(int.from_bytes(self.ram[slot:slot + 8], "little"))
-
-    def _start_round(self) -> None:
-        clock = self.clock
-        clock.advance_to(clock.base)  # events due now
-        for i, c in enumerate(self.cores):
-            if c.state == PARKED and self._released(c):
-                c.state = RUNNING
-            elif c.state == WFI_IDLE and self._wakes(c):
-                self._wake(c)
-        end = clock.base + self.quantum
-        nd = clock.next_deadline()
-        if nd is not None and nd < end:
-            end = max(nd, clock.base + 1)
-        if not any(c.state == RUNNING for c in self.cores):
-            if nd is None:
-                self._round_end = None
-                return
-            end = max(nd, clock.base + 1)
-        self._round_end = end
-
-    @property
-    def virtual_time(self) -> int:
-        """Cycles of virtual time reached: in a round cut short (a stop mid-round),
-        the time of the core that got furthest."""
-        return self.clock.base + max(self._round_done)
 
     # --- summary -------------------------------------------------------------------------------
 

@@ -22,8 +22,11 @@ MASKED_SLICE = 2_000  # slice length while an interrupt waits on PSTATE.I/F
 class InterruptDelivery:
     def _line_changed(self, core: Core):
         def changed(level: bool) -> None:
-            if level and self.running is core and self._takeable(core):
-                core._stop()
+            if level and self._takeable(core):
+                if self.running is core:
+                    core._stop()
+                elif self.running is None:     # raised between runs (an input): taken at once
+                    core.slice_left = 0
         return changed
 
     def _takeable(self, core: Core) -> tuple[bool, bool] | None:

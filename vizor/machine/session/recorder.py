@@ -229,7 +229,10 @@ class Recorder:
 
 
 def apply_register(board: Board, core: int, name: str, value: int) -> None:
+    """An edit of a register; the core's slice in progress ends (an interrupt
+    the edit unmasks is taken before its next instruction)."""
     c = board.cores[core]
+    c.slice_left = 0
     if name in ("HCR_EL2", "SCR_EL3") or name.startswith("SPSR_EL"):
         c.set_sysreg(name, value)
     else:
