@@ -151,6 +151,7 @@ def test_armstub_refuses_an_elf_kernel_in_one_line(tmp_path):
                        capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "needs a raw kernel image" in r.stderr, r.stderr
+    assert r.stderr.startswith(f"vizor: {HYP}: an ELF"), r.stderr          # the ELF is named, not the stub
 
 
 @pytest.mark.skipif(not qemu_available(), reason="qemu-system-aarch64 is not installed")

@@ -94,7 +94,7 @@ def put_armstub(plan, stub: bytes, name: str, where: str, kernel_address: int | 
     from vizor.machine.board.loader import _load_raw
     kernel = plan.kernel
     if kernel.kind != "raw":
-        raise BootFilesError(f"{where}: an armstub needs a raw kernel image, not an ELF")
+        raise BootFilesError(f"{kernel.path}: an ELF; an armstub ({name}) needs a raw kernel image")
     offset = arm64_text_offset(kernel)
     at = (kernel_address if kernel_address is not None
           else LINUX_BASE + offset if offset is not None else 0x80000)

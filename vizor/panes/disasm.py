@@ -86,10 +86,10 @@ class DisassemblyPane(SnapshotPane):
         shown = words[start:start + rows - 1]
         if narrow and any(a >> 32 for a, _ in shown):
             sym_width = 0              # 16-digit addresses: the instruction keeps the room
-        if narrow and shown:           # the offset column has no room for names: the title has it
-            hit = symbol_of(self.symbols, core, shown[0][0])
+        if narrow and shown:           # the offset column has no room for names: the title names
+            hit = symbol_of(self.symbols, core, shown[0][0])   # the function the listing starts in
             if hit is not None and 0 < hit[1] < 0x1000:
-                title += f", in <{hit[0]}>"
+                title += f", from <{hit[0]}+{hit[1]:#x}>"
         lines = [Text(title, style="dim")]
         for addr, word in shown:
             hit = symbol_of(self.symbols, core, addr)
