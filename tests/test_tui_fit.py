@@ -137,3 +137,20 @@ async def test_a_narrow_disassembly_keeps_the_room_for_instructions():
         await settle(pilot)
         lines = [t.plain for t in app.query_one("#disasm")._texts]
         assert any("▶00081004 +0x4    nop" in x for x in lines) and "<guest_main>:" in lines
+
+
+@pytest.mark.parametrize("size", SIZES)
+@sync
+async def test_the_selected_cores_first_line_keeps_its_instruction_count(size):
+    """A core in the hypervisor with a large count: the count stays on the first
+    line (shortened if need be), none of it wrapped onto a line of its own."""
+    import dataclasses
+
+    from tui_fakes import board, core
+    big = dataclasses.replace(core(0, pc=0x82000, state="running"), instructions=11_089_330_123)
+    app = VizorApp(FakeRunner([board(cores=(big, *guest_board().cores[1:]))]), SYMBOLS, image="h.elf")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        first, second = lines_on_screen(app.query_one("#cores"))[1:3]      # under the border
+        assert "11,089,330,123" in first or "11089.3M" in first, first
+        assert second.strip("│ ").startswith("PC "), second

@@ -85,7 +85,11 @@ class CoresPane(SnapshotPane):
         head.append("  VMID ")
         head.append("-" if c.vmid is None else str(c.vmid),
                     style=CHANGED if changed(lambda s: s.vmid) else "bold magenta")
-        head.append(f"  {c.instructions:,} insns", style="dim")
+        room = (self.size.width or 60) - 1 - len(head.plain)
+        count = f"  {c.instructions:,} insns"            # on the line while it fits, shorter if not
+        if len(count) > room:
+            count = f"  {c.instructions:,}" if len(count) - 6 <= room else f"  {c.instructions / 1e6:.1f}M"
+        head.append(count, style="dim")
         lines = [head]
         if c.fault:
             width = max(20, (self.size.width or 60) - 1)
