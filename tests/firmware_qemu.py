@@ -34,7 +34,8 @@ def placed(card: str) -> list[tuple[int, bytes]]:
 
 
 def qemu_as_firmware(card: str, workdir: str, until: str, timeout: float = 60.0) -> str:
-    """QEMU's PL011 output until ``until`` shows (or the timeout), "\\r\\n" made "\\n"."""
+    """QEMU's PL011 output until ``until`` shows (or the timeout), "\\r\\n" made "\\n"; a
+    "\\r" at the very end, whose "\\n" had not come when the marker showed, is dropped."""
     cmd = [QEMU, "-M", "raspi3b", "-display", "none", "-monitor", "none", "-nodefaults",
            "-serial", "stdio", "-serial", "null", "-no-reboot"]
     for n, (pa, data) in enumerate(placed(card)):
@@ -47,4 +48,4 @@ def qemu_as_firmware(card: str, workdir: str, until: str, timeout: float = 60.0)
         dst.write(src.read())
     cmd += ["-drive", f"file={copy},if=sd,format=raw"]
     out, _reached, _wall = output_until(cmd, until.encode(), timeout)
-    return out.decode("latin-1").replace("\r\n", "\n")
+    return out.decode("latin-1").replace("\r\n", "\n").removesuffix("\r")
