@@ -55,9 +55,15 @@ class SysregsPane(SnapshotPane):
         hcr = r["HCR_EL2"]
         rows.add_row("HCR_EL2", f"{hcr:#x}", _flags(hcr, D.HCR_EL2))
         scr = r["SCR_EL3"]
-        fields = scr_fields(scr).split()
-        for i in range(0, len(fields), 4):            # three short rows: the pane is narrow at 120 columns
-            rows.add_row("" if i else "SCR_EL3", "" if i else f"{scr:#x}", " ".join(fields[i:i + 4]))
+        room = max(24, (self.size.width or 60) - 26)    # beside the name and value columns
+        lines: list[str] = []
+        for field in scr_fields(scr).split():           # as many rows as the pane's width needs
+            if lines and len(lines[-1]) + 1 + len(field) <= room:
+                lines[-1] += " " + field
+            else:
+                lines.append(field)
+        for i, line in enumerate(lines):
+            rows.add_row("" if i else "SCR_EL3", "" if i else f"{scr:#x}", line)
         world = Text(c.world, style="bold black on yellow" if c.secure else "bold")
         world.append(f" {'Secure' if c.secure else 'Non-secure'}; EL1 registers not banked", style="")
         rows.add_row("world", "", world)
