@@ -95,3 +95,19 @@ def test_replay_summary_starts_on_its_own_line(tmp_path):
     code, out = joined("replay", rec)
     assert code == 0, out
     assert "\nDONE\n-- vizor: stopped (stop: end of the recorded session)\n" in out
+
+
+def test_a_replay_of_a_densely_checkpointed_run_ends_at_the_end_of_the_recording(tmp_path):
+    """The recording ends where its board fell asleep, with checkpoints every
+    0.5 ms of wall time (a loaded host's 1 s pacer fires inside such a short
+    run too): the replay says it reached the end, not that the board is idle."""
+    rec = str(tmp_path / "rng.vzs")
+    script = ("import sys, vizor.driver.pacing as p; p.CHECKPOINT_SECONDS = 0.0005\n"
+              "from vizor.cli.main import main\n"
+              f"sys.argv = ['vizor', 'run', {image('rng.elf')!r}, '--until-uart', 'DONE', '--record', {rec!r}, "
+              "'--quiet']\nmain()\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    code, out = joined("replay", rec)
+    assert code == 0, out
+    assert "-- vizor: stopped (stop: end of the recorded session)\n" in out, out[-600:]

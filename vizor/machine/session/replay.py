@@ -148,6 +148,8 @@ class Replay:
                 if limit is not None and board.instructions >= limit:
                     return StopReason("max_insns", f"{max_insns:,} instructions")
                 continue
+            if reason.kind == "idle" and limit is None and board.instructions >= self.end:
+                return StopReason("stop", END_OF_RECORDING)   # asleep where the recording ended
             return reason
 
     # --- checkpoints and seeking ----------------------------------------------------------
