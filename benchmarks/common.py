@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import io
 import os
-import select
 import shutil
-import signal
 import subprocess
+import sys
 import time
 
 from elftools.elf.elffile import ELFFile
 from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, Uc
 from unicorn import arm64_const as A
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from qemu_runner import output_until  # noqa: E402  (the tests' read-until-marker loop)
 
 QEMU = "qemu-system-aarch64"
 SLICE = 100_000                   # vizor's quantum: instructions per count-limited emu_start
@@ -99,28 +101,7 @@ def qemu_until(elf_path: str, marker: bytes, *, mini_uart: bool = False,
     serial = ["-serial", "null", "-serial", "stdio"] if mini_uart else ["-serial", "stdio", "-serial", "null"]
     cmd = [QEMU, "-M", "raspi3b", "-kernel", elf_path, "-display", "none", "-monitor", "none",
            "-nodefaults", *serial]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    buf = b""
-    try:
-        fd = proc.stdout.fileno()
-        while marker not in buf:
-            left = timeout - (time.perf_counter() - t0)
-            if left <= 0:
-                raise RuntimeError(f"QEMU printed no {marker.decode()!r} within {timeout} s")
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    raise RuntimeError(f"QEMU exited (status {proc.wait()}) before {marker.decode()!r}")
-                buf += chunk
-        wall = time.perf_counter() - t0
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-        proc.stdout.close()
+    buf, reached, wall = output_until(cmd, marker, timeout)
+    if not reached:
+        raise RuntimeError(f"QEMU printed no {marker.decode()!r} within {timeout} s (or exited before)")
     return wall, buf
