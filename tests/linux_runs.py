@@ -76,7 +76,7 @@ def make_card(m: Material, workdir: str, append: str = APPEND, armstub: bool = F
 
 
 def _text(data: bytes) -> str:
-    return data.decode("utf-8", "replace").replace("\r\n", "\n").removesuffix("\r")   # output cut before its last \\n
+    return data.decode("utf-8", "replace").replace("\r\n", "\n").removesuffix("\r")   # cut before its newline
 
 
 def vizor_boot(args: list[str], marker: str = END_MARKER, timeout: float = 600.0) -> Boot:
