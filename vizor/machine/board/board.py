@@ -140,7 +140,7 @@ class Board(InterruptDelivery, RoundSchedule):
     def broadcast_tlb_flush(self, origin: Core) -> None:
         for c in self.cores:
             if c is not origin:
-                c.flush_tlb()
+                c.invalidate_tlb()
 
     # --- boot ----------------------------------------------------------------------
 

@@ -99,6 +99,7 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self._pending_sync: tuple[int, int, int, int | None] | None = None
         self._flush_tb = None     # an IC instruction to apply after the slice: (CRm, op2, Xt)
         self._tb_stale = False    # another core's IC ...IS: drop translated code before running
+        self._tlb_stale = False   # another core's TLBI ...IS: drop the TLB before it is used
         self._own_slices = self._flush_mark = 0   # slices run, others' slices at the last flush
         self._bad_access: str | None = None
         # An MMIO access that stopped the run (see _complete_restarted).
@@ -159,11 +160,15 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
             data = self._filter.hook_data(kind, py)
             add_native_insn_hook(uc, insn, accel.HOOK, data)
             self._insn_hooks += [py, data]
-        uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid)
 
     def map_ram(self, base: int, size: int, ptr: int) -> None:
         self.uc.mem_map_ptr(base, size, UC_PROT_ALL, ptr)
         self._fast_ram(base, size, ptr)
+        # Bus errors are reported from the end of RAM up, never over RAM itself:
+        # an access hook whose range covers a RAM page keeps Unicorn from ever
+        # marking that page dirty in the TLB (cputlb.c, notdirty_write), so every
+        # store to it would take the slow path and look for code to invalidate.
+        self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid, begin=base + size, end=0xFFFFFFFFFFFFFFFF)
 
     def reset(self, pc: int, el: int, *, scr: int = X.SCR_FIRMWARE, hcr: int = 0x80000000,
               x0: int = 0) -> None:
@@ -244,6 +249,8 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
 
     def read_insn(self, va: int) -> int | None:
         """Fetch the instruction word at ``va`` through the current translation."""
+        if self._tlb_stale:
+            self.flush_tlb()
         va = ctypes.c_uint64(va & 0xFFFFFFFFFFFFFFFF)
         err = _vmem_read(self.uc._uch, va, UC_PROT_EXEC, self._word, 4)
         if err:
@@ -253,6 +260,8 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
     def read_va(self, va: int, size: int = 8) -> int | None:
         """Little-endian read of ``size`` bytes at ``va`` through the core's
         current translation (None if it does not translate)."""
+        if self._tlb_stale:
+            self.flush_tlb()
         buf = (ctypes.c_uint8 * size)()
         err = _vmem_read(self.uc._uch, ctypes.c_uint64(va & 0xFFFFFFFFFFFFFFFF), UC_PROT_READ, buf, size)
         return None if err else int.from_bytes(bytes(buf), "little")
@@ -271,6 +280,8 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         if self._tb_stale:
             self._tb_stale = False
             self.flush_tb()
+        if self._tlb_stale:
+            self.flush_tlb()
         if self._eret_watch:
             budget = self._watch_eret(budget)
         deferred = self._deferred_write      # the write lands after the next instruction
@@ -389,7 +400,15 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
 
     def flush_tlb(self) -> None:
         # Unicorn 2.1.4's Python binding has no ctl_flush_tlb(); the control exists
+        self._tlb_stale = False
         self.uc._Uc__ctl_w(UC_CTL_TLB_FLUSH)
+
+    def invalidate_tlb(self) -> None:
+        """Another core's TLBI ...IS: this core's TLB is dropped before it is next
+        used (a run, or a read through its translation).  Only one core runs at a
+        time, so this is the same as dropping it now, once per burst of TLBIs
+        rather than once per instruction (Linux invalidates page by page)."""
+        self._tlb_stale = True
 
     def flush_tb(self) -> None:
         self.uc.ctl_flush_tb()
