@@ -139,7 +139,7 @@ def test_the_filter_sends_what_python_acts_on():
     assert not says(1, (3, 0, 1, 0, 0), 2)       # ... the hypervisor's own write at EL2 does not
     assert not says(0, (3, 0, 1, 0, 0), 1)       # a read: TRVM is clear
     assert not says(0, (3, 0, 0, 0, 0), 1)       # MIDR_EL1: no TID bit set
-    assert says(2, (1, 0, 8, 3, 0), 2)           # TLBI VMALLE1IS: broadcast to the other cores
+    assert says(2, (1, 0, 8, 3, 0), 2)           # TLBI VMALLE1IS: broadcast to the other cores (no flags here)
     assert not says(1, VTTBR, 2)                 # no watch set
     accel.SysregFilter.set_watch(type("F", (), {"core": core})(), {VTTBR: None})
     assert says(1, VTTBR, 2)                     # the debugger watches VTTBR_EL2 writes
@@ -213,7 +213,9 @@ CASES = [("hyp", os.path.join(os.path.dirname(__file__), "..", "images", "hyp", 
          ("irq_timers", image("irq_timers.elf"), 2, 2_000_000),
          ("stage2", image("stage2.elf"), 2, 2_000_000),
          ("exc_levels", image("exc_levels.elf"), 3, 2_000_000),
-         ("smp_spinlock", image("smp_spinlock.elf"), 2, 2_000_000)]
+         ("smp_spinlock", image("smp_spinlock.elf"), 2, 2_000_000),
+         # counter reads answered in C, and the delay loops among them that idle.py skips
+         ("delay", os.path.join(os.path.dirname(__file__), "..", "images", "bench", "delay.elf"), 2, 4_000_000_000)]
 
 
 def _hash(path: str, el: int, n: int, native: bool) -> tuple[str, str, str]:
@@ -231,3 +233,53 @@ def test_native_and_python_paths_run_identically(name, path, el, n):
     on, off = _hash(path, el, n, True), _hash(path, el, n, False)
     assert on[0] == "True" and off[0] == "False"
     assert on[1:] == off[1:]
+
+
+@needs_accel
+def test_tlbi_is_stays_in_c_and_marks_the_other_cores_tlbs_stale():
+    flags = (ctypes.c_uint8 * 4)()
+    core = accel.VzCore(scr=X.SCR_NS, tlb_stale=ctypes.addressof(flags), index=1)
+    cp = UcRegCP64()
+    cp.op0, cp.op1, cp.crn, cp.crm, cp.op2 = (1, 0, 8, 3, 1)      # TLBI VAE1IS
+    assert _filter_says_python(core, 2, cp, 1) is False
+    assert list(flags) == [1, 0, 1, 1]
+    core.hcr = X.HCR_TTLB                                          # trapped from EL1: Python takes it
+    assert _filter_says_python(core, 2, cp, 1) is True
+
+
+LINUX_SCRIPT = r"""
+import sys
+sys.path[:0] = {paths!r}
+from test_determinism import machine_hash
+from vizor.cli.main import _parser
+from vizor.cli.options import build_board
+import vizor.machine.cpu.accel as accel
+args = _parser().parse_args(["run", {image!r}, "--dtb", {dtb!r}, "--initrd", {initrd!r}, "--append", "console=ttyAMA0"])
+board, _ = build_board(args)
+board.run(max_insns={n})
+reads = sum(c._filter.core.counter_reads for c in board.cores) if accel.LIB else 0
+print(accel.LIB is not None, board.instructions, machine_hash(board), reads > 0)
+"""
+
+
+@needs_accel
+def test_linux_runs_the_same_with_counter_reads_and_tlbis_in_c(tmp_path):
+    """Linux reads CNTPCT_EL0 at EL1 and invalidates TLBs page by page with
+    TLBI ...IS: both stay in C on the native path, which must not change the run."""
+    from linux_material import material, missing
+    if missing():
+        pytest.skip(missing())
+    from linux_runs import write_initramfs
+    m = material()
+    initrd = write_initramfs(m, str(tmp_path))
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = LINUX_SCRIPT.format(paths=[os.path.dirname(here), here], image=m.image, dtb=m.dtb, initrd=initrd,
+                               n=150_000_000)
+    out = {}
+    for native in ("1", "0"):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900,
+                           env=dict(os.environ, VIZOR_NATIVE=native), cwd=os.path.dirname(here))
+        assert r.returncode == 0, r.stderr[-2000:]
+        out[native] = r.stdout.split()
+    assert out["1"][0] == "True" and out["1"][3] == "True"
+    assert out["1"][1:3] == out["0"][1:3]

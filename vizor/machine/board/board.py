@@ -62,6 +62,7 @@ class Board(InterruptDelivery, RoundSchedule):
         self.clock = Clock()
         self.clock.on_earlier = self._earlier_deadline  # see run(): the round is shortened
         self.emu_counter_offset = emu_counter_offset()
+        self.tlb_stale = (ctypes.c_uint8 * 4)()   # per core: another core's TLBI ...IS (accel.c sets them too)
         self._mem = mmap.mmap(-1, RAM_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # see test_memory.py
         self._ram_buf = (ctypes.c_char * RAM_SIZE).from_buffer(self._mem)
         self.ram = memoryview(self._mem)

@@ -21,6 +21,7 @@
  * compiler exists (setup.py).  No Python API is used.
  */
 #include "accel.h"
+#include "fasttrap.h"
 
 #define VZ_WATCH_ALL 0xffffffffu
 
@@ -143,8 +144,16 @@ static int watched(const vz_core *c, uint32_t enc)
 static int always_python(vz_core *c, int kind, const vz_cp *cp, uint32_t enc)
 {
     if (kind == VZ_SYS) {
-        if (cp->crn == 8 && (cp->crm == 3 || (cp->op1 == 4 && cp->crm == 0)))  /* TLBI ...IS */
-            return 1;
+        if (cp->crn == 8 && (cp->crm == 3 || (cp->op1 == 4 && cp->crm == 0))) {  /* TLBI ...IS */
+            /* QEMU invalidates this core's TLB; the others drop theirs before they
+               next run (Core.invalidate_tlb).  Python traps it under HCR_EL2.TTLB. */
+            if (!c->tlb_stale || ((c->scr & SCR_NS) && (c->hcr & HCR_TTLB)))
+                return 1;
+            for (int i = 0; i < 4; i++)
+                if (i != c->index)
+                    c->tlb_stale[i] = 1;
+            return 0;
+        }
         if (cp->crn == 7 && (cp->crm == 1 || cp->crm == 5) && cp->op2 <= 1) {  /* IC IALLU(IS), IVAU */
             /* This core's own code writes already dropped its stale translations
                (QEMU tracks them); only another core's writes could leave some,
@@ -258,9 +267,50 @@ int vz_needs_python(vz_core *c, void *uc, int kind, const vz_cp *cp, int el)
     return el < 2;
 }
 
+/* An MRS of CNTVCT_EL0 or CNTPCT_EL0 at EL1-EL3 that does not trap (CNTPCT at
+   Non-secure EL1 needs CNTHCTL_EL2.EL1PCTEN; GenericTimer.access): answered from virtual time as GenericTimer.read_sysreg answers it
+   (counter_at(cycles), cycles = the slice's start + the instructions run in it),
+   and 1 returned; 0 leaves it to Python.  So does a read from the PC of the
+   previous one at most POLL_REPEAT cycles later, which may be a delay loop
+   that idle.py skips (Core._last_poll is poll_pc/kind/at, kept the same way
+   by Python, so it sees such reads exactly as it would alone). */
+#define POLL_REPEAT 4                 /* idle.py: decode_poll_loop's longest loop */
+
+static int counter_read(vz_core *c, void *uc, int reg, uint32_t enc)
+{
+    const vz_fast *f = (const vz_fast *)c->fast;
+    if (!f)
+        return 0;
+    int kind = enc == ENC(3, 3, 14, 0, 2) ? 2 : 1;
+    int el = current_el(c, uc);
+    if (el == 0 || (kind == 1 && el == 1 && (c->scr & SCR_NS) && !(c->hctl & 1)))
+        return 0;
+    uint64_t cycles = f->slice_start + *f->counter;
+    if (c->skip_idle) {
+        uint64_t pc = 0;
+        c->reg_read(uc, c->pc_id, &pc);
+        if (pc == c->poll_pc && kind == c->poll_kind && cycles > c->poll_at && cycles - c->poll_at <= POLL_REPEAT)
+            return 0;
+        c->poll_pc = pc;
+        c->poll_kind = kind;
+        c->poll_at = cycles;
+    }
+    uint64_t v = cycles / 125 * 2 + cycles % 125 * 2 / 125;   /* cycles * 2 // 125, no overflow */
+    if (kind == 2)
+        v -= c->voff;
+    c->reg_write(uc, reg, &v);
+    c->counter_reads++;
+    return 1;
+}
+
 uint32_t vz_hook_insn(void *uc, int reg, const vz_cp *cp, void *user_data)
 {
     vz_hook *h = (vz_hook *)user_data;
+    if (h->kind == VZ_MRS && cp->op0 == 3 && cp->op1 == 3 && cp->crn == 14 && cp->crm == 0
+        && (cp->op2 == 1 || cp->op2 == 2) && counter_read(h->core, uc, reg, enc_of(cp))) {
+        h->core->native++;
+        return 1;
+    }
     int r = vz_needs_python(h->core, uc, h->kind, cp, -1);
     if (r == 1) {
         h->core->python++;

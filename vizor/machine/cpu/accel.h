@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VZ_ABI 4
+#define VZ_ABI 5
 
 /* uc_arm64_cp_reg of unicorn/arm64.h */
 typedef struct {
@@ -39,6 +39,15 @@ typedef struct {
     vz_reg_write reg_write;           /* Unicorn's uc_reg_write */
     int32_t ic_local;                 /* no other core ran since this one's code was all dropped */
     int32_t ic_others;                /* set by an IC ...IS kept in C: the others drop theirs */
+    uint8_t *tlb_stale;               /* the board's flags, one per core (Core.invalidate_tlb); NULL: none */
+    int32_t index;                    /* this core's index in them */
+    int32_t pc_id;                    /* UC_ARM64_REG_PC */
+    void *fast;                       /* this core's vz_fast (slice start, counter); NULL: none */
+    uint64_t voff, hctl;              /* CNTVOFF_EL2 and CNTHCTL_EL2 as the timer model holds them */
+    uint64_t poll_pc, poll_at;        /* the last CNTPCT/CNTVCT read (Core._last_poll): PC, cycle */
+    int32_t poll_kind;                /* ... 0 none, 1 CNTPCT_EL0, 2 CNTVCT_EL0 */
+    int32_t skip_idle;                /* Core.skip_idle */
+    uint64_t counter_reads;           /* CNTPCT/CNTVCT reads answered in C */
 } vz_core;
 
 #endif

@@ -18,7 +18,7 @@ import importlib.machinery
 import os
 from importlib import metadata
 
-ABI = 4
+ABI = 5
 SOURCES = ("accel.h", "fasttrap.h", "accel.c", "fasttrap.c", "systimer.c")   # setup.py hashes the same files
 MAX_WATCH = 8
 WATCH_ALL = 0xFFFFFFFF
@@ -31,7 +31,10 @@ class VzCore(ctypes.Structure):
                 ("reg_read", ctypes.c_void_p), ("pstate_id", ctypes.c_int32),
                 ("nwatch", ctypes.c_uint32), ("watch", ctypes.c_uint32 * MAX_WATCH),
                 ("spsr", ctypes.c_uint64 * 4), ("eret_watch", ctypes.c_int32), ("cp_reg_id", ctypes.c_int32),
-                ("reg_write", ctypes.c_void_p), ("ic_local", ctypes.c_int32), ("ic_others", ctypes.c_int32)]
+                ("reg_write", ctypes.c_void_p), ("ic_local", ctypes.c_int32), ("ic_others", ctypes.c_int32),
+                ("tlb_stale", ctypes.c_void_p), ("index", ctypes.c_int32), ("pc_id", ctypes.c_int32),
+                ("fast", ctypes.c_void_p), ("voff", ctypes.c_uint64), ("hctl", ctypes.c_uint64), ("poll_pc", ctypes.c_uint64), ("poll_at", ctypes.c_uint64),
+                ("poll_kind", ctypes.c_int32), ("skip_idle", ctypes.c_int32), ("counter_reads", ctypes.c_uint64)]
 
 
 class VzHook(ctypes.Structure):
@@ -137,10 +140,57 @@ def enc16(enc) -> int:
     return (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2
 
 
+POLL_KINDS = {"CNTPCT_EL0": 1, "CNTVCT_EL0": 2}
+POLL_NAMES = {v: k for k, v in POLL_KINDS.items()}
+
+
 class Mirrored:
     """HCR_EL2, SCR_EL3 and the watched MSR encodings of a ``Core`` (a mixin),
     mirrored into its filter (``_filter``, None on the Python path), which
-    decides from them which accesses Python must see."""
+    decides from them which accesses Python must see; and what accel.c needs
+    to answer counter reads: CNTVOFF_EL2 (the timer's), ``skip_idle``, and
+    the last counter read (``_last_poll``, idle.py), which C keeps."""
+
+    _last_poll_py = None
+
+    @property
+    def _last_poll(self):
+        f = self._filter
+        if f is None:
+            return self._last_poll_py
+        c = f.core
+        return (c.poll_pc, POLL_NAMES[c.poll_kind], c.poll_at) if c.poll_kind else None
+
+    @_last_poll.setter
+    def _last_poll(self, last) -> None:
+        f = self._filter
+        if f is None:
+            self._last_poll_py = last
+        elif last is None:
+            f.core.poll_pc = f.core.poll_kind = f.core.poll_at = 0
+        else:
+            f.core.poll_pc, f.core.poll_kind, f.core.poll_at = last[0], POLL_KINDS[last[1]], last[2]
+
+    @property
+    def skip_idle(self) -> bool:
+        return self._skip_idle
+
+    @skip_idle.setter
+    def skip_idle(self, on: bool) -> None:
+        self._skip_idle = on
+        if self._filter is not None:
+            self._filter.core.skip_idle = int(bool(on))
+
+    @property
+    def timer(self):
+        return self._timer
+
+    @timer.setter
+    def timer(self, timer) -> None:
+        self._timer = timer
+        if timer is not None and self._filter is not None:
+            timer.voff_mirror = self._filter.core
+            self._filter.core.voff, self._filter.core.hctl = timer._voff, timer._hctl
 
 
     @property

@@ -91,6 +91,9 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self._filter = (accel.SysregFilter(ctypes.cast(_uclib.uc_reg_read, ctypes.c_void_p).value,
                                            A.UC_ARM64_REG_PSTATE, ctypes.cast(_uclib.uc_reg_write, ctypes.c_void_p).value,
                                            A.UC_ARM64_REG_CP_REG) if accel.HOOK is not None else None)
+        if self._filter is not None:
+            fc = self._filter.core
+            fc.tlb_stale, fc.index, fc.pc_id = ctypes.addressof(board.tlb_stale), index, A.UC_ARM64_REG_PC
         self.hcr = 0
         self.scr = 0
         self.impdef = dict(IMPDEF_RESET)
@@ -99,7 +102,6 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self._pending_sync: tuple[int, int, int, int | None] | None = None
         self._flush_tb = None     # an IC instruction to apply after the slice: (CRm, op2, Xt)
         self._tb_stale = False    # another core's IC ...IS: drop translated code before running
-        self._tlb_stale = False   # another core's TLBI ...IS: drop the TLB before it is used
         self._own_slices = self._flush_mark = 0   # slices run, others' slices at the last flush
         self._bad_access: str | None = None
         # An MMIO access that stopped the run (see _complete_restarted).
@@ -400,15 +402,20 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
 
     def flush_tlb(self) -> None:
         # Unicorn 2.1.4's Python binding has no ctl_flush_tlb(); the control exists
-        self._tlb_stale = False
+        self.board.tlb_stale[self.index] = 0
         self.uc._Uc__ctl_w(UC_CTL_TLB_FLUSH)
+
+    @property
+    def _tlb_stale(self) -> bool:
+        return bool(self.board.tlb_stale[self.index])
 
     def invalidate_tlb(self) -> None:
         """Another core's TLBI ...IS: this core's TLB is dropped before it is next
         used (a run, or a read through its translation).  Only one core runs at a
         time, so this is the same as dropping it now, once per burst of TLBIs
-        rather than once per instruction (Linux invalidates page by page)."""
-        self._tlb_stale = True
+        rather than once per instruction (Linux invalidates page by page).
+        accel.c sets the same flags for a TLBI it keeps in C."""
+        self.board.tlb_stale[self.index] = 1
 
     def flush_tb(self) -> None:
         self.uc.ctl_flush_tb()

@@ -142,6 +142,7 @@ class FastTraps:
         _cp(f.vttbr_cp, ENC["VTTBR_EL2"])
         sig, n = self._stuck_sig, self._stuck_n
         self._fast = f
+        self._filter.core.fast = ctypes.addressof(f)   # CNTPCT/CNTVCT reads in C (accel.c)
         self._stuck_sig, self._stuck_n = sig, n
         handle = ctypes.c_size_t()
         err = _lib.uc_hook_add(self.uc._uch, ctypes.byref(handle), UC_HOOK_INTR,

@@ -107,6 +107,9 @@ class PollLoop:
         return subs_nzcv(x, k, self.width) if self.cmp_first else subs_nzcv(k, x, self.width)
 
 
+POLL_REPEAT = 4     # cycles between two reads of one delay loop, at most (decode_poll_loop)
+
+
 def decode_poll_loop(pc: int, rt: int, fetch, width: int = 64) -> PollLoop | None:
     """The delay loop whose counter read (an MRS, or with ``width`` 32 an LDR of
     the system timer's CLO; destination ``rt``) is at ``pc``, or None: its
@@ -249,13 +252,15 @@ class IdleSkip:
         """Called by the MRS hook after serving a CNTPCT/CNTVCT read of ``value``
         into X``rt``: plan a skip of the rest of a delay loop (see the docstring)."""
         pc = self.regs.read("PC")
-        last, self._last_poll = self._last_poll, (pc, name)
-        if last != (pc, name) or self._budget is None:
+        now = self.board.clock.cycles          # the cycle of this read
+        last, self._last_poll = self._last_poll, (pc, name, now)
+        # a delay loop's reads are at most POLL_REPEAT cycles apart (accel.c asks
+        # Python about exactly these reads, and answers the others itself)
+        if last is None or last[:2] != (pc, name) or not 0 < now - last[2] <= POLL_REPEAT or self._budget is None:
             return
         loop = decode_poll_loop(pc, rt, self.read_insn)
         if loop is None:
             return
-        now = self.board.clock.cycles          # the cycle of this read
         off = value - counter_at(now)          # the virtual offset, constant over the loop
         self._plan_poll_skip(pc, loop, value, lambda j: (counter_at(now + j * loop.length) + off) & MASK64)
 

@@ -104,6 +104,31 @@ class GenericTimer:
     nCNTHPIRQ, nCNTVIRQ (the board passes ``ArmLocal.timer_input(core, n)``).
     """
 
+    # Where the native accelerator reads CNTVOFF_EL2 and CNTHCTL_EL2 (a ctypes
+    # structure with ``voff`` and ``hctl`` fields, set by the core; accel.c
+    # answers counter reads itself)
+    voff_mirror = None
+
+    @property
+    def _hctl(self) -> int:
+        return self._hctl_value
+
+    @_hctl.setter
+    def _hctl(self, value: int) -> None:
+        self._hctl_value = value
+        if self.voff_mirror is not None:
+            self.voff_mirror.hctl = value
+
+    @property
+    def _voff(self) -> int:
+        return self._voff_value
+
+    @_voff.setter
+    def _voff(self, value: int) -> None:
+        self._voff_value = value
+        if self.voff_mirror is not None:
+            self.voff_mirror.voff = value
+
     def __init__(self, clock: Clock, irqs: Sequence[IrqLine]) -> None:
         if len(irqs) != 4:
             raise ValueError("a generic timer has four interrupt outputs")
