@@ -3,8 +3,9 @@
 Each core is its own Unicorn instance with its own translated code: QEMU
 drops a translation when its own instance writes the code, never when another
 core does.  vizor applies IC IVAU / IALLU / IALLUIS itself (Core._code_changed,
-accel.c): the executing core drops the line (or all), the other cores drop
-all of their code before they next run.  A core that no other core ran beside
+accel.c): the executing core drops the line (or all); the other cores drop
+their translations of the line's PA (IVAU), or all of their code before they
+next run (IALLUIS).  A core that no other core ran beside
 since it last dropped its code keeps IC maintenance in C, since only its own
 writes, which QEMU saw, can have changed its code.  Hand-assembled A64 words.
 """
@@ -88,3 +89,27 @@ def test_a_core_rewriting_its_own_code_alone_sees_it_at_once():
     board.cores[0].regs.set_x(2, MOVZ_X1[2])
     board.run(max_insns=1_000)
     assert board.cores[0].regs.x(1) == 2
+
+
+def test_another_cores_ivau_drops_exactly_that_lines_translation_by_pa():
+    """Core.drop_code: QEMU's invalidation by PA in another core's instance, which
+    may map the line at another VA or not at all.  The core keeps its stale
+    translation without it, and drops only the lines named."""
+    board = Board()
+    assert board.code_by_pa
+    other = 0x91000
+    put(board, F, [MOVZ_X1[1], RET])
+    put(board, other, [MOVZ_X1[1], RET])
+    core = board.cores[1]
+
+    def x1_after(at: int) -> int:
+        core.reset(at, 2)
+        core.uc.emu_start(at, 0xFFFFFFFFFFFFFFFF, 0, 1)
+        return core.regs.x(1)
+
+    assert x1_after(F) == 1 and x1_after(other) == 1
+    put(board, F, [MOVZ_X1[2]])          # written behind the instance's back, as by another core
+    put(board, other, [MOVZ_X1[2]])
+    assert x1_after(F) == 1 and x1_after(other) == 1   # stale: translated before
+    board.cores[0]._others_drop([F])
+    assert x1_after(F) == 2 and x1_after(other) == 1   # only the line named is dropped

@@ -31,6 +31,7 @@ from vizor.machine.board.rounds import SPIN_TABLE, RoundSchedule
 from vizor.machine.board.wiring import wire_devices
 from vizor.machine.clock import Clock
 from vizor.machine.cpu.calibrate import emu_counter_offset
+from vizor.machine.cpu.context import RAM_ADDR_OF
 from vizor.machine.cpu.core import HALTED, PARKED, RUNNING, WFI_IDLE, Core
 from vizor.machine.devices.base import IrqLine
 from vizor.machine.inspect.symbols import Symbols
@@ -87,6 +88,8 @@ class Board(InterruptDelivery, RoundSchedule):
             core.irq_line = IrqLine(f"core{i}.irq", self._line_changed(core))
             core.fiq_line = IrqLine(f"core{i}.fiq", self._line_changed(core))
             self.cores.append(core)
+        # another core's IC IVAU drops a line's translations by PA (Core.drop_code)
+        self.code_by_pa = RAM_ADDR_OF is not None and all(RAM_ADDR_OF(c.uc._uch, ptr) == 0 for c in self.cores)
         self.devices = wire_devices(self)
         self.running: Core | None = None
         self._round_end = 0

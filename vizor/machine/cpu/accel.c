@@ -141,7 +141,7 @@ static int watched(const vz_core *c, uint32_t enc)
 }
 
 /* Accesses Python handles whatever the EL. */
-static int always_python(vz_core *c, int kind, const vz_cp *cp, uint32_t enc)
+static int always_python(vz_core *c, void *uc, int kind, const vz_cp *cp, uint32_t enc)
 {
     if (kind == VZ_SYS) {
         if (cp->crn == 8 && (cp->crm == 3 || (cp->op1 == 4 && cp->crm == 0))) {  /* TLBI ...IS */
@@ -158,11 +158,21 @@ static int always_python(vz_core *c, int kind, const vz_cp *cp, uint32_t enc)
             /* This core's own code writes already dropped its stale translations
                (QEMU tracks them); only another core's writes could leave some,
                and none ran since this core last dropped all of its code
-               (Core._code_changed): nothing to do here but tell the others. */
+               (Core._code_changed): nothing to do here but tell the others,
+               which drop the line (its PA, noted here) or, after IALLUIS or
+               when it cannot be noted, all of their code. */
             if (!c->ic_local)
                 return 1;
-            if (cp->crm == 1 || cp->op2 == 1)
+            if (cp->op2 == 1) {
+                uint64_t va = 0, pa = 0;
+                if (uc && c->vmem_translate && c->ic_n < VZ_IC_LINES && !c->reg_read(uc, c->cur_reg, &va)
+                    && !c->vmem_translate(uc, va & ~63ull, 1 /* UC_PROT_READ */, &pa))
+                    c->ic_lines[c->ic_n++] = pa & ~63ull;
+                else
+                    c->ic_others = 1;
+            } else if (cp->crm == 1) {
                 c->ic_others = 1;
+            }
             return 0;
         }
         return 0;
@@ -251,7 +261,7 @@ int vz_needs_python(vz_core *c, void *uc, int kind, const vz_cp *cp, int el)
     if (kind == VZ_MSR && cp->op0 == 3 && cp->crn == 4 && cp->crm == 0 && cp->op2 == 0
         && (cp->op1 == 0 || cp->op1 == 4 || cp->op1 == 6))             /* SPSR_EL1/2/3 */
         return spsr_write(c, uc, cp, el, cp->op1 == 0 ? 1 : cp->op1 == 4 ? 2 : 3);
-    if (always_python(c, kind, cp, enc))
+    if (always_python(c, uc, kind, cp, enc))
         return 1;
     if (kind == VZ_MSR && (enc == ENC(3, 0, 1, 0, 0) || enc == ENC(3, 4, 1, 0, 0) || enc == ENC(3, 6, 1, 0, 0))) {
         /* SCTLR_ELx of the current regime: an MMU switch without ISB (sysreg_hooks) */
@@ -311,6 +321,7 @@ uint32_t vz_hook_insn(void *uc, int reg, const vz_cp *cp, void *user_data)
         h->core->native++;
         return 1;
     }
+    h->core->cur_reg = reg;
     int r = vz_needs_python(h->core, uc, h->kind, cp, -1);
     if (r == 1) {
         h->core->python++;

@@ -21,9 +21,11 @@ typedef int (*vz_reg_read)(void *uc, int regid, void *value);
 typedef int (*vz_reg_write)(void *uc, int regid, const void *value);
 typedef int (*vz_reg_batch)(void *uc, int *regs, void **vals, int count);
 typedef int (*vz_vmem_read)(void *uc, uint64_t address, int prot, void *bytes, size_t size);
+typedef int (*vz_vmem_translate)(void *uc, uint64_t address, int prot, uint64_t *paddress);
 typedef uint32_t (*vz_python)(void *uc, int reg, const vz_cp *cp, void *user_data);
 
 #define VZ_MAX_WATCH 8
+#define VZ_IC_LINES 64
 
 /* One per core, shared by its three hooks; Python keeps hcr/scr/watch current. */
 typedef struct {
@@ -48,6 +50,10 @@ typedef struct {
     int32_t poll_kind;                /* ... 0 none, 1 CNTPCT_EL0, 2 CNTVCT_EL0 */
     int32_t skip_idle;                /* Core.skip_idle */
     uint64_t counter_reads;           /* CNTPCT/CNTVCT reads answered in C */
+    vz_vmem_translate vmem_translate; /* Unicorn's uc_vmem_translate */
+    int32_t cur_reg;                  /* the register operand of the access being filtered */
+    int32_t ic_n;                     /* IC IVAU lines kept in C this run (PAs): the others drop them */
+    uint64_t ic_lines[VZ_IC_LINES];
 } vz_core;
 
 #endif

@@ -21,6 +21,7 @@ from importlib import metadata
 ABI = 5
 SOURCES = ("accel.h", "fasttrap.h", "accel.c", "fasttrap.c", "systimer.c")   # setup.py hashes the same files
 MAX_WATCH = 8
+IC_LINES = 64
 WATCH_ALL = 0xFFFFFFFF
 KINDS = {"mrs": 0, "msr": 1, "sys": 2}
 
@@ -34,7 +35,9 @@ class VzCore(ctypes.Structure):
                 ("reg_write", ctypes.c_void_p), ("ic_local", ctypes.c_int32), ("ic_others", ctypes.c_int32),
                 ("tlb_stale", ctypes.c_void_p), ("index", ctypes.c_int32), ("pc_id", ctypes.c_int32),
                 ("fast", ctypes.c_void_p), ("voff", ctypes.c_uint64), ("hctl", ctypes.c_uint64), ("poll_pc", ctypes.c_uint64), ("poll_at", ctypes.c_uint64),
-                ("poll_kind", ctypes.c_int32), ("skip_idle", ctypes.c_int32), ("counter_reads", ctypes.c_uint64)]
+                ("poll_kind", ctypes.c_int32), ("skip_idle", ctypes.c_int32), ("counter_reads", ctypes.c_uint64),
+                ("vmem_translate", ctypes.c_void_p), ("cur_reg", ctypes.c_int32), ("ic_n", ctypes.c_int32),
+                ("ic_lines", ctypes.c_uint64 * IC_LINES)]
 
 
 class VzHook(ctypes.Structure):

@@ -6,9 +6,28 @@ from __future__ import annotations
 
 import ctypes
 
-from unicorn import UcError
+from unicorn import UC_PROT_READ, UcError
+from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
 from vizor.machine.cpu.sysreg_hooks import HCR
+
+# QEMU's own invalidation of the translations made from a range of RAM (by its
+# RAM offset, which is the PA: RAM is each instance's first RAM block, at PA 0;
+# Board checks it with qemu_ram_addr_from_host).  Unicorn exports it but has no
+# API for it: uc_ctl_remove_cache takes a VA, translated by the instance's own
+# current MMU state, which for another core may map other memory or none.
+try:
+    _invalidate_phys = _uclib.tb_invalidate_phys_range_aarch64
+    _invalidate_phys.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]
+    _invalidate_phys.restype = None
+    RAM_ADDR_OF = _uclib.qemu_ram_addr_from_host_aarch64
+    RAM_ADDR_OF.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    RAM_ADDR_OF.restype = ctypes.c_uint64
+except AttributeError:        # another Unicorn build: the other cores drop all their code
+    _invalidate_phys = RAM_ADDR_OF = None
+_translate = _uclib.uc_vmem_translate
+_translate.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int, ctypes.POINTER(ctypes.c_uint64)]
+_translate.restype = ctypes.c_int
 
 
 class CpuContext:
@@ -42,7 +61,9 @@ class CpuContext:
         """IC IVAU (CRm 5, op2 1), IALLU (5, 0) or IALLUIS (1, 0) just executed.
         This core drops the translated code of the 64-byte line, or all of it;
         the other cores (IVAU and IALLUIS reach the Inner Shareable domain) drop
-        all of theirs before they next run, once however many came meanwhile."""
+        their code of the line's PA, or after IALLUIS (or an IVAU whose VA does
+        not translate) all of theirs before they next run, once however many
+        came meanwhile."""
         line = xt & ~63
         try:
             if op2 == 1:
@@ -51,8 +72,46 @@ class CpuContext:
                 self.flush_tb()
         except UcError:                  # the VA does not translate: drop everything
             self.flush_tb()
-        if crm == 1 or op2 == 1:
+        if op2 == 1:
+            pa = ctypes.c_uint64()
+            if _translate(self.uc._uch, line, UC_PROT_READ, ctypes.byref(pa)):
+                self._others_stale()
+            else:
+                self._others_drop((pa.value & ~63,))
+        elif crm == 1:
             self._others_stale()
+
+    def _ic_kept_in_c(self) -> None:
+        """After a run: what accel.c noted of the IC ...IS it kept (an IALLUIS,
+        or the lines of IVAUs) reaches the other cores before any of them runs."""
+        f = self._filter
+        if f is None:
+            return
+        c = f.core
+        if c.ic_others:
+            c.ic_others = c.ic_n = 0
+            self._others_stale()
+        elif c.ic_n:
+            lines = c.ic_lines[:c.ic_n]
+            c.ic_n = 0
+            self._others_drop(lines)
+
+    def _others_drop(self, lines) -> None:
+        for c in self.board.cores:
+            if c is not self:
+                c.drop_code(lines)
+
+    def drop_code(self, lines) -> None:
+        """Drop this core's translations of the 64-byte lines at these PAs
+        (another core's IC IVAU of them)."""
+        if self._tb_stale:
+            return                        # all of it goes before the next run anyway
+        if _invalidate_phys is None or not self.board.code_by_pa:
+            self._tb_stale = True
+            return
+        h = self.uc._uch
+        for pa in lines:
+            _invalidate_phys(h, pa, pa + 64)
 
     def _others_stale(self) -> None:
         for c in self.board.cores:

@@ -94,6 +94,7 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         if self._filter is not None:
             fc = self._filter.core
             fc.tlb_stale, fc.index, fc.pc_id = ctypes.addressof(board.tlb_stale), index, A.UC_ARM64_REG_PC
+            fc.vmem_translate = ctypes.cast(_uclib.uc_vmem_translate, ctypes.c_void_p).value
         self.hcr = 0
         self.scr = 0
         self.impdef = dict(IMPDEF_RESET)
@@ -338,6 +339,7 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         if self._flush_tb is not None:
             self._code_changed(*self._flush_tb)
             self._flush_tb = None
+        self._ic_kept_in_c()
         if self._pending_sync is not None:
             target, esr, elr, far = self._pending_sync
             self._pending_sync = None

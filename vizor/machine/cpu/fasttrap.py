@@ -205,10 +205,6 @@ class FastTraps:
             if f.warped:
                 self.skipped += f.warped
                 f.warped = 0
-            core = self._filter.core
-            if core.ic_others:            # an IC ...IS kept in C: the others drop their code
-                core.ic_others = 0
-                self._others_stale()
 
     def _timer_reads(self) -> int:
         """System timer counter reads answered in C so far (quiet.py)."""

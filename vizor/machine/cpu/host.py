@@ -27,6 +27,7 @@ class BoardServices(Protocol):
     clock: Clock
     running: Any                  # the core inside emu_start, or None
     emu_counter_offset: int       # cpu/calibrate.py
+    code_by_pa: bool              # IC IVAU reaches the other cores by PA (Core.drop_code)
     tlb_stale: Any                # a ctypes uint8 per core: drop the TLB before running (Core.invalidate_tlb)
     ram64: memoryview             # RAM as little-endian 64-bit words
     exception_listeners: list[Callable[[Any, ExceptionRecord], None]]
