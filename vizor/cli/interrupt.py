@@ -4,8 +4,11 @@ way (summary printed, a recording closed valid).
 Python raises KeyboardInterrupt in whatever Python code runs when the signal
 arrives, and on a polling guest that is nearly always a Unicorn hook callback,
 where ctypes prints "Exception ignored" and the run goes on.  So the handler
-only asks the board to stop after the current instruction, and the run's stop
-check reports why.
+only sets ``Board.signalled``: the next system-register or MMIO hook stops the
+run after its instruction (``Core._signal_stop``), at a point where the stop is
+exact, and the run's stop check between slices reports why.  The handler may
+run anywhere (between an MMIO callback's return and Unicorn, say, where a stop
+would leave the load abandoned but counted), so it never stops the core itself.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ class StopOnSignal:
 
     def _handler(self, signum, _frame) -> None:
         self.received = signum
-        self.board.request_stop()
+        self.board.signalled = True
 
     def __enter__(self) -> StopOnSignal:
         if threading.current_thread() is threading.main_thread():
@@ -35,6 +38,7 @@ class StopOnSignal:
     def __exit__(self, *exc) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
+        self.board.signalled = False
 
     def wrap(self, stop):
         """``stop`` (a run's stop check, or None) that also ends the run on a signal."""

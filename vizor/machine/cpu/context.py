@@ -1,12 +1,14 @@
 """A core's whole CPU state as bytes, for checkpoints (vizor/machine/session/
-checkpoint.py uses it), and its translated code after IC maintenance (a mixin
-of ``Core``)."""
+checkpoint.py uses it); its TLB and translated code after TLB and IC
+maintenance, its own or another core's; and memory read through its current
+translation (a mixin of ``Core``)."""
 
 from __future__ import annotations
 
 import ctypes
 
-from unicorn import UC_PROT_READ, UcError
+from unicorn import UC_PROT_EXEC, UC_PROT_READ, UcError
+from unicorn.unicorn_const import UC_CTL_TLB_FLUSH
 from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
 from vizor.machine.cpu.sysreg_hooks import HCR
@@ -25,6 +27,7 @@ try:
     RAM_ADDR_OF.restype = ctypes.c_uint64
 except AttributeError:        # another Unicorn build: the other cores drop all their code
     _invalidate_phys = RAM_ADDR_OF = None
+_vmem_read = _uclib.uc_vmem_read
 _translate = _uclib.uc_vmem_translate
 _translate.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int, ctypes.POINTER(ctypes.c_uint64)]
 _translate.restype = ctypes.c_int
@@ -117,3 +120,43 @@ class CpuContext:
         for c in self.board.cores:
             if c is not self:
                 c._tb_stale = True
+
+    def read_insn(self, va: int) -> int | None:
+        """Fetch the instruction word at ``va`` through the current translation."""
+        if self._tlb_stale:
+            self.flush_tlb()
+        va = ctypes.c_uint64(va & 0xFFFFFFFFFFFFFFFF)
+        err = _vmem_read(self.uc._uch, va, UC_PROT_EXEC, self._word, 4)
+        if err:
+            err = _vmem_read(self.uc._uch, va, UC_PROT_READ, self._word, 4)
+        return None if err else self._word[0]
+
+    def read_va(self, va: int, size: int = 8) -> int | None:
+        """Little-endian read of ``size`` bytes at ``va`` through the core's
+        current translation (None if it does not translate)."""
+        if self._tlb_stale:
+            self.flush_tlb()
+        buf = (ctypes.c_uint8 * size)()
+        err = _vmem_read(self.uc._uch, ctypes.c_uint64(va & 0xFFFFFFFFFFFFFFFF), UC_PROT_READ, buf, size)
+        return None if err else int.from_bytes(bytes(buf), "little")
+
+    def flush_tlb(self) -> None:
+        # Unicorn 2.1.4's Python binding has no ctl_flush_tlb(); the control exists
+        self.board.tlb_stale[self.index] = 0
+        self.uc._Uc__ctl_w(UC_CTL_TLB_FLUSH)
+
+    @property
+    def _tlb_stale(self) -> bool:
+        return bool(self.board.tlb_stale[self.index])
+
+    def invalidate_tlb(self) -> None:
+        """Another core's TLBI ...IS: this core's TLB is dropped before it is next
+        used (a run, or a read through its translation).  Only one core runs at a
+        time, so this is the same as dropping it now, once per burst of TLBIs
+        rather than once per instruction (Linux invalidates page by page).
+        accel.c sets the same flags for a TLBI it keeps in C."""
+        self.board.tlb_stale[self.index] = 1
+
+    def flush_tb(self) -> None:
+        self.uc.ctl_flush_tb()
+        self._flush_mark = self.board.slices_run - self._own_slices   # see accel.c, IC

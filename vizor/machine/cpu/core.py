@@ -24,9 +24,8 @@ from collections import Counter, deque
 from typing import TYPE_CHECKING, Callable
 
 from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_ARM, UC_PROT_ALL  # isort: skip
-from unicorn import UC_PROT_EXEC, UC_PROT_READ, Uc, UcError
+from unicorn import Uc, UcError
 from unicorn import arm64_const as A
-from unicorn.unicorn_const import UC_CTL_TLB_FLUSH
 from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
 import vizor.machine.arch.exceptions as X
@@ -67,7 +66,6 @@ IMPDEF_RESET = {
     (3, 1, 15, 2, 1): 0x40, (3, 1, 15, 2, 2): 0, (3, 1, 15, 2, 3): 0,
     (3, 3, 14, 8, 4): 0, (3, 3, 14, 8, 5): 0, (3, 3, 14, 12, 4): 0, (3, 3, 14, 12, 5): 0,
 }
-_vmem_read = _uclib.uc_vmem_read
 
 
 class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, SysregHooks, EretWatch, UnicornExceptions,
@@ -116,6 +114,8 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self._eret_watch = False
         h = ctypes.cast(uc._uch, ctypes.c_void_p).value
         self._counter = ctypes.c_uint64.from_address(h + board.emu_counter_offset)
+        done = board.emulation_done_offset
+        self._emu_done = ctypes.c_bool.from_address(h + done) if done is not None else None
         self._entry = self.regs.batch(["PC", "PSTATE", "SP"])
         self._exc_reads = {t: self.regs.batch(["PC", "PSTATE", "SP", f"VBAR_EL{t}", f"SP_EL{t}"])
                            for t in (1, 2, 3)}
@@ -140,6 +140,7 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self.skipped = 0      # instructions counted as executed, never executed
         self._ran_whole_slice = True
         self._budget: int | None = None      # the running slice's budget
+        self._emulating = False              # inside emu_start (Core.emulate)
         self._last_poll = None               # (PC, register) of the last counter read
         self._pending_skip = None            # a delay loop's iterations to skip (idle.py)
         self._deferred_write = None          # (enc, value): an MMU switch without ISB (sysreg_hooks)
@@ -250,25 +251,6 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         """Virtual time of this core's current instruction."""
         return self._slice_start + self._counter.value
 
-    def read_insn(self, va: int) -> int | None:
-        """Fetch the instruction word at ``va`` through the current translation."""
-        if self._tlb_stale:
-            self.flush_tlb()
-        va = ctypes.c_uint64(va & 0xFFFFFFFFFFFFFFFF)
-        err = _vmem_read(self.uc._uch, va, UC_PROT_EXEC, self._word, 4)
-        if err:
-            err = _vmem_read(self.uc._uch, va, UC_PROT_READ, self._word, 4)
-        return None if err else self._word[0]
-
-    def read_va(self, va: int, size: int = 8) -> int | None:
-        """Little-endian read of ``size`` bytes at ``va`` through the core's
-        current translation (None if it does not translate)."""
-        if self._tlb_stale:
-            self.flush_tlb()
-        buf = (ctypes.c_uint8 * size)()
-        err = _vmem_read(self.uc._uch, ctypes.c_uint64(va & 0xFFFFFFFFFFFFFFFF), UC_PROT_READ, buf, size)
-        return None if err else int.from_bytes(bytes(buf), "little")
-
     # --- running -------------------------------------------------------------
 
     def run(self, budget: int, slice_start: int) -> int:
@@ -307,7 +289,7 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self._budget = budget
         self._fast_allow()
         try:
-            self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, budget)
+            self.emulate(pc, budget)
         except UcError as e:
             if carriers.fault is None:
                 self._halt(self._bad_access or f"unicorn error: {e}")
@@ -389,6 +371,22 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
             self._stopped_in_mmio = True
         self.uc.emu_stop()
 
+    @property
+    def in_emulation(self) -> bool:
+        """Inside emu_start: a hook runs.  Not once it has returned, which the
+        flag alone cannot tell: Python runs a signal handler right after the C
+        call returns, before ``emulate`` can clear it (Board.request_stop)."""
+        done = self._emu_done
+        return self._emulating and (done is None or not done.value)
+
+    def emulate(self, pc: int, count: int) -> None:
+        """Unicorn's count-limited emu_start from ``pc``; ``_emulating`` while it runs."""
+        self._emulating = True
+        try:
+            self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, count)
+        finally:
+            self._emulating = False
+
     def _halt(self, why: str) -> None:
         self.state = HALTED
         self.fault = why
@@ -399,26 +397,3 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self._bad_access = (f"bus error: {kind} of {size} bytes at PA {address:#x}, which is neither "
                             f"RAM nor a peripheral window (core {self.index}, PC {self.pc:#x})")
         return False
-
-    # --- cross-core ------------------------------------------------------------
-
-    def flush_tlb(self) -> None:
-        # Unicorn 2.1.4's Python binding has no ctl_flush_tlb(); the control exists
-        self.board.tlb_stale[self.index] = 0
-        self.uc._Uc__ctl_w(UC_CTL_TLB_FLUSH)
-
-    @property
-    def _tlb_stale(self) -> bool:
-        return bool(self.board.tlb_stale[self.index])
-
-    def invalidate_tlb(self) -> None:
-        """Another core's TLBI ...IS: this core's TLB is dropped before it is next
-        used (a run, or a read through its translation).  Only one core runs at a
-        time, so this is the same as dropping it now, once per burst of TLBIs
-        rather than once per instruction (Linux invalidates page by page).
-        accel.c sets the same flags for a TLBI it keeps in C."""
-        self.board.tlb_stale[self.index] = 1
-
-    def flush_tb(self) -> None:
-        self.uc.ctl_flush_tb()
-        self._flush_mark = self.board.slices_run - self._own_slices   # see accel.c, IC

@@ -33,7 +33,8 @@ class MmioAccess:
     def _mmio_callbacks(self, base: int, pair: bool = False):
         """The read and write callbacks of a window at ``base`` (``pair``: with the
         binding's user-data slots, as ``Uc.mmio_map`` takes them)."""
-        bus = self.board.bus
+        board = self.board
+        bus = board.bus
         quiet = bus.quiet
 
         def read(uc, offset, sz, _ud):
@@ -50,6 +51,8 @@ class MmioAccess:
                     self._clo_poll(value)   # systimer.c asks: a run of reads from one PC
                 elif quiet(addr):
                     self._quiet_read(addr, value)   # a status poll (quiet.py)
+                if board.signalled:
+                    self._signal_stop()
             finally:
                 self._in_mmio = False
             if self._stopped_in_mmio:
@@ -67,6 +70,8 @@ class MmioAccess:
             self._mmio_count += 1
             try:
                 bus.write(addr, sz, value, self)
+                if board.signalled:
+                    self._signal_stop()
             finally:
                 self._in_mmio = False
             if self._stopped_in_mmio:
@@ -74,6 +79,11 @@ class MmioAccess:
                 self._restart = ("w", addr, sz, value)
 
         return (read, None, write, None) if pair else (read, write)
+
+    def _signal_stop(self) -> None:
+        """A signal came (cli/interrupt.py): end the run after this instruction."""
+        self.board.signalled = False
+        self._stop(cut=False)
 
     def _complete_restarted(self) -> None:
         """Unicorn abandons an instruction whose MMIO access stopped the run
@@ -84,7 +94,7 @@ class MmioAccess:
         self._again, self._restart = self._restart, None
         self._timer_reads_in_python(True)    # the record answers, also for CLO/CHI
         try:
-            self.uc.emu_start(self.regs.read("PC"), 0xFFFFFFFFFFFFFFFF, 0, 1)
+            self.emulate(self.regs.read("PC"), 1)
         except UcError as e:
             self._halt(f"unicorn error: {e}")
         self._timer_reads_in_python(False)

@@ -63,6 +63,8 @@ class SysregHooks:
         return True
 
     def _on_mrs(self, reg: int, cp) -> bool:
+        if self.board.signalled:
+            self._signal_stop()
         try:
             enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
             name = TIMER_REGS.get(enc)
@@ -136,6 +138,8 @@ class SysregHooks:
         return cur > 0 or bool(self.regs.read_enc((3, 3, 9, 14, 0)) & 1)
 
     def _on_msr(self, reg: int, cp) -> bool:
+        if self.board.signalled:
+            self._signal_stop()
         handled = self._msr(reg, cp)
         if self.msr_watch:
             enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
@@ -190,6 +194,8 @@ class SysregHooks:
             return True
 
     def _on_sys(self, reg: int, cp) -> bool:
+        if self.board.signalled:
+            self._signal_stop()
         try:
             enc = (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2)
             if self._trap(enc, _RT.get(reg, 31), False):
