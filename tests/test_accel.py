@@ -52,6 +52,8 @@ class _Regs:
 
 
 class _Board:
+    signalled = False     # read by every handler (a signal stops the run there): no side effect
+
     def __getattr__(self, name):
         raise _Touched(f"board.{name}")
 
