@@ -31,6 +31,8 @@ class InterruptDelivery:
 
     def _takeable(self, core: Core) -> tuple[bool, bool] | None:
         """The interrupt the core would take now: (fiq?, target EL), or None."""
+        if not (core.irq_line.level or core.fiq_line.level):
+            return None                  # the common case: no PSTATE read
         pstate = core.pstate
         cur = (pstate >> 2) & 3
         for fiq, line in ((True, core.fiq_line), (False, core.irq_line)):
@@ -48,7 +50,7 @@ class InterruptDelivery:
         are cut never changes what the machine does (tests/test_slice_plan.py);
         only the core ends it early (``Core._stop``: a line, a trap, a deadline)."""
         self._deliver(core)
-        if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level):
+        if (core.irq_line.level or core.fiq_line.level) and self._takeable(core) is None:
             left = min(left, MASKED_SLICE)
         if core.wake_steps:
             core.wake_steps -= 1
@@ -83,7 +85,7 @@ class InterruptDelivery:
 
     def _wake(self, core: Core) -> None:
         core.state = RUNNING
-        if self._takeable(core) is None and (core.irq_line.level or core.fiq_line.level) \
+        if (core.irq_line.level or core.fiq_line.level) and self._takeable(core) is None \
                 and not core.wake_window_spent:
             # once per interrupt: code that sleeps again without unmasking
             # (an idle loop polling with IRQs masked) is not the idiom
