@@ -149,8 +149,10 @@ def test_the_machine_closes_the_recording_when_the_ui_process_dies(tmp_path):
 def test_the_machine_closes_the_recording_when_the_terminal_hangs_up(tmp_path):
     import signal
     session = tmp_path / "s.vzs"
+    # SIGHUP's default action, whatever this process inherited (under nohup it is ignored)
     proc = subprocess.Popen([sys.executable, "-c", _ui_script(session, "time.sleep(120)")],
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     pid = int(proc.stdout.readline())
     os.killpg(proc.pid, signal.SIGHUP)        # as a closed terminal does: the whole group
     assert proc.wait(60) == -signal.SIGHUP

@@ -154,3 +154,16 @@ async def test_the_selected_cores_first_line_keeps_its_instruction_count(size):
         first, second = lines_on_screen(app.query_one("#cores"))[1:3]      # under the border
         assert "11,089,330,123" in first or "11089.3M" in first, first
         assert second.strip("│ ").startswith("PC "), second
+
+
+@sync
+async def test_a_terminal_too_small_for_the_layout_is_told_so():
+    app = VizorApp(FakeRunner([guest_board()]), SYMBOLS, image="h.elf")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert any("at least 120x36" in m and "80x24" in m for m in said), said
+    app = VizorApp(FakeRunner([guest_board()]), SYMBOLS, image="h.elf")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert not [n for n in app._notifications if "at least" in n.message]

@@ -110,6 +110,21 @@ class VizorApp(ViewControls, SessionControls, StopControls, App):
     # whenever the UI is rendering.  A shorter interval keeps the board fast.
     SWITCH_INTERVAL = 0.0001
 
+    MIN_SIZE = (120, 36)        # the layout's smallest terminal (tests/test_tui_fit.py)
+    _told_small = False
+
+    def on_resize(self, event) -> None:
+        """A terminal smaller than MIN_SIZE cuts panes and the footer off: say so
+        once (a toast shows whatever the layout hides), again after a resize
+        that still does not fit."""
+        w, h = event.size
+        small = w < self.MIN_SIZE[0] or h < self.MIN_SIZE[1]
+        if small and not self._told_small:
+            self.notify(f"vizor needs a terminal of at least {self.MIN_SIZE[0]}x{self.MIN_SIZE[1]}; "
+                        f"this one is {w}x{h}, so panes and the footer are cut off (q quits)",
+                        severity="warning", timeout=30)
+        self._told_small = small
+
     def on_mount(self) -> None:
         self._switch_interval = sys.getswitchinterval()
         if not getattr(self.runner, "in_process", True):   # remote.py: the machine has its own GIL
