@@ -30,7 +30,7 @@ from vizor.machine.board.loader import Image
 from vizor.machine.board.rounds import SPIN_TABLE, RoundSchedule
 from vizor.machine.board.wiring import wire_devices
 from vizor.machine.clock import Clock
-from vizor.machine.cpu.calibrate import emu_counter_offset, emulation_done_offset
+from vizor.machine.cpu.calibrate import emu_counter_offset
 from vizor.machine.cpu.context import RAM_ADDR_OF
 from vizor.machine.cpu.core import HALTED, PARKED, RUNNING, WFI_IDLE, Core
 from vizor.machine.devices.base import IrqLine
@@ -63,7 +63,6 @@ class Board(InterruptDelivery, RoundSchedule):
         self.clock = Clock()
         self.clock.on_earlier = self._earlier_deadline  # see run(): the round is shortened
         self.emu_counter_offset = emu_counter_offset()
-        self.emulation_done_offset = emulation_done_offset()
         self.tlb_stale = (ctypes.c_uint8 * 4)()   # per core: another core's TLBI ...IS (accel.c sets them too)
         self._mem = mmap.mmap(-1, RAM_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # see test_memory.py
         self._ram_buf = (ctypes.c_char * RAM_SIZE).from_buffer(self._mem)
@@ -233,13 +232,11 @@ class Board(InterruptDelivery, RoundSchedule):
     def request_stop(self) -> None:
         """End the run after the running core's current instruction (for listeners:
         ``run``'s ``stop()`` is otherwise asked only between slices).  The core's
-        slice is not ended: the next run goes on with it.  Outside its emu_start
-        (a signal handled while the core's run finishes in Python) there is
-        nothing to cut: ``run`` stops after it, at an instruction count the
-        replay reaches the same way."""
-        core = self.running
-        if core is not None and core.in_emulation:
-            core._stop(cut=False)
+        slice is not ended: the next run goes on with it.  Only from a hook: a
+        signal handler, which may run anywhere, sets ``signalled`` instead
+        (cli/interrupt.py)."""
+        if self.running is not None:
+            self.running._stop(cut=False)
 
     def _earlier_deadline(self) -> None:
         """An event was scheduled before the round's end: the running core's

@@ -193,7 +193,7 @@ class Mirrored:
         self._timer = timer
         if timer is not None and self._filter is not None:
             timer.voff_mirror = self._filter.core
-            self._filter.core.voff, self._filter.core.hctl = timer._voff, timer._hctl
+            timer.mirror()
 
 
     @property

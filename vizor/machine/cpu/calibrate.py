@@ -47,29 +47,3 @@ def emu_counter_offset() -> int:
         raise RuntimeError("cannot find Unicorn's instruction counter; "
                            "vizor needs unicorn 2.1.x (see DESIGN.md)")
     return hits[0] * 8
-
-
-@functools.cache
-def emulation_done_offset() -> int | None:
-    """Where ``uc_struct`` keeps ``emulation_done``: false while ``emu_start``
-    runs (in its hooks), true once it has returned.  A stop asked for by a
-    signal handler, which Python runs only once the C call has returned, must
-    not count as a stop inside the run (``Board.request_stop``).  None if no
-    unique byte is found."""
-    from unicorn import UC_HOOK_CODE
-    uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
-    uc.ctl_set_cpu_model(A.UC_CPU_ARM64_A53)
-    uc.mem_map(0, 0x10000)
-    uc.mem_write(0, _NOP * 0x4000)
-    h = ctypes.cast(uc._uch, ctypes.c_void_p).value
-    size = _WORDS * 8
-    during: list[bytes] = []
-    uc.hook_add(UC_HOOK_CODE, lambda *_: during.append(ctypes.string_at(h, size)), begin=0x40, end=0x40)
-    after = []
-    for _ in range(2):
-        uc.emu_start(0, 0xFFFFFFFFFFFFFFFF, 0, 100)      # ended by the count (a stop request)
-        after.append(ctypes.string_at(h, size))
-    uc.emu_start(0, 0x80, 0, 0)                          # ended at ``until``: no stop request
-    after.append(ctypes.string_at(h, size))
-    hits = [i for i in range(size) if all(d[i] == 0 for d in during) and all(a[i] == 1 for a in after)]
-    return hits[0] if len(hits) == 1 else None

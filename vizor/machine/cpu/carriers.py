@@ -200,7 +200,7 @@ class Carriers:
         old = self._peek(pa, size)
         self._unprotect()
         try:
-            self.core.emulate(pc, 1)
+            self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, 1)
         except UcError as e:
             core._halt(core._bad_access or f"unicorn error stepping over a watched access: {e}")
         finally:

@@ -114,8 +114,6 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self._eret_watch = False
         h = ctypes.cast(uc._uch, ctypes.c_void_p).value
         self._counter = ctypes.c_uint64.from_address(h + board.emu_counter_offset)
-        done = board.emulation_done_offset
-        self._emu_done = ctypes.c_bool.from_address(h + done) if done is not None else None
         self._entry = self.regs.batch(["PC", "PSTATE", "SP"])
         self._exc_reads = {t: self.regs.batch(["PC", "PSTATE", "SP", f"VBAR_EL{t}", f"SP_EL{t}"])
                            for t in (1, 2, 3)}
@@ -140,7 +138,6 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self.skipped = 0      # instructions counted as executed, never executed
         self._ran_whole_slice = True
         self._budget: int | None = None      # the running slice's budget
-        self._emulating = False              # inside emu_start (Core.emulate)
         self._last_poll = None               # (PC, register) of the last counter read
         self._pending_skip = None            # a delay loop's iterations to skip (idle.py)
         self._deferred_write = None          # (enc, value): an MMU switch without ISB (sysreg_hooks)
@@ -289,7 +286,7 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         self._budget = budget
         self._fast_allow()
         try:
-            self.emulate(pc, budget)
+            self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, budget)
         except UcError as e:
             if carriers.fault is None:
                 self._halt(self._bad_access or f"unicorn error: {e}")
@@ -370,22 +367,6 @@ class Core(accel.Mirrored, FastTraps, IdleSkip, QuietPoll, ExceptionEntry, Sysre
         if self._in_mmio:
             self._stopped_in_mmio = True
         self.uc.emu_stop()
-
-    @property
-    def in_emulation(self) -> bool:
-        """Inside emu_start: a hook runs.  Not once it has returned, which the
-        flag alone cannot tell: Python runs a signal handler right after the C
-        call returns, before ``emulate`` can clear it (Board.request_stop)."""
-        done = self._emu_done
-        return self._emulating and (done is None or not done.value)
-
-    def emulate(self, pc: int, count: int) -> None:
-        """Unicorn's count-limited emu_start from ``pc``; ``_emulating`` while it runs."""
-        self._emulating = True
-        try:
-            self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, count)
-        finally:
-            self._emulating = False
 
     def _halt(self, why: str) -> None:
         self.state = HALTED

@@ -329,5 +329,5 @@ class IdleSkip:
         self._pending_skip = None
         self._last_poll = None
         self.regs.set_x(rt, value)
-        self.emulate(self.regs.read("PC"), rest)
+        self.uc.emu_start(self.regs.read("PC"), 0xFFFFFFFFFFFFFFFF, 0, rest)
         return n, min(self._counter.value, rest)

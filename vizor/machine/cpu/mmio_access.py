@@ -94,7 +94,7 @@ class MmioAccess:
         self._again, self._restart = self._restart, None
         self._timer_reads_in_python(True)    # the record answers, also for CLO/CHI
         try:
-            self.emulate(self.regs.read("PC"), 1)
+            self.uc.emu_start(self.regs.read("PC"), 0xFFFFFFFFFFFFFFFF, 0, 1)
         except UcError as e:
             self._halt(f"unicorn error: {e}")
         self._timer_reads_in_python(False)

@@ -152,7 +152,7 @@ class QuietPoll:
         """Execute the instruction at ``pc``; 1 if it ran."""
         self._fast_allow()
         try:
-            self.emulate(pc, 1)
+            self.uc.emu_start(pc, 0xFFFFFFFFFFFFFFFF, 0, 1)
         except Exception as e:           # UcError: a bus error
             self._halt(self._bad_access or f"unicorn error: {e}")
         self._drain_fast()

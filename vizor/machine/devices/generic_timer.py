@@ -106,28 +106,13 @@ class GenericTimer:
 
     # Where the native accelerator reads CNTVOFF_EL2 and CNTHCTL_EL2 (a ctypes
     # structure with ``voff`` and ``hctl`` fields, set by the core; accel.c
-    # answers counter reads itself)
+    # answers counter reads itself): written whenever either changes
     voff_mirror = None
 
-    @property
-    def _hctl(self) -> int:
-        return self._hctl_value
-
-    @_hctl.setter
-    def _hctl(self, value: int) -> None:
-        self._hctl_value = value
-        if self.voff_mirror is not None:
-            self.voff_mirror.hctl = value
-
-    @property
-    def _voff(self) -> int:
-        return self._voff_value
-
-    @_voff.setter
-    def _voff(self, value: int) -> None:
-        self._voff_value = value
-        if self.voff_mirror is not None:
-            self.voff_mirror.voff = value
+    def mirror(self) -> None:
+        m = self.voff_mirror
+        if m is not None:
+            m.voff, m.hctl = self._voff, self._hctl
 
     def __init__(self, clock: Clock, irqs: Sequence[IrqLine]) -> None:
         if len(irqs) != 4:
@@ -145,6 +130,7 @@ class GenericTimer:
         self._voff = 0
         self._kctl = 0
         self._hctl = EL1PCTEN | EL1PCEN  # firmware leaves EL1 access open
+        self.mirror()
         self._update_irqs()
 
     def state(self) -> GenericTimerState:
@@ -158,6 +144,7 @@ class GenericTimer:
         self._voff = state.voff
         self._kctl = state.kctl
         self._hctl = state.hctl
+        self.mirror()
         self._update_irqs()
 
     # ------------------------------------------------------------- counters
@@ -214,11 +201,13 @@ class GenericTimer:
             self._frq = value & MASK32
         elif name == "CNTVOFF_EL2":
             self._voff = value
+            self.mirror()
             self._update_irqs((CNTV,))
         elif name == "CNTKCTL_EL1":
             self._kctl = value & 0x3FF
         elif name == "CNTHCTL_EL2":
             self._hctl = value & 0xFF
+            self.mirror()
         elif name in ("CNTPCT_EL0", "CNTVCT_EL0"):
             raise KeyError(f"{name} is read-only")
         else:
